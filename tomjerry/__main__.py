@@ -1,0 +1,5 @@
+import sys
+
+from tomjerry.cli import main
+
+sys.exit(main())

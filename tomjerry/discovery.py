@@ -1,0 +1,77 @@
+"""Where the dataset comes from: an explicit path, $TOMJERRY_DATA, data/tom_and_jerry in the
+project, ../shared/datasets/tom_and_jerry, the kagglehub cache, else the embedded demo data."""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+KAGGLE_HANDLE = "balabaskar/tom-and-jerry-image-classification"
+DEMO_MARKER = "DEMO_DATA.txt"
+
+
+@dataclass(frozen=True)
+class DataSource:
+    path: Path
+    origin: str  # "argument", "TOMJERRY_DATA", "project data/", "shared", "kagglehub cache", "demo"
+    is_demo: bool
+
+    def describe(self) -> str:
+        if self.is_demo:
+            return f"DEMO DATA (generated, not the real frames) at {self.path}"
+        return f"{self.path} (from {self.origin})"
+
+
+def looks_like_dataset(path) -> bool:
+    return (Path(path) / "ground_truth.csv").is_file()
+
+
+def is_demo_dataset(path) -> bool:
+    # The generator leaves this marker so demo data is labelled as such wherever it is read from.
+    return (Path(path) / DEMO_MARKER).is_file()
+
+
+def kagglehub_cache_candidates() -> list[Path]:
+    """Folders kagglehub downloads this dataset into (its default cache layout)."""
+    base = Path(os.environ.get("KAGGLEHUB_CACHE", Path.home() / ".cache" / "kagglehub"))
+    versions = base / "datasets" / KAGGLE_HANDLE / "versions"
+    if not versions.is_dir():
+        return []
+    numbered = [p for p in versions.iterdir() if p.name.isdigit()]
+    return sorted(numbered, key=lambda p: int(p.name), reverse=True)
+
+
+def candidates(explicit=None) -> list[tuple[Path, str]]:
+    found = []
+    if explicit:
+        found.append((Path(explicit), "argument"))
+    if os.environ.get("TOMJERRY_DATA"):
+        found.append((Path(os.environ["TOMJERRY_DATA"]), "TOMJERRY_DATA"))
+    found.append((PROJECT_ROOT / "data" / "tom_and_jerry", "project data/"))
+    found.append((PROJECT_ROOT.parent / "shared" / "datasets" / "tom_and_jerry", "shared"))
+    found.extend((p, "kagglehub cache") for p in kagglehub_cache_candidates())
+    return found
+
+
+def find_dataset(explicit=None, allow_demo=True) -> DataSource:
+    """The first dataset found in the documented order. An explicit path that does not hold a
+    dataset is an error, never a silent fall back to another one."""
+    if explicit and not looks_like_dataset(explicit):
+        raise ValueError(
+            f"No dataset at {explicit}: expected a folder with ground_truth.csv "
+            "(run `python -m tomjerry download` to fetch the real one)."
+        )
+    for path, origin in candidates(explicit):
+        if looks_like_dataset(path):
+            return DataSource(path.resolve(), origin, is_demo=is_demo_dataset(path))
+    if not allow_demo:
+        raise ValueError("No real dataset found; run `python -m tomjerry download`.")
+    from tomjerry.demo import ensure_demo_dataset
+
+    return DataSource(ensure_demo_dataset(), "demo", is_demo=True)
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("TOMJERRY_CACHE", Path.home() / ".cache" / "tomjerry"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
