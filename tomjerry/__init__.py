@@ -1,6 +1,11 @@
 """tomjerry: train, compare and explain CNNs that tell whether a Tom and Jerry frame shows
 Tom, Jerry, both or neither (two sigmoid outputs: tom, jerry)."""
 
+import os
+
+# TensorFlow's C++ start-up chatter hides the progress lines users want; set it to 0 to see it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 LABELS = ("tom", "jerry")
 # The four label combinations, in the order used by every table and confusion matrix.
 COMBINATIONS = ("neither", "tom", "jerry", "both")

@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from tomjerry import COMBINATIONS
 
@@ -85,6 +86,136 @@ def cmd_demo_data(args):
     return 0
 
 
+def add_run_options(parser):
+    add_data_option(parser)
+    parser.add_argument("--model", help="alexnet, zfnet, inceptionv3 or efficientnet_lite0")
+    parser.add_argument("--config", metavar="RUN_CONFIG.json", help="start from this run config; options override it")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--dropout-rate", type=float)
+    parser.add_argument("--augment", action="store_true", default=None, help="the study's augmentation")
+    parser.add_argument("--split", help="random, blocked or SPLIT.csv")
+    parser.add_argument("--split-seed", type=int)
+    parser.add_argument("--exclude-challenges", action="store_true", default=None,
+                        help="keep the challenge frames out of train and validation")
+    parser.add_argument("--patience", type=int, help="early-stopping patience (0: off)")
+    parser.add_argument("--fine-tune-from", type=int, help="efficientnet_lite0: first trainable block")
+    parser.add_argument("--lr-schedule", choices=["constant", "cosine"])
+    parser.add_argument("--weights", choices=["imagenet", "none"], help="pretrained models only")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"])
+    parser.add_argument("--mixed-precision", action="store_true", default=None)
+    parser.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: artifacts/)")
+
+
+RUN_OPTIONS = ("model", "epochs", "image_size", "batch_size", "learning_rate", "dropout_rate", "augment",
+               "split", "split_seed", "exclude_challenges", "patience", "fine_tune_from", "lr_schedule",
+               "weights", "seed", "strategy", "mixed_precision")
+
+
+def config_from_args(args, **fixed):
+    from tomjerry.config import RunConfig
+
+    config = RunConfig.from_json(args.config) if args.config else RunConfig()
+    changes = {name: getattr(args, name) for name in RUN_OPTIONS if getattr(args, name, None) is not None}
+    if changes.get("split", "").endswith(".csv"):
+        changes["split"] = str(Path(changes["split"]).resolve())
+    return config.replace(**changes, **fixed)
+
+
+def start_run(args, config):
+    from tomjerry.discovery import find_dataset
+    from tomjerry.runstore import create_run
+    from tomjerry.training import execute_run
+
+    source = find_dataset(args.data)
+    print(f"dataset: {source.describe()}", file=sys.stderr)
+    run_dir = create_run(config, args.artifacts, source.path)
+    print(f"run {run_dir.name}: {config.label()}", file=sys.stderr)
+    try:
+        result = execute_run(run_dir, source.path)
+    except Exception as error:
+        print(f"error: run failed: {type(error).__name__}: {error}", file=sys.stderr)
+        print(run_dir)
+        return 1
+    test = result["test"]
+    print(f"test: binary accuracy {test['binary_accuracy']:.2%} ({test['correct_predictions']} / {test['count']}), "
+          f"exact match {test['exact_match_accuracy']:.2%}; challenge {result['challenge'].get('exact_match_correct', 0)}"
+          f" / {result['challenge'].get('count', 0)} ({result['challenge_in_training']} of them in training)",
+          file=sys.stderr)
+    print(run_dir)
+    return 0
+
+
+def cmd_train(args):
+    config = config_from_args(args)
+    if config.variant == "tuned":
+        config = config.replace(variant="base")
+    if args.augment and config.variant == "base":
+        config = config.replace(variant="augmented")
+    return start_run(args, config)
+
+
+def cmd_tune(args):
+    return start_run(args, config_from_args(args, variant="tuned", max_trials=args.max_trials,
+                                            tune_dropout=args.tune_dropout))
+
+
+def cmd_evaluate(args):
+    from tomjerry.discovery import find_dataset
+    from tomjerry.predict import load_model
+    from tomjerry.runstore import read_config
+    from tomjerry.training import Prepared, score
+
+    run_dir = Path(args.run_dir)
+    config = read_config(run_dir)
+    source = find_dataset(args.data)
+    print(f"dataset: {source.describe()}", file=sys.stderr)
+    data = Prepared(config, source.path, run_dir, split_file=args.split or run_dir / "split.csv")
+    _, result = score(load_model(run_dir), data)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_predict(args):
+    from tomjerry.predict import BadImage, load_model, predict_bytes
+
+    model = load_model(args.model)
+    failures = 0
+    for path in args.images:
+        try:
+            prediction = predict_bytes(model, Path(path).read_bytes(), Path(path).name, args.threshold)
+        except (BadImage, OSError) as error:
+            print(f"{path}\terror: {error}")
+            failures += 1
+            continue
+        print(f"{path}\tp_tom={prediction.p_tom:.4f}\tp_jerry={prediction.p_jerry:.4f}\t{prediction.verdict}")
+    return 1 if failures else 0
+
+
+def cmd_study(args):
+    from tomjerry.discovery import find_dataset
+    from tomjerry.study import STUDY_MODELS, format_table, run_study, study_tables
+    from tomjerry.runstore import artifacts_dir
+
+    source = find_dataset(args.data)
+    print(f"dataset: {source.describe()}", file=sys.stderr)
+    models = args.models.split(",") if args.models else STUDY_MODELS
+    folder = run_study(source.path, args.preset, models, args.artifacts, args.split, args.split_seed,
+                       log=lambda line: print(line, flush=True))
+    record = json.loads((folder / "study.json").read_text())
+    table = study_tables([artifacts_dir(args.artifacts) / "runs" / r for r in record["runs"]])
+    for variant in ("base", "tuned", "augmented"):
+        print()
+        print(format_table(table, variant))
+    for skipped in record["skipped"]:
+        print(f"\nnot run: {skipped['model']}: {skipped['reason']}")
+    print(f"\nstudy took {record['seconds'] / 60:.1f} minutes; summary in {folder / 'summary.csv'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tomjerry", description=(
         "Train, compare and explain CNNs that tell Tom, Jerry, both or neither in cartoon frames."))
@@ -112,6 +243,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--frames", type=int, default=320)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo_data)
+
+    train = commands.add_parser("train", help="train one model; prints the run folder last")
+    add_run_options(train)
+    train.set_defaults(func=cmd_train)
+
+    tune = commands.add_parser("tune", help="Keras Tuner random search; prints the run folder last")
+    add_run_options(tune)
+    tune.add_argument("--max-trials", type=int, default=3)
+    tune.add_argument("--tune-dropout", action="store_true", help="also search dropout 0.1-0.5")
+    tune.set_defaults(func=cmd_tune)
+
+    evaluate = commands.add_parser("evaluate", help="score a run's model; prints the metrics as JSON")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    add_data_option(evaluate)
+    evaluate.add_argument("--split", metavar="SPLIT.csv", help="default: the run's own split.csv")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = commands.add_parser("predict", help="classify images with a run's model")
+    predict.add_argument("--model", required=True, metavar="RUN_DIR_OR_MODEL_FILE")
+    predict.add_argument("--threshold", type=float, default=0.5)
+    predict.add_argument("images", nargs="+", metavar="IMAGE")
+    predict.set_defaults(func=cmd_predict)
+
+    study = commands.add_parser("study", help="the study's grid: base, tuned, augmented per model")
+    add_data_option(study)
+    study.add_argument("--preset", default="fast", choices=["seed", "fast", "tiny"])
+    study.add_argument("--models", help="comma-separated subset (default: all four)")
+    study.add_argument("--split", default="random", help="random, blocked or SPLIT.csv")
+    study.add_argument("--split-seed", type=int, default=42)
+    study.add_argument("--artifacts", metavar="DIR")
+    study.set_defaults(func=cmd_study)
     return parser
 
 

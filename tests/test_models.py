@@ -1,0 +1,79 @@
+"""Every registered model builds and trains one step (parametrised over the registry, so a new
+model is tested the moment it exists), and EfficientNet-Lite0's converted weights are real."""
+
+import pickle
+
+import cv2
+import numpy as np
+import pytest
+
+from tomjerry.models import REGISTRY, build_model
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_model_builds_and_trains_one_step(name):
+    import keras
+
+    spec = REGISTRY[name]
+    size = max(spec.min_image_size, 32)
+    weights = "none" if name == "inceptionv3" else "imagenet"  # no download in tests
+    model = build_model(name, size, dropout_rate=0.3, weights=weights)
+    assert model.output_shape == (None, 2)
+    assert model.get_layer(spec.last_conv_layer) is not None
+    assert not any(isinstance(layer, keras.Model) for layer in model.layers[1:]), "graph must be flat"
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    x = np.random.default_rng(0).random((4, size, size, 3), np.float32)
+    y = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+    before = [w.copy() for w in model.get_weights()]
+    loss = model.train_on_batch(x, y)
+    assert np.isfinite(loss)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    p = model.predict(x, verbose=0)
+    assert p.shape == (4, 2) and ((p >= 0) & (p <= 1)).all()
+
+
+def test_pretrained_bases_are_frozen_and_fine_tuning_unfreezes_top_blocks():
+    frozen = build_model("efficientnet_lite0", 64)
+    assert not frozen.get_layer("block15_project_conv").trainable
+    assert frozen.get_layer("labels").trainable
+    tuned = build_model("efficientnet_lite0", 64, fine_tune_from=12)
+    assert tuned.get_layer("block12_dwconv").trainable and tuned.get_layer("head_conv").trainable
+    assert not tuned.get_layer("block11_dwconv").trainable
+    assert not tuned.get_layer("block12_dw_bn").trainable  # batch norm stays in inference mode
+
+
+def test_efficientnet_lite0_imagenet_weights_recognise_a_cat():
+    from skimage import data
+
+    from tomjerry.efficientnet_lite import imagenet_classifier
+
+    model = imagenet_classifier(224)
+    image = cv2.resize(data.chelsea(), (224, 224), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    top5 = np.argsort(model.predict(image[None], verbose=0)[0])[::-1][:5]
+    # ImageNet 281-285: tabby, tiger cat, Persian, Siamese, Egyptian cat.
+    assert set(top5) & {281, 282, 283, 284, 285}, top5
+
+
+def test_unpickler_refuses_code(tmp_path):
+    from tomjerry.torch_weights import UnsafeWeightsError, load_state_dict
+
+    class Exploit:
+        def __reduce__(self):
+            return (eval, ("__import__('os').system('touch " + str(tmp_path / "pwned") + "')",))
+
+    path = tmp_path / "evil.pth"
+    with open(path, "wb") as f:
+        pickle.dump(0x1950A86A20F9469CFC6C, f, protocol=2)
+        pickle.dump(1001, f, protocol=2)
+        pickle.dump({}, f, protocol=2)
+        pickle.dump({"x": Exploit()}, f, protocol=2)
+    with pytest.raises(UnsafeWeightsError, match=r"refusing to load .*eval"):
+        load_state_dict(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_unknown_model_and_too_small_image_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model("resnet9000", 224)
+    with pytest.raises(ValueError, match="at least 67"):
+        build_model("alexnet", 32)

@@ -1,0 +1,126 @@
+"""Training runs, tuning and background processes on the demo data with tiny settings."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tomjerry.config import RunConfig
+from tomjerry.evaluation import metrics_from_predictions
+from tomjerry.runner import RunBusy, cancel, launch, wait
+from tomjerry.runstore import check_run_id, create_run, list_runs, read_history, read_status, run_path
+from tomjerry.training import execute_run
+
+TINY = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, batch_size=32, patience=0)
+
+
+def test_one_epoch_run_gives_a_complete_folder(demo_root, tmp_path):
+    run_dir = create_run(TINY, tmp_path, demo_root)
+    result = execute_run(run_dir, demo_root)
+    for name in ("config.json", "split.csv", "history.csv", "status.json", "model.keras",
+                 "metrics.json", "predictions.csv"):
+        assert (run_dir / name).is_file(), name
+    status = read_status(run_dir)
+    assert status["state"] == "finished" and status["epoch"] == 1
+    assert len(read_history(run_dir)) == 1
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    recomputed = metrics_from_predictions(predictions)
+    assert recomputed["test"]["binary_accuracy"] == pytest.approx(result["test"]["binary_accuracy"])
+    assert recomputed["test"]["exact_match_accuracy"] == pytest.approx(result["test"]["exact_match_accuracy"])
+    assert recomputed["challenge"]["count"] == 12 == result["challenge_total"]
+    split = pd.read_csv(run_dir / "split.csv")
+    assert result["challenge_in_training"] == split.merge(
+        predictions[predictions.challenge], on="filename").query("split_x == 'train'").shape[0]
+    assert result["test"]["count"] == (split.split == "test").sum()
+    runs = list_runs(tmp_path)
+    assert runs.loc[0, "state"] == "finished" and runs.loc[0, "binary_accuracy"] is not None
+
+
+def test_tuning_two_trials_records_every_trial(demo_root, tmp_path):
+    config = TINY.replace(variant="tuned", max_trials=2)
+    run_dir = create_run(config, tmp_path, demo_root)
+    result = execute_run(run_dir, demo_root)
+    trials = pd.read_csv(run_dir / "trials.csv")
+    assert len(trials) == 2 and (trials.status == "COMPLETED").all()
+    assert set(trials.learning_rate) <= {1e-2, 1e-3, 1e-4}
+    assert result["tuning"]["best_learning_rate"] in set(trials.learning_rate)
+    assert (run_dir / "best_hyperparameters.json").is_file() and (run_dir / "model.keras").is_file()
+
+
+def test_failing_trial_fails_the_run_loudly(demo_root, tmp_path, monkeypatch):
+    import tomjerry.tuning as tuning
+
+    def broken(config, steps):
+        import keras
+
+        # Builds fine, but its 3 outputs cannot take 2 labels: every trial's fit fails.
+        inputs = keras.Input((config.image_size, config.image_size, 3))
+        model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Flatten()(inputs)))
+        model.compile(optimizer="adam", loss="binary_crossentropy")
+        return model
+
+    monkeypatch.setattr(tuning, "new_model", broken)
+    run_dir = create_run(TINY.replace(variant="tuned", max_trials=2), tmp_path, demo_root)
+    with pytest.raises(tuning.TuningFailed, match="trial"):
+        execute_run(run_dir, demo_root)
+    status = read_status(run_dir)
+    assert status["state"] == "failed" and "TuningFailed" in status["error"]
+    assert (run_dir / "trials.csv").read_text().count("FAILED") >= 1
+
+
+def wait_for_epoch(run_dir, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = read_status(run_dir)
+        if status.get("state") == "running" and (status.get("batch") or status.get("epoch")):
+            return status
+        assert status.get("state") in ("queued", "running"), status
+        time.sleep(0.3)
+    raise AssertionError(f"run never started training: {read_status(run_dir)}")
+
+
+@pytest.mark.slow
+def test_background_run_killed_reads_interrupted_and_cancel_stops(demo_root, tmp_path):
+    long = TINY.replace(epochs=200, image_size=64, batch_size=8)
+    first = launch(long, demo_root, tmp_path)
+    with pytest.raises(RunBusy, match="one run at a time"):
+        launch(long, demo_root, tmp_path)
+    wait_for_epoch(first)
+    os.kill(read_status(first)["pid"], signal.SIGKILL)
+    assert wait(first, timeout=10)["state"] == "interrupted"
+
+    second = launch(long, demo_root, tmp_path)
+    wait_for_epoch(second)
+    start = time.time()
+    status = cancel(second)
+    assert status["state"] == "cancelled"
+    assert time.time() - start < 10
+    assert read_status(first)["state"] == "interrupted"  # the other run is untouched
+
+
+@pytest.mark.slow
+def test_background_run_finishes(demo_root, tmp_path):
+    run_dir = launch(TINY, demo_root, tmp_path)
+    status = wait(run_dir, timeout=180)
+    assert status["state"] == "finished", (run_dir / "log.txt").read_text()[-2000:]
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "/etc", "..", "", ".hidden", "a" * 200])
+def test_run_ids_cannot_leave_artifacts(bad, tmp_path):
+    with pytest.raises(ValueError):
+        run_path(bad, tmp_path)
+
+
+def test_config_roundtrip_and_validation(tmp_path):
+    config = TINY.replace(tags=("a",))
+    assert RunConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown model"):
+        RunConfig(model="nope")
+    with pytest.raises(ValueError, match="image size"):
+        RunConfig(model="alexnet", image_size=32)
+    with pytest.raises(ValueError, match="unknown run config field"):
+        RunConfig.from_dict({"modle": "alexnet"})
+    assert check_run_id("20260101-000000-alexnet-base-abc123")

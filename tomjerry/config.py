@@ -1,0 +1,93 @@
+"""The run configuration: one frozen dataclass that travels between the UI, the command line,
+tuning and the run folder (config.json), so every result traces back to exactly what made it."""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+VARIANTS = ("base", "tuned", "augmented")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    model: str = "alexnet"
+    image_size: int = 224            # the study's 224 x 224
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3      # Adam's default, the study's base models
+    dropout_rate: float = 0.5
+    augment: bool = False            # the study's rotation/shift/zoom/flips on training batches
+    split: str = "random"            # random | blocked | path to a split CSV
+    split_seed: int = 42
+    block_frames: int = 50           # blocked split: frames per block that stay together
+    exclude_challenges: bool = False # put the challenge frames in test, never in training
+    patience: int = 3                # early stopping on val_loss, best weights restored
+    seed: int = 1
+    weights: str = "imagenet"        # pretrained models: imagenet | none (random init, labelled so)
+    fine_tune_from: int | None = None  # efficientnet_lite0: first trainable block (None: frozen base)
+    lr_schedule: str = "constant"    # constant | cosine (decays to 0 over the epochs)
+    label_smoothing: float = 0.0
+    variant: str = "base"            # base | tuned | augmented: where the run sits in the study
+    max_trials: int = 3              # tuning: random-search trials
+    tune_dropout: bool = False       # tuning: also search dropout 0.1-0.5 (InceptionV3 in the study)
+    strategy: str = "auto"           # tf.distribute: auto | default | mirrored | multiworker
+    mixed_precision: bool = False    # float16 compute on GPU
+    notes: str = ""
+    tags: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        from tomjerry.models import REGISTRY
+
+        if self.model not in REGISTRY:
+            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(REGISTRY)}")
+        minimum = REGISTRY[self.model].min_image_size
+        if not minimum <= self.image_size <= 1024:
+            raise ValueError(f"{self.model} needs an image size between {minimum} and 1024, not {self.image_size}")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("max_trials", 1), ("block_frames", 1)):
+            if getattr(self, name) < low:
+                raise ValueError(f"{name} must be at least {low}, not {getattr(self, name)}")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be between 0 and 1, not {self.learning_rate}")
+        if not 0 <= self.dropout_rate < 1:
+            raise ValueError(f"dropout_rate must be in [0, 1), not {self.dropout_rate}")
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}")
+        if self.weights not in ("imagenet", "none"):
+            raise ValueError("weights must be imagenet or none")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ValueError("lr_schedule must be constant or cosine")
+        if self.strategy not in ("auto", "default", "mirrored", "multiworker"):
+            raise ValueError("strategy must be auto, default, mirrored or multiworker")
+        object.__setattr__(self, "tags", tuple(self.tags))
+
+    def replace(self, **changes) -> "RunConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return {**dataclasses.asdict(self), "tags": list(self.tags)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown run config field(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, path) -> "RunConfig":
+        try:
+            values = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ValueError(f"cannot read run config {path}: {error}") from None
+        return cls.from_dict(values)
+
+    def label(self) -> str:
+        """Short human name, e.g. 'alexnet tuned +aug @128'."""
+        parts = [self.model, self.variant]
+        if self.augment and self.variant != "augmented":
+            parts.append("+aug")
+        if self.weights == "none" and self.model in ("inceptionv3", "efficientnet_lite0"):
+            parts.append("(random init)")
+        return " ".join(parts) + f" @{self.image_size}"

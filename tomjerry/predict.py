@@ -1,0 +1,100 @@
+"""Prediction on user images: decoding uploads safely and scoring them with a saved model."""
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tomjerry import COMBINATION_OF
+from tomjerry.images import resize_rgb
+
+MAX_PIXELS = 50_000_000  # refuse to decode bigger images (a 8000x8000 PNG would be 192 MB RGB)
+MAX_BYTES = 20 * 2**20
+
+
+class BadImage(ValueError):
+    """The upload is not an image we can read; the message says why."""
+
+
+@dataclass
+class Prediction:
+    p_tom: float
+    p_jerry: float
+    threshold: float
+
+    @property
+    def verdict(self) -> str:
+        return COMBINATION_OF[(int(self.p_tom >= self.threshold), int(self.p_jerry >= self.threshold))]
+
+
+def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
+    """Image bytes to RGB uint8 at full size, or BadImage with a clear reason. The size is read
+    from the header before decoding, so a huge image is refused without using its memory."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    if not data:
+        raise BadImage(f"{name} is empty (0 bytes)")
+    if len(data) > MAX_BYTES:
+        raise BadImage(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB")
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise BadImage(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
+        image.seek(0)  # the first frame of an animated image
+        image = ImageOps.exif_transpose(image)  # respect the camera's orientation
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, rgba)
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            array = np.asarray(image, dtype=np.float64)
+            peak = array.max() or 1
+            image = Image.fromarray((array / max(peak, 255) * 255).astype(np.uint8))
+        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except BadImage:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise BadImage(f"{name} is not a readable image ({type(error).__name__}: {str(error)[:120]})") from None
+    if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
+        raise BadImage(f"{name} is too small to classify")
+    return rgb
+
+
+def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Full-size RGB to the model's input: the dataset's INTER_AREA resize, float32 in [0, 1]."""
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    return resize_rgb(bgr, size).astype(np.float32) / 255.0
+
+
+def load_model(path):
+    """A run folder or a .keras file, loaded with Keras safe_mode (no arbitrary code)."""
+    import keras
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.keras"
+    if not path.is_file():
+        raise ValueError(f"no model at {path}: pick a finished run or a .keras file")
+    # Importing the registry makes every custom object the models use known to Keras.
+    import tomjerry.models  # noqa: F401
+
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+def input_size(model) -> int:
+    return int(model.input_shape[1])
+
+
+def predict_arrays(model, images: np.ndarray) -> np.ndarray:
+    """(N, size, size, 3) float32 to (N, 2) probabilities, called directly (no Keras predict
+    overhead for a handful of images)."""
+    return np.asarray(model(images, training=False), dtype=np.float32)
+
+
+def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = 0.5) -> Prediction:
+    rgb = decode_upload(data, name)
+    p = predict_arrays(model, prepare(rgb, input_size(model))[None])[0]
+    return Prediction(float(p[0]), float(p[1]), threshold)

@@ -1,0 +1,91 @@
+"""Background runs for the UI: each run is its own process, started and returned from at once.
+Cancel really stops the process; one run trains at a time, and a second launch is refused with
+a clear message while one is active."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tomjerry.config import RunConfig
+from tomjerry.discovery import PROJECT_ROOT
+from tomjerry.runstore import (active_runs, create_run, locked, process_alive, read_status,
+                               runs_dir, update_status)
+
+# Popen objects of the runs this process started, so their exits are collected (no zombies).
+_children: dict[int, subprocess.Popen] = {}
+
+
+class RunBusy(RuntimeError):
+    """Another run is still active."""
+
+
+def reap():
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            del _children[pid]
+
+
+def launch(config: RunConfig, data_path=None, artifacts=None, allow_parallel=False) -> Path:
+    """Create the run folder and start `python -m tomjerry.training RUN_DIR` in its own session."""
+    reap()
+    with locked(runs_dir(artifacts) / ".launch.lock"):
+        busy = active_runs(artifacts)
+        if busy and not allow_parallel:
+            raise RunBusy(f"run {busy[0].name} is still {read_status(busy[0]).get('state')}: wait for it "
+                          "to finish or cancel it first (one run at a time).")
+        run_dir = create_run(config, artifacts, data_path)
+        log = open(run_dir / "log.txt", "ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tomjerry.training", str(run_dir), str(data_path or "")],
+            cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=env)
+        log.close()
+        _children[child.pid] = child
+        update_status(run_dir, pid=child.pid)
+    return run_dir
+
+
+def cancel(run_dir, timeout: float = 10.0) -> dict:
+    """Stop a run's process (SIGTERM, then SIGKILL after `timeout`) and mark it cancelled."""
+    run_dir = Path(run_dir)
+    status = read_status(run_dir)
+    pid = status.get("pid")
+    if status.get("state") not in ("queued", "running"):
+        return status
+    if pid and process_alive(pid):
+        try:
+            os.killpg(int(pid), signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.time() + timeout
+        while process_alive(pid) and time.time() < deadline:
+            reap()
+            time.sleep(0.1)
+        if process_alive(pid):
+            try:
+                os.killpg(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            while process_alive(pid) and time.time() < deadline + 5:
+                reap()
+                time.sleep(0.1)
+    reap()
+    if read_status(run_dir).get("state") != "cancelled":
+        update_status(run_dir, state="cancelled", error="cancelled by the user")
+    return read_status(run_dir)
+
+
+def wait(run_dir, timeout: float = 600.0, poll: float = 0.5) -> dict:
+    """Block until the run leaves queued/running (for the command line and tests)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        reap()
+        status = read_status(run_dir)
+        if status.get("state") not in ("queued", "running"):
+            return status
+        time.sleep(poll)
+    raise TimeoutError(f"run {Path(run_dir).name} still active after {timeout:.0f} s")

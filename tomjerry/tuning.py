@@ -1,0 +1,106 @@
+"""Keras Tuner random search with the study's spaces: learning rate in {1e-2, 1e-3, 1e-4} for
+every model, and dropout 0.1-0.5 (step 0.1) where asked (InceptionV3 in the study); objective
+val_loss. The tuner's folder lives inside the run folder with overwrite=False, so a killed
+search resumes where it stopped. Failed trials are errors the user sees.
+"""
+
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import pandas as pd
+
+from tomjerry.atomic import write_csv, write_json
+from tomjerry.config import RunConfig
+from tomjerry.training import Prepared, RunFiles, evaluate_model, new_model, save_model
+
+LEARNING_RATES = [1e-2, 1e-3, 1e-4]
+
+
+class TuningFailed(RuntimeError):
+    pass
+
+
+def hyperparameters(hp: kt.HyperParameters, config: RunConfig) -> RunConfig:
+    changes = {"learning_rate": hp.Choice("learning_rate", LEARNING_RATES)}
+    if config.tune_dropout:
+        changes["dropout_rate"] = hp.Float("dropout", 0.1, 0.5, step=0.1)
+    return config.replace(**changes)
+
+
+class RecordingRandomSearch(kt.RandomSearch):
+    """RandomSearch that writes every trial's epochs into the run folder (trials_history.csv)
+    and keeps status.json current with the trial number."""
+
+    def __init__(self, run_dir: Path, config: RunConfig, steps: int, **kwargs):
+        super().__init__(**kwargs)
+        self.run_dir, self.config, self.steps = run_dir, config, steps
+
+    def run_trial(self, trial, *args, **kwargs):
+        number = len(self.oracle.trials)
+        recorder = RunFiles(self.run_dir, self.config.epochs, self.steps,
+                            history_name=f"tuner_history/trial_{trial.trial_id}.csv",
+                            extra={"trial": number, "trials": self.config.max_trials})
+        (self.run_dir / "tuner_history").mkdir(exist_ok=True)
+        kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [recorder]
+        return super().run_trial(trial, *args, **kwargs)
+
+
+def trial_table(tuner: kt.Tuner) -> pd.DataFrame:
+    rows = []
+    for trial in tuner.oracle.trials.values():
+        rows.append({"trial_id": trial.trial_id, "status": trial.status, "val_loss": trial.score,
+                     **trial.hyperparameters.values,
+                     "message": (trial.message or "")[:500] if hasattr(trial, "message") else ""})
+    return pd.DataFrame(rows).sort_values("trial_id") if rows else pd.DataFrame()
+
+
+def make_tuner(config: RunConfig, run_dir: Path, steps: int, **extra) -> RecordingRandomSearch:
+    def build(hp):
+        return new_model(hyperparameters(hp, config), steps)
+
+    return RecordingRandomSearch(
+        run_dir, config, steps, hypermodel=build, objective="val_loss", max_trials=config.max_trials,
+        seed=config.seed, directory=str(run_dir), project_name="tuner", overwrite=False,
+        # Fail fast: keras-tuner otherwise only logs a failed trial and moves on.
+        max_consecutive_failed_trials=1, **extra)
+
+
+def tune_and_save(config: RunConfig, data: Prepared, run_dir: Path, **tuner_options) -> dict:
+    train, val, steps = data.datasets(config)
+    tuner = make_tuner(config, run_dir, steps, **tuner_options)
+    callbacks = []
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True))
+    start = time.time()
+    error = None
+    try:
+        tuner.search(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    except RuntimeError as raised:  # keras-tuner raises after max_consecutive_failed_trials
+        error = raised
+    seconds = time.time() - start
+    trials = trial_table(tuner)
+    write_csv(run_dir / "trials.csv", trials)
+    failed = trials[trials.status.isin(["FAILED", "INVALID"])] if not trials.empty else trials
+    if error is not None or len(failed):
+        detail = failed.message.iloc[0] if len(failed) and "message" in failed else str(error)
+        raise TuningFailed(f"{len(failed)} tuning trial(s) failed: {detail}".strip())
+    if trials.empty or trials.val_loss.isna().all():
+        raise TuningFailed("no tuning trial completed")
+    best_hp = tuner.get_best_hyperparameters(1)[0]
+    best_trial = tuner.oracle.get_best_trials(1)[0]
+    chosen = hyperparameters(best_hp, config)
+    write_json(run_dir / "best_hyperparameters.json", {
+        "learning_rate": chosen.learning_rate, "dropout_rate": chosen.dropout_rate,
+        "trial_id": best_trial.trial_id, "val_loss": best_trial.score, "values": best_hp.values})
+    history = run_dir / "tuner_history" / f"trial_{best_trial.trial_id}.csv"
+    if history.is_file():  # the chosen trial's learning curves are the run's learning curves
+        (run_dir / "history.csv").write_bytes(history.read_bytes())
+    model = tuner.get_best_models(1)[0]
+    save_model(model, run_dir)
+    return evaluate_model(model, data, run_dir, {
+        "train_seconds": round(seconds, 1), "tuning": {
+            "trials": len(trials), "best_learning_rate": chosen.learning_rate,
+            "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6))}})
