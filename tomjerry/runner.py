@@ -89,3 +89,32 @@ def wait(run_dir, timeout: float = 600.0, poll: float = 0.5) -> dict:
             return status
         time.sleep(poll)
     raise TimeoutError(f"run {Path(run_dir).name} still active after {timeout:.0f} s")
+
+
+def launch_study(preset: str, data_path=None, artifacts=None, models=None, split="random") -> Path:
+    """Start `python -m tomjerry study` in the background; its runs appear in the store one by one.
+    Returns the study's log file."""
+    from tomjerry.runstore import artifacts_dir
+    from tomjerry.study import PRESETS
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}")
+    reap()
+    busy = active_runs(artifacts)
+    if busy:
+        raise RunBusy(f"run {busy[0].name} is still active: wait for it or cancel it first.")
+    base = artifacts_dir(artifacts)
+    log_path = base / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}-launch.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "tomjerry", "study", "--preset", preset, "--artifacts", str(base),
+               "--split", split]
+    if data_path:
+        command += ["--data", str(data_path)]
+    if models:
+        command += ["--models", ",".join(models)]
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True,
+                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    _children[child.pid] = child
+    return log_path

@@ -178,7 +178,9 @@ def summary_row(run_dir: Path) -> dict:
     status = read_status(run_dir)
     row = {"run_id": run_dir.name, "state": status.get("state"), "epoch": status.get("epoch"),
            "epochs": status.get("epochs"), "created": status.get("created"),
-           "seconds": status.get("train_seconds"), "reference": is_reference(run_dir), "error": status.get("error")}
+           "seconds": status.get("train_seconds"), "reference": is_reference(run_dir), "error": status.get("error"),
+           "binary_accuracy": None, "exact_match": None, "correct": None, "test_count": None,
+           "challenge_correct": None, "challenge_count": None, "challenge_in_training": None}
     try:
         config = read_config(run_dir)
         row.update(label=config.label(), model=config.model, variant=config.variant,

@@ -1,0 +1,76 @@
+"""Data: the label balance, the splits, image sizes, samples, the challenge frames and the report."""
+
+import streamlit as st
+
+from tomjerry import COMBINATIONS, charts, eda
+from tomjerry.dataset import validate
+from tomjerry.splits import make_split
+from ui import dataset_source, demo_banner, load_dataset
+
+st.set_page_config(page_title="Data · tomjerry", layout="wide")
+st.title("Data")
+source = dataset_source()
+demo_banner(source)
+dataset = load_dataset(source)
+table = dataset.usable
+if table.empty:
+    st.error("No usable images in this dataset: see the validation report below.")
+
+left, middle, right = st.columns(3)
+left.plotly_chart(charts.combinations_bar(eda.combination_counts(table)), width="stretch")
+middle.plotly_chart(charts.labels_bar(eda.label_counts(table)), width="stretch")
+right.plotly_chart(charts.co_occurrence_heatmap(eda.co_occurrence(table)), width="stretch")
+
+st.subheader("Splits")
+kind_column, seed_column, block_column = st.columns(3)
+kind = kind_column.radio("Split", ["random", "blocked"], horizontal=True,
+                         help="random: stratified 80/10/10 as the study. blocked: runs of consecutive "
+                              "frames stay on one side, so near-duplicate neighbours never straddle train and test.")
+seed = seed_column.number_input("Seed", 0, 10_000, 42)
+block = block_column.number_input("Frames per block (blocked)", 1, 1000, 50)
+if len(table):
+    split = make_split(table, kind, int(seed), block_frames=int(block))
+    st.plotly_chart(charts.splits_bar(eda.per_split_counts(table, split)), width="stretch")
+    in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
+    st.caption(f"{in_train} of {int(table.challenge.sum())} challenge frames land in training with this split.")
+
+st.subheader("Image sizes")
+
+
+@st.cache_data(show_spinner="Reading image headers...")
+def sizes(path, count):
+    return eda.image_sizes(table)
+
+
+st.plotly_chart(charts.sizes_scatter(sizes(str(source.path), len(table))), width="stretch")
+
+st.subheader("Samples")
+choice = st.segmented_control("Show", ["all", *COMBINATIONS], default="all")
+rows, images = eda.sample(table, choice, count=12, seed=st.session_state.get("sample_seed", 0))
+if st.button("Other samples"):
+    st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
+    st.rerun()
+st.image(images, caption=[f"{r.filename} · {r.combination}" for r in rows.itertuples()], width=160)
+
+st.subheader("Challenge frames")
+challenges = table[table.challenge]
+if challenges.empty:
+    st.caption("This dataset lists no challenge frames (challenges.csv).")
+else:
+    rows, images = eda.sample(challenges, None, count=len(challenges))
+    st.image(images, caption=[f"{r.filename} · {r.combination}" for r in rows.itertuples()], width=140)
+
+st.subheader("Validation report")
+st.caption("Every problem found; images with an error are left out, warnings are kept.")
+
+
+@st.cache_data(show_spinner="Checking every image (decoding, hashing)...")
+def report(path):
+    return validate(path).problems_frame()
+
+
+problems = report(str(source.path))
+if problems.empty:
+    st.success("No problems found.")
+else:
+    st.dataframe(problems, width="stretch", hide_index=True)

@@ -1,0 +1,112 @@
+"""Train: launch a run in the background and watch it live; past runs below."""
+
+
+import streamlit as st
+
+from tomjerry import charts
+from tomjerry.config import RunConfig
+from tomjerry.models import REGISTRY
+from tomjerry.runner import RunBusy, cancel, launch, launch_study
+from tomjerry.runstore import active_runs, list_runs, read_history, read_status, run_path
+from tomjerry.study import PRESETS
+from ui import artifacts, dataset_source, demo_banner
+
+st.set_page_config(page_title="Train · tomjerry", layout="wide")
+st.title("Train")
+source = dataset_source()
+demo_banner(source)
+
+with st.form("new_run"):
+    st.subheader("New run")
+    left, middle, right = st.columns(3)
+    model = left.selectbox("Model", list(REGISTRY), index=list(REGISTRY).index("efficientnet_lite0"),
+                           format_func=lambda name: f"{name} — {REGISTRY[name].description[:60]}")
+    variant = middle.radio("Variant", ["base", "tuned", "augmented"], horizontal=True,
+                           help="tuned: Keras Tuner random search over the learning rate; "
+                                "augmented: the study's augmentation on training batches.")
+    split = right.radio("Split", ["random", "blocked"], horizontal=True)
+    left, middle, right, last = st.columns(4)
+    epochs = left.number_input("Epochs", 1, 200, 3)
+    image_size = middle.number_input("Image size", 32, 512, 96 if source.is_demo else 224, step=16)
+    batch_size = right.number_input("Batch size", 1, 512, 32)
+    learning_rate = last.select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], value=1e-3)
+    left, middle, right, last = st.columns(4)
+    max_trials = left.number_input("Tuning trials (tuned)", 1, 20, 3)
+    fine_tune_from = middle.number_input("Fine-tune from block (EfficientNet; 16 = frozen)", 0, 16, 16)
+    split_seed = right.number_input("Split seed", 0, 10_000, 42)
+    patience = last.number_input("Early-stopping patience (0: off)", 0, 50, 3)
+    submitted = st.form_submit_button("Launch", type="primary")
+
+if submitted:
+    try:
+        config = RunConfig(
+            model=model, variant=variant, augment=variant == "augmented", split=split, epochs=int(epochs),
+            image_size=int(image_size), batch_size=int(batch_size), learning_rate=float(learning_rate),
+            max_trials=int(max_trials), split_seed=int(split_seed), patience=int(patience),
+            fine_tune_from=None if fine_tune_from >= 16 else int(fine_tune_from),
+            tune_dropout=model == "inceptionv3" and variant == "tuned")
+        run_dir = launch(config, source.path, artifacts())
+        st.session_state["watch"] = run_dir.name
+        st.success(f"Started {config.label()} as {run_dir.name}")
+    except (ValueError, RunBusy) as error:
+        st.error(str(error))
+
+with st.expander("Run the study's grid (base, tuned, augmented for each model)"):
+    preset = st.radio("Preset", list(PRESETS), format_func=lambda p: f"{p}: {PRESETS[p].description}")
+    models = st.multiselect("Models", list(REGISTRY), default=["alexnet", "efficientnet_lite0"])
+    if st.button("Start the study"):
+        try:
+            log = launch_study(preset, source.path, artifacts(), models)
+            st.success(f"Study started; its runs appear below. Log: {log}")
+        except (ValueError, RunBusy) as error:
+            st.error(str(error))
+
+st.subheader("Live view")
+runs = list_runs(artifacts())
+if runs.empty:
+    st.info("No runs yet: launch one above.")
+    st.stop()
+active = active_runs(artifacts())
+default = st.session_state.get("watch") or (active[0].name if active else runs.run_id.iloc[0])
+choices = list(runs.run_id)
+watched = st.selectbox("Run", choices, index=choices.index(default) if default in choices else 0,
+                       format_func=lambda r: f"{r} ({runs.set_index('run_id').state[r]})")
+
+
+@st.fragment(run_every=2)
+def live(run_id):
+    run_dir = run_path(run_id, artifacts())
+    status = read_status(run_dir)
+    state = status.get("state", "unknown")
+    progress = float(status.get("progress") or 0)
+    eta = status.get("eta_seconds")
+    trial = f" · trial {status['trial']}/{status['trials']}" if status.get("trial") else ""
+    text = (f"{state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}{trial}"
+            + (f" · ETA {eta:.0f} s" if eta and state == "running" else ""))
+    st.progress(min(progress, 1.0), text=text)
+    if status.get("error") and state != "finished":
+        st.error(status["error"])
+    history = read_history(run_dir)
+    if not history.empty:
+        left, right = st.columns(2)
+        left.plotly_chart(charts.train_val_curves(history, "loss"), width="stretch", key=f"loss{run_id}")
+        right.plotly_chart(charts.train_val_curves(history, "binary_accuracy"), width="stretch", key=f"acc{run_id}")
+    if state in ("queued", "running"):
+        if st.button("Cancel this run", key=f"cancel{run_id}"):
+            cancel(run_dir)
+            st.rerun()
+    elif state == "finished":
+        st.success(f"Finished: test binary accuracy {status.get('test_binary_accuracy', 0):.2%}, "
+                   f"exact match {status.get('test_exact_match', 0):.2%}. See Compare.")
+        if st.session_state.get("finished_seen") != run_id:
+            st.session_state["finished_seen"] = run_id
+            st.cache_resource.clear()  # a new model: let the other pages load it fresh
+
+
+live(watched)
+
+st.subheader("All runs")
+shown = runs[["run_id", "label", "state", "epoch", "epochs", "binary_accuracy", "exact_match", "created", "reference"]]
+st.dataframe(shown, width="stretch", hide_index=True,
+             column_config={"binary_accuracy": st.column_config.NumberColumn(format="percent"),
+                            "exact_match": st.column_config.NumberColumn(format="percent")})

@@ -1,0 +1,100 @@
+"""Compare: the study's tables rebuilt from run folders, learning curves, confusion matrices,
+a decision-threshold slider and the mistakes."""
+
+import streamlit as st
+
+from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts
+from tomjerry.eda import sample
+from tomjerry.results import finished_runs, metrics_at_threshold, misclassified, run_label, split_comparison
+from tomjerry.runstore import model_file, read_history, read_metrics
+from tomjerry.study import study_tables
+from ui import artifacts, dataset_source, demo_banner, load_dataset
+
+st.set_page_config(page_title="Compare · tomjerry", layout="wide")
+st.title("Compare")
+source = dataset_source()
+demo_banner(source)
+runs = finished_runs(artifacts())
+if not runs:
+    st.info("No finished run yet: start one on the Train page, then come back.")
+    st.stop()
+
+table = study_tables(runs)
+st.subheader("The study's tables, rebuilt from the run folders")
+st.caption(f"Correct predictions counted as the study did (binary accuracy x test images), beside "
+           f"exact-match accuracy (both labels right) and per-label F1. The study's best: "
+           f"{STUDY_BEST_BINARY_ACCURACY:.2%} binary accuracy (tuned AlexNet with augmentation, random split).")
+percent = st.column_config.NumberColumn(format="percent")
+for variant, title in (("base", "Base models"), ("tuned", "Tuned (Keras Tuner)"), ("augmented", "Tuned with augmentation")):
+    part = table[table.variant == variant]
+    st.markdown(f"**{title}**")
+    if part.empty:
+        st.caption("no finished runs")
+        continue
+    st.dataframe(part.drop(columns=["variant"]), width="stretch", hide_index=True,
+                 column_config={"binary_accuracy": percent, "exact_match": percent,
+                                "f1_tom": st.column_config.NumberColumn(format="%.3f"),
+                                "f1_jerry": st.column_config.NumberColumn(format="%.3f")})
+st.plotly_chart(charts.accuracy_bars(table), width="stretch")
+
+splits = split_comparison(artifacts())
+if not splits.empty and set(splits.split) >= {"random", "blocked"}:
+    st.subheader("Random split against blocked split")
+    st.caption("A random split puts near-identical neighbouring frames on both sides of train and test, "
+               "so it rewards memorising shots; the blocked split keeps each run of frames on one side "
+               "and measures what a model does on scenes it has never seen.")
+    st.dataframe(splits, width="stretch", hide_index=True,
+                 column_config={c: percent for c in ("binary_accuracy", "exact_match", "exact_match_min", "exact_match_max")})
+
+st.subheader("Learning curves")
+labels = {run_label(r): r for r in runs}
+picked = st.multiselect("Runs", list(labels), default=list(labels)[:4])
+metric = st.radio("Metric", ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"], horizontal=True)
+st.plotly_chart(charts.learning_curves({label: read_history(labels[label]) for label in picked}, metric), width="stretch")
+
+st.subheader("One run in detail")
+chosen = labels[st.selectbox("Run", list(labels))]
+metrics = read_metrics(chosen) or {}
+threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05,
+                      help=f"Chosen on validation for this run: {metrics.get('threshold_from_validation', 0.5)}")
+scores = metrics_at_threshold(chosen, threshold)
+test, challenge = scores["test"], scores["challenge"]
+columns = st.columns(5)
+columns[0].metric("binary accuracy", f"{test.get('binary_accuracy', 0):.2%}")
+columns[1].metric("correct (study's count)", f"{test.get('correct_predictions', 0)} / {test.get('count', 0)}")
+columns[2].metric("exact match", f"{test.get('exact_match_accuracy', 0):.2%}")
+columns[3].metric("F1 tom / jerry", f"{test.get('labels', {}).get('tom', {}).get('f1', 0):.3f} / "
+                                     f"{test.get('labels', {}).get('jerry', {}).get('f1', 0):.3f}")
+columns[4].metric("challenge frames right", f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
+                  help=f"{metrics.get('challenge_in_training', '?')} of them were in this run's training split.")
+left, right = st.columns(2)
+if "confusion_matrix" in test:
+    left.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"]["rows_true_columns_predicted"],
+                                               "Test set (rows: truth, columns: predicted)"), width="stretch")
+if "confusion_matrix" in challenge:
+    right.plotly_chart(charts.confusion_heatmap(challenge["confusion_matrix"]["rows_true_columns_predicted"],
+                                                "Challenge frames"), width="stretch")
+
+st.markdown("**Misclassified test frames** (most confident mistakes first)")
+wrong = misclassified(chosen, threshold)
+if wrong.empty:
+    st.success("No test frame is wrong at this threshold.")
+else:
+    dataset = load_dataset(source)
+    rows = dataset.usable[dataset.usable.filename.isin(wrong.filename.head(12))]
+    if rows.empty:
+        st.dataframe(wrong.head(20), hide_index=True)
+        st.caption("The images are not in the dataset in use, so only the table is shown.")
+    else:
+        probabilities = wrong.set_index("filename")
+        rows, images = sample(rows, None, count=12)
+        st.image(images, width=160, caption=[
+            f"{r.filename} · truth {r.combination} · p_tom {probabilities.p_tom[r.filename]:.2f} "
+            f"p_jerry {probabilities.p_jerry[r.filename]:.2f}" for r in rows.itertuples()])
+
+left, right = st.columns(2)
+if model_file(chosen).is_file():
+    left.download_button("Download model (.keras)", model_file(chosen).read_bytes(),
+                         file_name=f"{chosen.name}.keras", mime="application/octet-stream")
+right.download_button("Download metrics (.json)", (chosen / "metrics.json").read_bytes(),
+                      file_name=f"{chosen.name}-metrics.json", mime="application/json")

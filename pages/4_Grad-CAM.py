@@ -1,0 +1,58 @@
+"""Grad-CAM: where each model looks for Tom and for Jerry, side by side."""
+
+import numpy as np
+import streamlit as st
+
+from tomjerry.explain import overlay
+from tomjerry.images import read_frame
+from tomjerry.predict import input_size, predict_arrays
+from tomjerry.results import best_run, finished_runs, run_label
+from tomjerry.runstore import read_predictions
+from ui import artifacts, dataset_source, demo_banner, load_dataset, load_explainer, load_model
+
+st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
+st.title("Grad-CAM")
+st.caption("Red: the regions that raise a label's score most (tf-keras-vis, one CategoricalScore per label).")
+source = dataset_source()
+demo_banner(source)
+runs = finished_runs(artifacts(), with_model=True)
+if not runs:
+    st.info("No finished run with a saved model yet: train one on the Train page.")
+    st.stop()
+
+labels = {run_label(r): r for r in runs}
+best = best_run(artifacts())
+default = [run_label(best)] if best else list(labels)[:1]
+picked = st.multiselect("Models", list(labels), default=default, max_selections=3)
+if not picked:
+    st.stop()
+dataset = load_dataset(source)
+table = dataset.usable
+left, right = st.columns(2)
+kind = left.radio("Frames", ["challenge frames", "test frames of the first model"], horizontal=True)
+method = right.radio("Method", ["Grad-CAM", "Grad-CAM++"], horizontal=True)
+if kind == "challenge frames":
+    pool = table[table.challenge]
+else:
+    predictions = read_predictions(labels[picked[0]])
+    pool = table[table.filename.isin(predictions.filename[predictions.split == "test"])]
+if pool.empty:
+    st.info("No such frames in the dataset in use.")
+    st.stop()
+names = st.multiselect("Images", list(pool.filename), default=list(pool.filename[:2]), max_selections=6)
+
+for name in names:
+    row = pool[pool.filename == name].iloc[0]
+    st.markdown(f"**{name}** — truth: {row.combination}")
+    columns = st.columns(1 + 2 * len(picked))
+    columns[0].image(read_frame(row.path, 224), caption="frame", width="stretch")
+    for i, label in enumerate(picked):
+        run_dir = labels[label]
+        model = load_model(run_dir)
+        image = read_frame(row.path, input_size(model)).astype(np.float32)[None] / 255.0
+        p_tom, p_jerry = predict_arrays(model, image)[0]
+        explainer = load_explainer(run_dir, plus_plus=method == "Grad-CAM++")
+        for j, (target, p) in enumerate((("tom", p_tom), ("jerry", p_jerry))):
+            heat = explainer.heatmaps(image, target)[0]
+            columns[1 + 2 * i + j].image(overlay(image[0], heat), width="stretch",
+                                         caption=f"{label.split(' · ')[0]} — {target} p={p:.2f}")

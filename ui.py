@@ -1,0 +1,79 @@
+"""Streamlit helpers shared by the pages: the dataset picker and cached loaders. Logic stays in
+the tomjerry package; this file only holds what needs streamlit."""
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from tomjerry.dataset import scan
+from tomjerry.discovery import find_dataset
+from tomjerry.runstore import artifacts_dir
+
+
+def dataset_source():
+    """The dataset in use: the path chosen in the sidebar, else the discovery order (demo last).
+    Shows which one it is in the sidebar, and a banner for demo data."""
+    chosen = st.session_state.get("data_path") or None
+    with st.sidebar:
+        typed = st.text_input("Dataset folder", value=chosen or "", key="data_path_input",
+                              placeholder="auto: $TOMJERRY_DATA, data/, ../shared, kagglehub, demo",
+                              help="A folder with ground_truth.csv (the Kaggle layout).")
+        if typed.strip() != (chosen or ""):
+            st.session_state["data_path"] = typed.strip() or None
+            chosen = st.session_state["data_path"]
+    try:
+        source = find_dataset(chosen)
+    except ValueError as error:
+        st.sidebar.error(str(error))
+        source = find_dataset()
+    with st.sidebar:
+        if source.is_demo:
+            st.warning("**Demo data** (generated drawings, not the real frames)")
+        else:
+            st.caption(f"Dataset: `{source.path}` ({source.origin})")
+    return source
+
+
+@st.cache_data(show_spinner="Reading the dataset...")
+def cached_scan(path: str, stamp: float):
+    return scan(path)
+
+
+def load_dataset(source):
+    csv = Path(source.path) / "ground_truth.csv"
+    return cached_scan(str(source.path), csv.stat().st_mtime)
+
+
+def demo_banner(source):
+    if source.is_demo:
+        st.info("Showing **demo data**: generated cat and mouse drawings, not frames of the cartoon. "
+                "Get the real dataset with `python -m tomjerry download`.", icon="🧪")
+
+
+@st.cache_resource(show_spinner="Loading the model...", max_entries=6)
+def cached_model(path: str, stamp: float):
+    from tomjerry.predict import load_model
+
+    return load_model(path)
+
+
+def load_model(run_dir):
+    model_path = Path(run_dir) / "model.keras"
+    return cached_model(str(model_path), model_path.stat().st_mtime)
+
+
+@st.cache_resource(max_entries=6)
+def cached_explainer(path: str, stamp: float, plus_plus: bool):
+    from tomjerry.explain import Explainer
+
+    return Explainer(cached_model(path, stamp), plus_plus=plus_plus)
+
+
+def load_explainer(run_dir, plus_plus=False):
+    model_path = Path(run_dir) / "model.keras"
+    return cached_explainer(str(model_path), model_path.stat().st_mtime, plus_plus)
+
+
+def artifacts():
+    return artifacts_dir(os.environ.get("TOMJERRY_ARTIFACTS"))
