@@ -48,7 +48,7 @@ def load_dataset(source):
 def demo_banner(source):
     if source.is_demo:
         st.info("Showing **demo data**: generated cat and mouse drawings, not frames of the cartoon. "
-                "Get the real dataset with `python -m tomjerry download`.", icon="🧪")
+                "Get the real dataset with `python -m tomjerry download`.")
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)

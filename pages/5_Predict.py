@@ -27,7 +27,7 @@ explain = right.toggle("Show Grad-CAM", value=True)
 
 uploads = st.file_uploader("Frames (jpg, png, webp, gif, bmp)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
                            accept_multiple_files=True)
-photo = st.camera_input("...or take a photo", disabled=not st.toggle("Use the camera"))
+photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
 files = list(uploads or []) + ([photo] if photo else [])
 if not files:
     st.caption("Drop one or more images above.")

@@ -1,0 +1,101 @@
+"""One end-to-end check in a real headless Chromium against `streamlit run`: every page renders
+(a screenshot of each is saved under test-artifacts/screenshots/), and Predict classifies an
+uploaded frame."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from tomjerry.config import RunConfig
+from tomjerry.runstore import create_run
+from tomjerry.training import execute_run
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+PAGES = {"home": ("", "Tom, Jerry, both or neither?"), "data": ("Data", "Validation report"),
+         "train": ("Train", "New run"), "compare": ("Compare", "Learning curves"),
+         "grad-cam": ("Grad-CAM", "Models"), "predict": ("Predict", "Decision threshold"),
+         "report": ("Report", "Download the report")}
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_root, tmp_path_factory):
+    artifacts = tmp_path_factory.mktemp("browser-artifacts")
+    config = RunConfig(model="efficientnet_lite0", image_size=64, epochs=2, patience=0)
+    execute_run(create_run(config, artifacts, demo_root), demo_root)
+    port = free_port()
+    env = dict(os.environ, TOMJERRY_DATA=str(demo_root), TOMJERRY_ARTIFACTS=str(artifacts))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not become healthy in 60 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        yield page
+        browser.close()
+
+
+def test_every_page_renders_and_predict_classifies_an_upload(server, page, tmp_path):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, (path, text) in PAGES.items():
+        page.goto(f"{server}/{path}")
+        page.get_by_text(text, exact=False).first.wait_for(timeout=90_000)
+        page.wait_for_timeout(1500)  # let charts finish drawing
+        assert page.locator("[data-testid='stException']").count() == 0, name
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    image = np.full((90, 160, 3), (200, 180, 160), np.uint8)
+    cv2.circle(image, (80, 45), 20, (150, 120, 105), -1)
+    frame = tmp_path / "frame.png"
+    cv2.imwrite(str(frame), image)
+    page.goto(f"{server}/Predict")
+    page.get_by_text("Decision threshold").first.wait_for(timeout=90_000)
+    page.locator("input[type='file']").first.set_input_files(str(frame))
+    page.get_by_text("Verdict").first.wait_for(timeout=90_000)
+    page.get_by_text("p(jerry)").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(SCREENSHOTS / "predict-upload.png"), full_page=True)
+    assert page.locator("[data-testid='stException']").count() == 0
