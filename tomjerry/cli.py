@@ -90,12 +90,15 @@ def add_run_options(parser):
     add_data_option(parser)
     parser.add_argument("--model", help="alexnet, zfnet, inceptionv3 or efficientnet_lite0")
     parser.add_argument("--config", metavar="RUN_CONFIG.json", help="start from this run config; options override it")
+    parser.add_argument("--preset", help="start from a named config (lite0-best, demo); options override it")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--image-size", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--dropout-rate", type=float)
-    parser.add_argument("--augment", action="store_true", default=None, help="the study's augmentation")
+    parser.add_argument("--augment", action="store_true", default=None, help="augment training batches")
+    parser.add_argument("--augmentation", choices=["study", "light"], help="which augmentation (default: study)")
+    parser.add_argument("--tta", action="store_true", default=None, help="mirror-image test-time augmentation")
     parser.add_argument("--split", help="random, blocked or SPLIT.csv")
     parser.add_argument("--split-seed", type=int)
     parser.add_argument("--exclude-challenges", action="store_true", default=None,
@@ -111,14 +114,20 @@ def add_run_options(parser):
 
 
 RUN_OPTIONS = ("model", "epochs", "image_size", "batch_size", "learning_rate", "dropout_rate", "augment",
+               "augmentation", "tta",
                "split", "split_seed", "exclude_challenges", "patience", "fine_tune_from", "lr_schedule",
                "weights", "seed", "strategy", "mixed_precision")
 
 
 def config_from_args(args, **fixed):
-    from tomjerry.config import RunConfig
+    from tomjerry.config import RUN_PRESETS, RunConfig
 
-    config = RunConfig.from_json(args.config) if args.config else RunConfig()
+    if args.config and args.preset:
+        raise ValueError("give --config or --preset, not both")
+    if args.preset and args.preset not in RUN_PRESETS:
+        raise ValueError(f"unknown preset {args.preset!r}; choose one of {', '.join(RUN_PRESETS)}")
+    config = (RunConfig.from_json(args.config) if args.config
+              else RUN_PRESETS[args.preset] if args.preset else RunConfig())
     changes = {name: getattr(args, name) for name in RUN_OPTIONS if getattr(args, name, None) is not None}
     if changes.get("split", "").endswith(".csv"):
         changes["split"] = str(Path(changes["split"]).resolve())
@@ -174,7 +183,7 @@ def cmd_evaluate(args):
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
     data = Prepared(config, source.path, run_dir, split_file=args.split or run_dir / "split.csv")
-    _, result = score(load_model(run_dir), data)
+    _, result = score(load_model(run_dir), data, tta=config.tta)
     print(json.dumps(result, indent=2))
     return 0
 

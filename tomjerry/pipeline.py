@@ -7,9 +7,12 @@ from keras import layers
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def augmentation(seed: int = 0) -> list:
-    """The study's ImageDataGenerator settings as Keras preprocessing layers: rotation 5 degrees,
-    width and height shift 0.01, zoom 0.2, horizontal and vertical flips."""
+def augmentation(seed: int = 0, kind: str = "study") -> list:
+    """kind "study": the study's ImageDataGenerator settings as Keras preprocessing layers
+    (rotation 5 degrees, width and height shift 0.01, zoom 0.2, horizontal and vertical flips).
+    kind "light": horizontal flip and zoom 0.1 only; cartoon frames are never upside down."""
+    if kind == "light":
+        return [layers.RandomFlip("horizontal", seed=seed), layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 1)]
     return [
         layers.RandomRotation(5 / 360, fill_mode="nearest", seed=seed),
         layers.RandomTranslation(0.01, 0.01, fill_mode="nearest", seed=seed + 1),
@@ -19,7 +22,8 @@ def augmentation(seed: int = 0) -> list:
 
 
 def make_dataset(images: np.ndarray, labels: np.ndarray | None, batch_size: int,
-                 training: bool = False, augment: bool = False, seed: int = 0) -> tf.data.Dataset:
+                 training: bool = False, augment: bool = False, seed: int = 0,
+                 augmentation_kind: str = "study") -> tf.data.Dataset:
     """Batches of float32 [0, 1] images (and labels). The uint8 arrays are batched first and cast
     per batch, which is far cheaper than per image; augmentation runs on training batches only."""
     items = images if labels is None else (images, labels.astype(np.float32))
@@ -36,7 +40,7 @@ def make_dataset(images: np.ndarray, labels: np.ndarray | None, batch_size: int,
     else:
         data = data.map(lambda x, y: (to_float(x), y), num_parallel_calls=AUTOTUNE)
     if training and augment:
-        steps = augmentation(seed)
+        steps = augmentation(seed, augmentation_kind)
 
         def augment_batch(x, y):
             for step in steps:

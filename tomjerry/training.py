@@ -133,22 +133,28 @@ class Prepared:
         augment = config.augment if augment is None else augment
         x_train, y_train = self.part("train")
         x_val, y_val = self.part("val")
-        train = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=config.seed)
+        train = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=config.seed,
+                             augmentation_kind=config.augmentation)
         val = make_dataset(x_val, y_val, batch_size)
         return train, val, int(np.ceil(len(x_train) / batch_size))
 
 
-def predict_array(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def predict_array(model, images: np.ndarray, batch_size: int = 64, tta: bool = False) -> np.ndarray:
+    """Probabilities for uint8 images; with tta, the mean over each frame and its mirror image."""
     if len(images) == 0:
         return np.zeros((0, 2), np.float32)
-    return model.predict(make_dataset(images, None, batch_size), verbose=0)
+    probabilities = model.predict(make_dataset(images, None, batch_size), verbose=0)
+    if tta:
+        mirrored = model.predict(make_dataset(np.ascontiguousarray(images[:, :, ::-1]), None, batch_size), verbose=0)
+        probabilities = (probabilities + mirrored) / 2
+    return probabilities
 
 
-def score(model, data: Prepared) -> tuple[pd.DataFrame, dict]:
+def score(model, data: Prepared, tta: bool = False) -> tuple[pd.DataFrame, dict]:
     """Predictions for validation, test and challenge rows, and their metrics. The decision
     threshold is also chosen on validation; the test set is only scored."""
     keep = (data.split != "train") | data.table.challenge.to_numpy()
-    probabilities = predict_array(model, data.images[keep])
+    probabilities = predict_array(model, data.images[keep], tta=tta)
     rows = data.table[keep]
     predictions = pd.DataFrame({
         "filename": rows.filename.to_numpy(), "split": data.split[keep], "challenge": rows.challenge.to_numpy(),
@@ -175,9 +181,9 @@ def score(model, data: Prepared) -> tuple[pd.DataFrame, dict]:
     return predictions, result
 
 
-def evaluate_model(model, data: Prepared, run_dir: Path, extra: dict | None = None) -> dict:
+def evaluate_model(model, data: Prepared, run_dir: Path, extra: dict | None = None, tta: bool = False) -> dict:
     """Score the model and write predictions.csv and metrics.json into the run folder."""
-    predictions, result = score(model, data)
+    predictions, result = score(model, data, tta)
     result.update(extra or {})
     write_csv(run_dir / "predictions.csv", predictions)
     write_json(run_dir / "metrics.json", result)
@@ -202,7 +208,8 @@ def fit_and_save(config: RunConfig, data: Prepared, run_dir: Path) -> dict:
     best_epoch = int(np.argmin(val_loss)) + 1 if val_loss else None
     save_model(model, run_dir)
     return evaluate_model(model, data, run_dir, {"train_seconds": round(seconds, 1),
-                                                 "epochs_run": len(val_loss), "best_epoch": best_epoch})
+                                                 "epochs_run": len(val_loss), "best_epoch": best_epoch},
+                          tta=config.tta)
 
 
 def install_cancel_handler(run_dir: Path):

@@ -103,4 +103,5 @@ def tune_and_save(config: RunConfig, data: Prepared, run_dir: Path, **tuner_opti
     return evaluate_model(model, data, run_dir, {
         "train_seconds": round(seconds, 1), "tuning": {
             "trials": len(trials), "best_learning_rate": chosen.learning_rate,
-            "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6))}})
+            "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6))}},
+        tta=config.tta)
