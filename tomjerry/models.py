@@ -24,6 +24,10 @@ class ModelSpec:
 
 
 REGISTRY: dict[str, ModelSpec] = {}
+# Keras's default 0.99 leaves the moving statistics mostly at their initial values after the few
+# hundred steps of a CPU run (measured: 100% train accuracy, 51% on the same frames in inference
+# mode); 0.9 (PyTorch's default) tracks the weights as they change.
+BN_MOMENTUM = 0.9
 
 
 def register(name, last_conv_layer, min_image_size, pretrained, description):
@@ -59,7 +63,7 @@ def head(x, dropout_rate, hidden=4096, layers_count=2):
 
 def conv(x, filters, kernel, strides=1, padding="same", name=None, batch_norm=True):
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, activation="relu", name=name)(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x) if batch_norm else x
+    return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x) if batch_norm else x
 
 
 @register("alexnet", last_conv_layer="conv5", min_image_size=67, pretrained=False,
@@ -72,7 +76,7 @@ def alexnet(inputs, dropout_rate=0.5, **unused):
     x = conv(x, 384, 3, name="conv3")
     x = conv(x, 384, 3, name="conv4")
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
-    x = layers.BatchNormalization(name="conv5_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="conv5_bn")(x)
     x = layers.MaxPooling2D(3, 2, name="pool5")(x)
     return head(x, dropout_rate)
 
@@ -87,7 +91,7 @@ def zfnet(inputs, dropout_rate=0.5, **unused):
     x = conv(x, 384, 3, name="conv3")
     x = conv(x, 384, 3, name="conv4")
     x = layers.Conv2D(256, 3, padding="same", activation="relu", name="conv5")(x)
-    x = layers.BatchNormalization(name="conv5_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="conv5_bn")(x)
     x = layers.MaxPooling2D(3, 2, padding="same", name="pool5")(x)
     return head(x, dropout_rate)
 
