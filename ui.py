@@ -41,8 +41,14 @@ def cached_scan(path: str, stamp: float):
 
 
 def load_dataset(source):
+    """The scanned dataset; a dataset that cannot be read at all stops the page with the reason."""
     csv = Path(source.path) / "ground_truth.csv"
-    return cached_scan(str(source.path), csv.stat().st_mtime)
+    try:
+        return cached_scan(str(source.path), csv.stat().st_mtime)
+    except (ValueError, OSError) as error:
+        st.error(f"This dataset cannot be read: {error}")
+        st.caption("Fix the file, or pick another dataset folder in the sidebar.")
+        st.stop()
 
 
 def demo_banner(source):

@@ -104,7 +104,7 @@ def main():
 
     healthy, rendered = start_to_render()
     print(f"streamlit run -> healthy server: {healthy:6.2f} s")
-    print(f"streamlit run -> home page rendered in Chromium: " + (f"{rendered:6.2f} s" if rendered else "skipped (no chromium)"))
+    print("streamlit run -> home page rendered in Chromium: " + (f"{rendered:6.2f} s" if rendered else "skipped (no chromium)"))
 
     import cv2
     import numpy as np

@@ -6,7 +6,7 @@ import streamlit as st
 from tomjerry import charts
 from tomjerry.config import RunConfig
 from tomjerry.models import REGISTRY
-from tomjerry.runner import RunBusy, cancel, launch, launch_study
+from tomjerry.runner import RESUMABLE, RunBusy, cancel, launch, launch_study, resume
 from tomjerry.runstore import active_runs, list_runs, read_history, read_status, run_path
 from tomjerry.study import PRESETS
 from ui import artifacts, dataset_source, demo_banner
@@ -95,6 +95,13 @@ def live(run_id):
         if st.button("Cancel this run", key=f"cancel{run_id}"):
             cancel(run_dir)
             st.rerun()
+    elif state in RESUMABLE:
+        if st.button("Resume this run", key=f"resume{run_id}", help="A tuning search continues with the trials it has."):
+            try:
+                resume(run_dir)
+                st.rerun()
+            except (ValueError, RunBusy) as error:
+                st.error(str(error))
     elif state == "finished":
         st.success(f"Finished: test binary accuracy {status.get('test_binary_accuracy', 0):.2%}, "
                    f"exact match {status.get('test_exact_match', 0):.2%}. See Compare.")

@@ -1,7 +1,6 @@
 """Every page through Streamlit's AppTest: on the demo data with no runs, with one finished tiny
 run, a launch from the Train page that reaches finished, and Predict with good and bad uploads."""
 
-import io
 
 import cv2
 import numpy as np

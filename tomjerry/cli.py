@@ -172,6 +172,25 @@ def cmd_tune(args):
                                             tune_dropout=args.tune_dropout))
 
 
+def cmd_resume(args):
+    from tomjerry.runstore import read_status
+    from tomjerry.runner import RESUMABLE
+    from tomjerry.training import execute_run
+
+    run_dir = Path(args.run_dir)
+    status = read_status(run_dir)
+    if status.get("state") not in RESUMABLE:
+        raise ValueError(f"run {run_dir.name} is {status.get('state')}; only {', '.join(RESUMABLE)} runs can be resumed")
+    try:
+        execute_run(run_dir, args.data or status.get("data"))
+    except Exception as error:
+        print(f"error: run failed: {type(error).__name__}: {error}", file=sys.stderr)
+        print(run_dir)
+        return 1
+    print(run_dir)
+    return 0
+
+
 def cmd_evaluate(args):
     from tomjerry.discovery import find_dataset
     from tomjerry.predict import load_model
@@ -262,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--max-trials", type=int, default=3)
     tune.add_argument("--tune-dropout", action="store_true", help="also search dropout 0.1-0.5")
     tune.set_defaults(func=cmd_tune)
+
+    resume = commands.add_parser("resume", help="continue an interrupted, failed or cancelled run (tuning resumes its trials)")
+    resume.add_argument("run_dir", metavar="RUN_DIR")
+    add_data_option(resume)
+    resume.set_defaults(func=cmd_resume)
 
     evaluate = commands.add_parser("evaluate", help="score a run's model; prints the metrics as JSON")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")

@@ -86,7 +86,8 @@ def list_images(root: Path) -> pd.DataFrame:
         if not directory.is_dir():
             continue
         for path in sorted(directory.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            # Broken links and unreadable files are listed too: decoding reports them as unreadable.
+            if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir():
                 rows.append((path.name, folder, str(path)))
     return pd.DataFrame(rows, columns=["filename", "folder", "path"])
 
@@ -163,7 +164,11 @@ def read_challenges(root: Path, known: set, problems: list) -> set:
     path = root / "challenges.csv"
     if not path.is_file():
         return set()
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        problems.append(Problem("bad_challenges", "warning", "", f"challenges.csv cannot be read: {error}"))
+        return set()
     if "image_name" not in frame.columns:
         problems.append(Problem("bad_challenges", "warning", "", f"challenges.csv lacks image_name; expected {','.join(CHALLENGE_COLUMNS)}"))
         return set()
@@ -177,7 +182,10 @@ def identical_images(table: pd.DataFrame) -> list[Problem]:
     """Byte-identical image files: a warning, since they are kept but can inflate test scores."""
     groups = defaultdict(list)
     for name, path in zip(table.filename, table.path):
-        groups[hashlib.sha256(Path(path).read_bytes()).hexdigest()].append(name)
+        try:
+            groups[hashlib.sha256(Path(path).read_bytes()).hexdigest()].append(name)
+        except OSError:
+            continue  # reported as unreadable when decoded
     problems = []
     for names in groups.values():
         if len(names) > 1:

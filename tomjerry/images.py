@@ -52,7 +52,10 @@ def fingerprint(table: pd.DataFrame, size: int) -> str:
     """Changes whenever a file is added, removed, relabelled or rewritten (size or mtime)."""
     digest = hashlib.sha256(f"v{CACHE_VERSION}|{size}".encode())
     for path, tom, jerry in zip(table.path, table.tom, table.jerry):
-        stat = os.stat(path)
+        try:
+            stat = os.stat(path)
+        except OSError:  # a broken link: still part of what the cache entry describes
+            stat = os.lstat(path)
         digest.update(f"{path}|{tom}{jerry}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:20]
 

@@ -10,8 +10,9 @@ import numpy as np
 from tomjerry import COMBINATION_OF
 from tomjerry.images import resize_rgb
 
-MAX_PIXELS = 50_000_000  # refuse to decode bigger images (a 8000x8000 PNG would be 192 MB RGB)
-MAX_BYTES = 20 * 2**20
+MAX_PIXELS = 40_000_000  # refuse to fully decode bigger images (8000x8000 RGB would be 192 MB)
+MAX_BYTES = 20 * 2**20   # the same cap as server.maxUploadSize in .streamlit/config.toml
+DRAFT_SIDE = 2048        # big JPEGs are decoded straight at a reduced scale (bounded memory)
 
 
 class BadImage(ValueError):
@@ -39,11 +40,16 @@ def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
     if len(data) > MAX_BYTES:
         raise BadImage(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB")
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))  # reads the header only
         width, height = image.size
+        if image.format == "JPEG" and max(width, height) > DRAFT_SIDE:
+            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a huge photo never exists at full size.
+            image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
+            width, height = image.size
         if width * height > MAX_PIXELS:
             raise BadImage(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
         image.seek(0)  # the first frame of an animated image
+        image.load()
         image = ImageOps.exif_transpose(image)  # respect the camera's orientation
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
@@ -56,7 +62,8 @@ def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
         rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     except BadImage:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
+            MemoryError) as error:
         raise BadImage(f"{name} is not a readable image ({type(error).__name__}: {str(error)[:120]})") from None
     if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
         raise BadImage(f"{name} is too small to classify")

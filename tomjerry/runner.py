@@ -37,15 +37,39 @@ def launch(config: RunConfig, data_path=None, artifacts=None, allow_parallel=Fal
             raise RunBusy(f"run {busy[0].name} is still {read_status(busy[0]).get('state')}: wait for it "
                           "to finish or cancel it first (one run at a time).")
         run_dir = create_run(config, artifacts, data_path)
-        log = open(run_dir / "log.txt", "ab")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        spawn(run_dir, data_path)
+    return run_dir
+
+
+def spawn(run_dir: Path, data_path=None):
+    with open(run_dir / "log.txt", "ab") as log:
         child = subprocess.Popen(
             [sys.executable, "-m", "tomjerry.training", str(run_dir), str(data_path or "")],
             cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=env)
-        log.close()
-        _children[child.pid] = child
-        update_status(run_dir, pid=child.pid)
+            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    _children[child.pid] = child
+    update_status(run_dir, pid=child.pid)
+
+
+RESUMABLE = ("interrupted", "failed", "cancelled")
+
+
+def resume(run_dir, data_path=None) -> Path:
+    """Start a stopped run again in the background in its own folder: a tuning search continues
+    with the trials it has (Keras Tuner, overwrite=False); a training run starts over on the same
+    split."""
+    run_dir = Path(run_dir)
+    reap()
+    with locked(run_dir.parent / ".launch.lock"):
+        state = read_status(run_dir).get("state")
+        if state not in RESUMABLE:
+            raise ValueError(f"run {run_dir.name} is {state}; only {', '.join(RESUMABLE)} runs can be resumed")
+        busy = active_runs(run_dir.parent.parent)
+        if busy:
+            raise RunBusy(f"run {busy[0].name} is still active: wait for it or cancel it first.")
+        data_path = data_path or read_status(run_dir).get("data")
+        update_status(run_dir, state="queued", pid=None, resumed=True, error=None)
+        spawn(run_dir, data_path)
     return run_dir
 
 
