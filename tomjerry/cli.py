@@ -168,8 +168,37 @@ def cmd_train(args):
 
 
 def cmd_tune(args):
-    return start_run(args, config_from_args(args, variant="tuned", max_trials=args.max_trials,
-                                            tune_dropout=args.tune_dropout))
+    if not args.role:
+        return start_run(args, config_from_args(args, variant="tuned", max_trials=args.max_trials,
+                                                tune_dropout=args.tune_dropout))
+    import os
+
+    from tomjerry.tuning import distributed_environment
+
+    os.environ.update(distributed_environment(args.role, args.oracle or "", args.worker_id))
+    if args.role == "worker":
+        from tomjerry.tuning import run_worker
+
+        if not args.run_dir:
+            raise ValueError("a worker needs --run-dir: the chief's run folder on a shared file system")
+        count = run_worker(Path(args.run_dir), args.data)
+        print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done; {count} trial(s) recorded in the run", file=sys.stderr)
+        print(args.run_dir)
+        return 0
+    config = config_from_args(args, variant="tuned", max_trials=args.max_trials, tune_dropout=args.tune_dropout)
+    if args.run_dir:  # the chief may be told where the shared run folder goes
+        from tomjerry.runstore import now, update_status
+        from tomjerry.atomic import write_json
+        from tomjerry.training import execute_run
+
+        run_dir = Path(args.run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / "config.json", config.to_dict())
+        update_status(run_dir, state="queued", created=now(), epoch=0, epochs=config.epochs, data=args.data)
+        execute_run(run_dir, args.data)
+        print(run_dir)
+        return 0
+    return start_run(args, config)
 
 
 def cmd_resume(args):
@@ -280,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(tune)
     tune.add_argument("--max-trials", type=int, default=3)
     tune.add_argument("--tune-dropout", action="store_true", help="also search dropout 0.1-0.5")
+    tune.add_argument("--role", choices=["chief", "worker"], help="distributed search with Keras Tuner's gRPC oracle")
+    tune.add_argument("--oracle", metavar="HOST:PORT", help="where the chief's oracle listens")
+    tune.add_argument("--worker-id", help="this worker's id (default: host name and process id)")
+    tune.add_argument("--run-dir", help="the shared run folder (workers: required; chief: optional)")
     tune.set_defaults(func=cmd_tune)
 
     resume = commands.add_parser("resume", help="continue an interrupted, failed or cancelled run (tuning resumes its trials)")

@@ -92,7 +92,12 @@ def compile_model(model, config: RunConfig, steps_per_epoch: int):
 
 def new_model(config: RunConfig, steps_per_epoch: int, strategy=None):
     if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        else:  # float16 on a CPU is slower, not faster
+            print("mixed precision needs a GPU: training in float32", file=sys.stderr)
     strategy = strategy or choose_strategy(config.strategy)
     with strategy.scope():
         model = build_model(config.model, config.image_size, dropout_rate=config.dropout_rate,
@@ -195,8 +200,11 @@ def save_model(model, run_dir: Path):
 
 
 def fit_and_save(config: RunConfig, data: Prepared, run_dir: Path) -> dict:
-    train, val, steps = data.datasets(config)
-    model = new_model(config, steps)
+    strategy = choose_strategy(config.strategy)
+    # batch_size is per replica; the global batch grows with the GPUs in sync.
+    replicas = strategy.num_replicas_in_sync
+    train, val, steps = data.datasets(config, batch_size=config.batch_size * replicas)
+    model = new_model(config, steps, strategy)
     callbacks = [RunFiles(run_dir, config.epochs, steps)]
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience,
@@ -207,7 +215,7 @@ def fit_and_save(config: RunConfig, data: Prepared, run_dir: Path) -> dict:
     val_loss = history.history.get("val_loss", [])
     best_epoch = int(np.argmin(val_loss)) + 1 if val_loss else None
     save_model(model, run_dir)
-    return evaluate_model(model, data, run_dir, {"train_seconds": round(seconds, 1),
+    return evaluate_model(model, data, run_dir, {"train_seconds": round(seconds, 1), "replicas": replicas,
                                                  "epochs_run": len(val_loss), "best_epoch": best_epoch},
                           tta=config.tta)
 

@@ -4,6 +4,7 @@ val_loss. The tuner's folder lives inside the run folder with overwrite=False, s
 search resumes where it stopped. Failed trials are errors the user sees.
 """
 
+import os
 import time
 from pathlib import Path
 
@@ -39,10 +40,12 @@ class RecordingRandomSearch(kt.RandomSearch):
         self.run_dir, self.config, self.steps = run_dir, config, steps
 
     def run_trial(self, trial, *args, **kwargs):
-        number = len(self.oracle.trials)
+        number = int(trial.trial_id) + 1 if str(trial.trial_id).isdigit() else trial.trial_id
+        # In a distributed search the worker's id says which machine ran the trial.
+        worker = os.environ.get("KERASTUNER_TUNER_ID", "local")
         recorder = RunFiles(self.run_dir, self.config.epochs, self.steps,
                             history_name=f"tuner_history/trial_{trial.trial_id}.csv",
-                            extra={"trial": number, "trials": self.config.max_trials})
+                            extra={"trial": number, "trials": self.config.max_trials, "worker": worker})
         (self.run_dir / "tuner_history").mkdir(exist_ok=True)
         kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [recorder]
         return super().run_trial(trial, *args, **kwargs)
@@ -105,3 +108,33 @@ def tune_and_save(config: RunConfig, data: Prepared, run_dir: Path, **tuner_opti
             "trials": len(trials), "best_learning_rate": chosen.learning_rate,
             "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6))}},
         tta=config.tta)
+
+
+def distributed_environment(role: str, oracle: str, worker_id: str | None = None) -> dict:
+    """The environment Keras Tuner's own chief/worker mode reads (its gRPC oracle)."""
+    if role not in ("chief", "worker"):
+        raise ValueError("role must be chief or worker")
+    host, _, port = oracle.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"--oracle must be HOST:PORT, not {oracle!r}")
+    if role == "worker" and not worker_id:
+        worker_id = f"tuner-{os.uname().nodename}-{os.getpid()}"
+    return {"KERASTUNER_TUNER_ID": "chief" if role == "chief" else worker_id,
+            "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": port}
+
+
+def run_worker(run_dir: Path, data_path=None) -> int:
+    """A worker of a distributed search: runs the trials the chief's oracle hands out, writing
+    them into the shared run folder, until the oracle says the search is over. The chief alone
+    evaluates the best model and marks the run finished."""
+    from tomjerry.runstore import read_config
+
+    config = read_config(run_dir)
+    data = Prepared(config, data_path, run_dir)
+    train, val, steps = data.datasets(config)
+    tuner = make_tuner(config, run_dir, steps)
+    callbacks = []
+    if config.patience:
+        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True))
+    tuner.search(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    return len(list((run_dir / "tuner_history").glob("trial_*.csv")))
