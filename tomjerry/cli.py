@@ -220,6 +220,16 @@ def cmd_resume(args):
     return 0
 
 
+def cmd_ship(args):
+    from tomjerry.runstore import ship_reference
+
+    for run_dir in args.run_dirs:
+        dest = ship_reference(run_dir, args.artifacts, keep_model=args.keep_model)
+        size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
+        print(f"{dest}  ({size / 2**20:.1f} MB)")
+    return 0
+
+
 def cmd_evaluate(args):
     from tomjerry.discovery import find_dataset
     from tomjerry.predict import load_model
@@ -319,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir", metavar="RUN_DIR")
     add_data_option(resume)
     resume.set_defaults(func=cmd_resume)
+
+    ship = commands.add_parser("ship", help="copy finished runs into artifacts/ as shipped reference results")
+    ship.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    ship.add_argument("--keep-model", action="store_true", help="ship the model too (re-saved without optimizer state)")
+    ship.add_argument("--artifacts", metavar="DIR")
+    ship.set_defaults(func=cmd_ship)
 
     evaluate = commands.add_parser("evaluate", help="score a run's model; prints the metrics as JSON")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")

@@ -206,3 +206,34 @@ def list_runs(artifacts=None) -> pd.DataFrame:
 
 def active_runs(artifacts=None) -> list[Path]:
     return [p for p in list_run_dirs(artifacts) if read_status(p).get("state") in ACTIVE_STATES]
+
+
+def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
+    """Copy a finished run into <artifacts>/runs/ref-<run_id>/ as shipped reference results:
+    every table file, no tuner checkpoints, and the model only when asked (re-saved without the
+    optimizer's state, which halves its size). The REFERENCE marker tells the app what it is."""
+    import shutil
+
+    run_dir = Path(run_dir)
+    status = read_status(run_dir)
+    if status.get("state") != "finished":
+        raise ValueError(f"run {run_dir.name} is {status.get('state')}, not finished")
+    name = run_dir.name if run_dir.name.startswith("ref-") else f"ref-{run_dir.name}"
+    dest = run_path(name, artifacts)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for item in run_dir.iterdir():
+        if item.is_file() and item.name not in ("model.keras", "log.txt", ".status.lock") and not item.name.startswith("."):
+            shutil.copy2(item, dest / item.name)
+    if (run_dir / "tuner_history").is_dir():
+        shutil.copytree(run_dir / "tuner_history", dest / "tuner_history")
+    if keep_model:
+        from tomjerry.atomic import copy_into_place
+        from tomjerry.predict import load_model
+
+        model = load_model(run_dir)
+        copy_into_place(dest / "model.keras", lambda tmp: model.save(tmp))
+    (dest / REFERENCE_MARKER).write_text(
+        "Shipped reference results, trained on the real dataset; shown beside your own runs.\n")
+    return dest

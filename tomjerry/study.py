@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from tomjerry.atomic import write_csv, write_json
+from tomjerry.atomic import read_json, write_csv, write_json
 from tomjerry.config import RunConfig
 from tomjerry.models import REGISTRY, WeightsUnavailableError
-from tomjerry.runstore import (artifacts_dir, create_run, list_run_dirs, read_config, read_json,
+from tomjerry.runstore import (artifacts_dir, create_run, is_reference, list_run_dirs, read_config,
                                read_metrics, read_status)
 
 STUDY_MODELS = ("alexnet", "zfnet", "inceptionv3", "efficientnet_lite0")
@@ -53,6 +53,7 @@ def study_tables(run_dirs: list[Path]) -> pd.DataFrame:
         labels = test.get("labels", {})
         rows.append({
             "variant": config.variant, "model": config.model, "split": config.split,
+            "shipped": is_reference(run_dir),
             "image_size": config.image_size, "run_id": run_dir.name,
             "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
             "binary_accuracy": test.get("binary_accuracy"), "exact_match": test.get("exact_match_accuracy"),

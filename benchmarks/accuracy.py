@@ -1,0 +1,47 @@
+"""Re-evaluate the shipped reference model on its own test split, from the real images, and
+print binary and exact-match accuracy beside the committed numbers, so they can be checked.
+
+    python benchmarks/accuracy.py [--data ../shared/datasets/tom_and_jerry] [--run RUN_DIR]
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "tom_and_jerry"))
+    parser.add_argument("--run", help="a run folder (default: every shipped reference run with a model)")
+    args = parser.parse_args()
+
+    from tomjerry.discovery import find_dataset
+    from tomjerry.predict import load_model
+    from tomjerry.results import finished_runs
+    from tomjerry.runstore import is_reference, model_file, read_config, read_metrics
+    from tomjerry.training import Prepared, score
+
+    source = find_dataset(args.data, allow_demo=False)
+    runs = [Path(args.run)] if args.run else [r for r in finished_runs() if is_reference(r) and model_file(r).is_file()]
+    if not runs:
+        raise SystemExit("no shipped reference run with a model under artifacts/runs")
+    for run_dir in runs:
+        config = read_config(run_dir)
+        data = Prepared(config, source.path, run_dir, split_file=run_dir / "split.csv")
+        _, fresh = score(load_model(run_dir), data, tta=config.tta)
+        committed = read_metrics(run_dir)
+        print(f"{run_dir.name}  ({config.label()}, split {config.split}, tta {config.tta})")
+        for part in ("test", "challenge"):
+            for key in ("binary_accuracy", "exact_match_accuracy"):
+                was, now = committed[part][key], fresh[part][key]
+                flag = "ok" if abs(was - now) < 1e-9 else f"DIFFERS by {now - was:+.4%}"
+                print(f"  {part:<10} {key:<22} committed {was:.4%}   re-evaluated {now:.4%}   {flag}")
+        print(json.dumps({"test_count": fresh["test"]["count"], "challenge_in_training": fresh["challenge_in_training"]}))
+
+
+if __name__ == "__main__":
+    main()
