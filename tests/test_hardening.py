@@ -9,7 +9,6 @@ import threading
 import time
 import tomllib
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +18,7 @@ from PIL import Image
 
 from conftest import ROOT
 from tomjerry.config import RunConfig
-from tomjerry.dataset import image_root, scan, validate
+from tomjerry.dataset import image_root, validate
 from tomjerry.predict import MAX_BYTES, BadImage, Prediction, decode_upload, predict_bytes
 from tomjerry.runner import RunBusy, launch, resume, wait
 from tomjerry.runstore import create_run, read_status, update_status
