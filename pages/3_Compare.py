@@ -94,7 +94,8 @@ else:
 
 left, right = st.columns(2)
 if model_file(chosen).is_file():
-    left.download_button("Download model (.keras)", model_file(chosen).read_bytes(),
+    # A callable: the (possibly 250 MB) file is read only when the button is clicked.
+    left.download_button("Download model (.keras)", model_file(chosen).read_bytes,
                          file_name=f"{chosen.name}.keras", mime="application/octet-stream")
-right.download_button("Download metrics (.json)", (chosen / "metrics.json").read_bytes(),
+right.download_button("Download metrics (.json)", (chosen / "metrics.json").read_bytes,
                       file_name=f"{chosen.name}-metrics.json", mime="application/json")

@@ -22,8 +22,8 @@ from tomjerry.training import execute_run
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PAGES = {"home": ("", "Tom, Jerry, both or neither?"), "data": ("Data", "Validation report"),
-         "train": ("Train", "New run"), "compare": ("Compare", "Learning curves"),
-         "grad-cam": ("Grad-CAM", "Models"), "predict": ("Predict", "Decision threshold"),
+         "train": ("Train", "New run"), "compare": ("Compare", "Misclassified test frames"),
+         "grad-cam": ("Grad-CAM", "jerry p="), "predict": ("Predict", "Decision threshold"),
          "report": ("Report", "Download the report")}
 
 pytestmark = [

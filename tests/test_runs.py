@@ -123,3 +123,25 @@ def test_config_roundtrip_and_validation(tmp_path):
     with pytest.raises(ValueError, match="unknown run config field"):
         RunConfig.from_dict({"modle": "alexnet"})
     assert check_run_id("20260101-000000-alexnet-base-abc123")
+
+
+def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
+    import json
+
+    from tomjerry.results import best_run
+    from tomjerry.runstore import update_status
+
+    def fake(name, demo, val, test):
+        run_dir = create_run(TINY, tmp_path)
+        for file in ("split.csv", "predictions.csv", "model.keras"):
+            (run_dir / file).write_text("x")
+        (run_dir / "metrics.json").write_text(json.dumps({
+            "dataset": {"demo": demo}, "validation": {"exact_match_accuracy": val},
+            "test": {"exact_match_accuracy": test}}))
+        update_status(run_dir, state="finished")
+        return run_dir
+
+    fake("demo", True, 1.0, 1.0)
+    real_good_val = fake("real-a", False, 0.95, 0.90)
+    fake("real-b", False, 0.90, 0.99)  # better on test, worse on validation: not chosen
+    assert best_run(tmp_path) == real_good_val

@@ -16,8 +16,9 @@ def combinations_bar(counts: pd.DataFrame, title="Frames per label combination")
 
 
 def labels_bar(counts: pd.DataFrame):
-    long = counts.melt(id_vars="label", var_name="", value_name="images")
-    return px.bar(long, x="label", y="images", color="", barmode="group", text="images",
+    long = counts.melt(id_vars="label", var_name="in frame", value_name="images")
+    return px.bar(long, x="label", y="images", color="in frame", barmode="group", text="images",
+                  color_discrete_map={"present": "#4c78a8", "absent": "#bab0ac"},
                   title="Each label: present or absent").update_layout(height=340)
 
 

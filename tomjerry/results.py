@@ -27,11 +27,14 @@ def run_label(run_dir: Path) -> str:
 
 def best_run(artifacts=None) -> Path | None:
     """The finished run with a model and the best validation exact-match accuracy (then
-    validation binary accuracy): chosen on validation, never on test."""
+    validation binary accuracy): chosen on validation, never on test. Models trained on the real
+    frames come before any trained on the demo drawings, whose scores say nothing about cartoons."""
     scored = []
     for run_dir in finished_runs(artifacts, with_model=True):
-        validation = (read_metrics(run_dir) or {}).get("validation", {})
-        scored.append((validation.get("exact_match_accuracy", 0), validation.get("binary_accuracy", 0),
+        metrics = read_metrics(run_dir) or {}
+        validation = metrics.get("validation", {})
+        real = not metrics.get("dataset", {}).get("demo", True)
+        scored.append((real, validation.get("exact_match_accuracy", 0), validation.get("binary_accuracy", 0),
                        is_reference(run_dir), run_dir.name, run_dir))
     return max(scored)[-1] if scored else None
 
