@@ -6,7 +6,7 @@ import streamlit as st
 from tomjerry.explain import overlay
 from tomjerry.images import read_frame
 from tomjerry.predict import input_size, predict_arrays
-from tomjerry.results import best_run, finished_runs, run_label
+from tomjerry.results import model_choices
 from tomjerry.runstore import read_predictions
 from ui import artifacts, dataset_source, demo_banner, load_dataset, load_explainer, load_model
 
@@ -15,15 +15,12 @@ st.title("Grad-CAM")
 st.caption("Red: the regions that raise a label's score most (tf-keras-vis, one CategoricalScore per label).")
 source = dataset_source()
 demo_banner(source)
-runs = finished_runs(artifacts(), with_model=True)
-if not runs:
+labels, best = model_choices(artifacts())
+if not labels:
     st.info("No finished run with a saved model yet: train one on the Train page.")
     st.stop()
 
-labels = {run_label(r): r for r in runs}
-best = best_run(artifacts())
-default = [run_label(best)] if best else list(labels)[:1]
-picked = st.multiselect("Models", list(labels), default=default, max_selections=3)
+picked = st.multiselect("Models", list(labels), default=[best], max_selections=3)
 if not picked:
     st.stop()
 dataset = load_dataset(source)

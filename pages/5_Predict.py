@@ -4,21 +4,19 @@ import streamlit as st
 
 from tomjerry.explain import overlay
 from tomjerry.predict import BadImage, decode_upload, input_size, predict_arrays, prepare, Prediction
-from tomjerry.results import best_run, finished_runs, run_label
+from tomjerry.results import model_choices
 from tomjerry.runstore import read_metrics
 from ui import artifacts, load_explainer, load_model
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")
 st.title("Predict")
-runs = finished_runs(artifacts(), with_model=True)
-if not runs:
-    st.info("No trained model yet: train one on the Train page (or use the shipped reference model).")
+labels, best = model_choices(artifacts())
+if not labels:
+    st.info("No trained model yet: train one on the Train page.")
     st.stop()
-labels = {run_label(r): r for r in runs}
-best = best_run(artifacts())
 names = list(labels)
-chosen = labels[st.selectbox("Model", names, index=names.index(run_label(best)) if best else 0,
-                             help="Default: the finished run with the best validation exact-match accuracy.")]
+chosen = labels[st.selectbox("Model", names, index=names.index(best),
+                             help="Default: the best finished run on validation (real-data models first).")]
 suggested = float((read_metrics(chosen) or {}).get("threshold_from_validation", 0.5))
 left, right = st.columns(2)
 threshold = left.slider("Decision threshold", 0.05, 0.95, suggested, 0.05,

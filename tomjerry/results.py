@@ -39,6 +39,13 @@ def best_run(artifacts=None) -> Path | None:
     return max(scored)[-1] if scored else None
 
 
+def model_choices(artifacts=None) -> tuple[dict, str | None]:
+    """Runs with a saved model by their display label, and the label of the best one."""
+    labels = {run_label(r): r for r in finished_runs(artifacts, with_model=True)}
+    best = best_run(artifacts)
+    return labels, run_label(best) if best else None
+
+
 def metrics_at_threshold(run_dir: Path, threshold: float) -> dict:
     return metrics_from_predictions(read_predictions(run_dir), threshold)
 
