@@ -5,6 +5,7 @@ import signal
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import keras
@@ -21,6 +22,10 @@ from tomjerry.models import build_model
 from tomjerry.pipeline import make_dataset
 from tomjerry.runstore import locked, now, read_config, runs_dir, update_status
 from tomjerry.splits import make_split, save_split
+
+
+# Keras warns on every fit that `shuffle` is ignored for a tf.data input; ours shuffles itself.
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
 class RunCancelled(Exception):
