@@ -3,6 +3,7 @@
 import streamlit as st
 
 from tomjerry.report import build_report
+from tomjerry.runstore import list_runs
 from ui import artifacts, dataset_source, demo_banner, load_dataset
 
 st.set_page_config(page_title="Report · tomjerry", layout="wide")
@@ -11,8 +12,16 @@ source = dataset_source()
 demo_banner(source)
 dataset = load_dataset(source)
 with_gradcam = st.toggle("Include Grad-CAM examples", value=True)
-with st.spinner("Building the report..."):
-    page = build_report(dataset, artifacts(), with_gradcam=with_gradcam)
+
+
+@st.cache_data(show_spinner="Building the report...", max_entries=4)
+def report(path: str, with_gradcam: bool, runs_state: str):
+    return build_report(dataset, artifacts(), with_gradcam=with_gradcam)
+
+
+runs = list_runs(artifacts())
+state = runs[["run_id", "state"]].to_json() if len(runs) else ""
+page = report(str(source.path), with_gradcam, state)
 st.download_button("Download the report (standalone HTML)", page.encode(), file_name="tomjerry-report.html",
                    mime="text/html", type="primary")
 st.iframe(page, height=1400)
