@@ -7,7 +7,7 @@ from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts
 from tomjerry.eda import sample
 from tomjerry.results import finished_runs, metrics_at_threshold, misclassified, run_label, split_comparison
 from tomjerry.runstore import model_file, read_history, read_metrics
-from tomjerry.study import study_tables
+from tomjerry.study import skipped_models, study_tables
 from ui import artifacts, dataset_source, demo_banner, load_dataset
 
 st.set_page_config(page_title="Compare · tomjerry", layout="wide")
@@ -35,6 +35,8 @@ for variant, title in (("base", "Base models"), ("tuned", "Tuned (Keras Tuner)")
                  column_config={"binary_accuracy": percent, "exact_match": percent,
                                 "f1_tom": st.column_config.NumberColumn(format="%.3f"),
                                 "f1_jerry": st.column_config.NumberColumn(format="%.3f")})
+for model, reason in skipped_models(artifacts()).items():
+    st.warning(f"**{model} was not run**: {reason}")
 st.plotly_chart(charts.accuracy_bars(table), width="stretch")
 
 splits = split_comparison(artifacts())

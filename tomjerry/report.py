@@ -14,7 +14,7 @@ from tomjerry.models import REGISTRY
 from tomjerry.results import best_run, finished_runs, run_label, split_comparison
 from tomjerry.runstore import read_config, read_metrics
 from tomjerry.splits import make_split
-from tomjerry.study import study_tables
+from tomjerry.study import skipped_models, study_tables
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -122,6 +122,8 @@ def build_report(dataset: Dataset, artifacts=None, with_gradcam: bool = True) ->
             part = results[results.variant == variant].drop(columns=["variant", "run_id"])
             out.append(f"<h3>{variant}</h3>" + (table_html(part) if len(part) else "<p>none</p>"))
         out.append(figures(charts.accuracy_bars(results)))
+    for model, reason in skipped_models(artifacts).items():
+        out.append(f"<p class='demo'><b>{html.escape(model)} was not run</b>: {html.escape(reason)}</p>")
     splits = split_comparison(artifacts)
     if not splits.empty and set(splits.split) >= {"random", "blocked"}:
         out.append("<h3>Random against blocked split</h3>" + table_html(
