@@ -45,6 +45,9 @@ if submitted:
             max_trials=int(max_trials), split_seed=int(split_seed), patience=int(patience),
             fine_tune_from=None if fine_tune_from >= 16 else int(fine_tune_from),
             tune_dropout=model == "inceptionv3" and variant == "tuned")
+        if config.fine_tune_from is not None and config.learning_rate > 3e-4:
+            st.warning("Fine-tuning a pretrained base above a 3e-4 learning rate can wreck its features "
+                       "while the new head is still random (the lite0-best preset uses 3e-4).")
         run_dir = launch(config, source.path, artifacts())
         st.session_state["watch"] = run_dir.name
         st.success(f"Started {config.label()} as {run_dir.name}")
