@@ -16,3 +16,11 @@ $py -m tomjerry train --preset lite0-best --data "$DATA" --artifacts "$OUT/best"
 for seed in 42 1 2; do
   $py -m tomjerry train --preset lite0-best --data "$DATA" --artifacts "$OUT/best" --split blocked --split-seed "$seed"
 done
+
+# 3. The second-best configuration on validation (zfnet tuned, the fast preset's settings) on the
+#    blocked split.
+$py -m tomjerry tune --model zfnet --image-size 96 --epochs 3 --batch-size 64 --max-trials 3 --patience 2 \
+  --split blocked --split-seed 42 --data "$DATA" --artifacts "$OUT/best"
+
+# 4. Ship: tables for every run, the model of the lite0-best random-split run only.
+#    python -m tomjerry ship RUN_DIR... ; python -m tomjerry ship BEST_RUN --keep-model
