@@ -134,14 +134,14 @@ def config_from_args(args, **fixed):
     return config.replace(**changes, **fixed)
 
 
-def start_run(args, config):
+def start_run(args, config, path=None):
     from tomjerry.discovery import find_dataset
     from tomjerry.runstore import create_run
     from tomjerry.training import execute_run
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
-    run_dir = create_run(config, args.artifacts, source.path)
+    run_dir = create_run(config, args.artifacts, source.path, path=path)
     print(f"run {run_dir.name}: {config.label()}", file=sys.stderr)
     try:
         result = execute_run(run_dir, source.path)
@@ -168,14 +168,12 @@ def cmd_train(args):
 
 
 def cmd_tune(args):
-    if not args.role:
-        return start_run(args, config_from_args(args, variant="tuned", max_trials=args.max_trials,
-                                                tune_dropout=args.tune_dropout))
     import os
 
     from tomjerry.tuning import distributed_environment
 
-    os.environ.update(distributed_environment(args.role, args.oracle or "", args.worker_id))
+    if args.role:
+        os.environ.update(distributed_environment(args.role, args.oracle or "", args.worker_id))
     if args.role == "worker":
         from tomjerry.tuning import run_worker
 
@@ -186,19 +184,7 @@ def cmd_tune(args):
         print(args.run_dir)
         return 0
     config = config_from_args(args, variant="tuned", max_trials=args.max_trials, tune_dropout=args.tune_dropout)
-    if args.run_dir:  # the chief may be told where the shared run folder goes
-        from tomjerry.runstore import now, update_status
-        from tomjerry.atomic import write_json
-        from tomjerry.training import execute_run
-
-        run_dir = Path(args.run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / "config.json", config.to_dict())
-        update_status(run_dir, state="queued", created=now(), epoch=0, epochs=config.epochs, data=args.data)
-        execute_run(run_dir, args.data)
-        print(run_dir)
-        return 0
-    return start_run(args, config)
+    return start_run(args, config, path=args.run_dir)
 
 
 def cmd_resume(args):

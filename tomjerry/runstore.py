@@ -66,9 +66,17 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def create_run(config: RunConfig, artifacts=None, data_path=None) -> Path:
-    path = run_path(new_run_id(config), artifacts)
-    path.mkdir(parents=True)
+def create_run(config: RunConfig, artifacts=None, data_path=None, path=None) -> Path:
+    """A new run folder with its config and a queued status. `path` places it explicitly (a
+    distributed search's shared folder); otherwise it gets a generated id under artifacts."""
+    if path:
+        path = Path(path)
+        if path.exists() and any(path.iterdir()):
+            raise ValueError(f"{path} already holds files: give a new or empty run folder")
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        path = run_path(new_run_id(config), artifacts)
+        path.mkdir(parents=True)
     write_json(path / "config.json", config.to_dict())
     update_status(path, state="queued", created=now(), epoch=0, epochs=config.epochs,
                   data=str(data_path) if data_path else None)
