@@ -25,12 +25,12 @@ def run_label(run_dir: Path) -> str:
     return f"{label}{marker} · {run_dir.name}"
 
 
-def best_run(artifacts=None) -> Path | None:
+def best_run(artifacts=None, runs: list[Path] | None = None) -> Path | None:
     """The finished run with a model and the best validation exact-match accuracy (then
     validation binary accuracy): chosen on validation, never on test. Models trained on the real
     frames come before any trained on the demo drawings, whose scores say nothing about cartoons."""
     scored = []
-    for run_dir in finished_runs(artifacts, with_model=True):
+    for run_dir in finished_runs(artifacts, with_model=True) if runs is None else runs:
         metrics = read_metrics(run_dir) or {}
         validation = metrics.get("validation", {})
         real = not metrics.get("dataset", {}).get("demo", True)
@@ -41,8 +41,9 @@ def best_run(artifacts=None) -> Path | None:
 
 def model_choices(artifacts=None) -> tuple[dict, str | None]:
     """Runs with a saved model by their display label, and the label of the best one."""
-    labels = {run_label(r): r for r in finished_runs(artifacts, with_model=True)}
-    best = best_run(artifacts)
+    runs = finished_runs(artifacts, with_model=True)
+    labels = {run_label(r): r for r in runs}
+    best = best_run(runs=runs)
     return labels, run_label(best) if best else None
 
 

@@ -28,26 +28,36 @@ def reap():
             del _children[pid]
 
 
-def launch(config: RunConfig, data_path=None, artifacts=None, allow_parallel=False) -> Path:
+def refuse_if_busy(artifacts=None):
+    busy = active_runs(artifacts)
+    if busy:
+        raise RunBusy(f"run {busy[0].name} is still {read_status(busy[0]).get('state')}: wait for it "
+                      "to finish or cancel it first (one run at a time).")
+
+
+def start_process(command: list, log_path: Path) -> subprocess.Popen:
+    """A child in its own session (so cancel can stop its whole group), output to log_path."""
+    with open(log_path, "ab") as log:
+        child = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                 stdin=subprocess.DEVNULL, start_new_session=True,
+                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    _children[child.pid] = child
+    return child
+
+
+def launch(config: RunConfig, data_path=None, artifacts=None) -> Path:
     """Create the run folder and start `python -m tomjerry.training RUN_DIR` in its own session."""
     reap()
     with locked(runs_dir(artifacts) / ".launch.lock"):
-        busy = active_runs(artifacts)
-        if busy and not allow_parallel:
-            raise RunBusy(f"run {busy[0].name} is still {read_status(busy[0]).get('state')}: wait for it "
-                          "to finish or cancel it first (one run at a time).")
+        refuse_if_busy(artifacts)
         run_dir = create_run(config, artifacts, data_path)
         spawn(run_dir, data_path)
     return run_dir
 
 
 def spawn(run_dir: Path, data_path=None):
-    with open(run_dir / "log.txt", "ab") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "tomjerry.training", str(run_dir), str(data_path or "")],
-            cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    _children[child.pid] = child
+    child = start_process([sys.executable, "-m", "tomjerry.training", str(run_dir), str(data_path or "")],
+                          run_dir / "log.txt")
     update_status(run_dir, pid=child.pid)
 
 
@@ -61,13 +71,11 @@ def resume(run_dir, data_path=None) -> Path:
     run_dir = Path(run_dir)
     reap()
     with locked(run_dir.parent / ".launch.lock"):
-        state = read_status(run_dir).get("state")
-        if state not in RESUMABLE:
-            raise ValueError(f"run {run_dir.name} is {state}; only {', '.join(RESUMABLE)} runs can be resumed")
-        busy = active_runs(run_dir.parent.parent)
-        if busy:
-            raise RunBusy(f"run {busy[0].name} is still active: wait for it or cancel it first.")
-        data_path = data_path or read_status(run_dir).get("data")
+        status = read_status(run_dir)
+        if status.get("state") not in RESUMABLE:
+            raise ValueError(f"run {run_dir.name} is {status.get('state')}; only {', '.join(RESUMABLE)} runs can be resumed")
+        refuse_if_busy(run_dir.parent.parent)
+        data_path = data_path or status.get("data")
         update_status(run_dir, state="queued", pid=None, resumed=True, error=None)
         spawn(run_dir, data_path)
     return run_dir
@@ -124,9 +132,7 @@ def launch_study(preset: str, data_path=None, artifacts=None, models=None, split
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}")
     reap()
-    busy = active_runs(artifacts)
-    if busy:
-        raise RunBusy(f"run {busy[0].name} is still active: wait for it or cancel it first.")
+    refuse_if_busy(artifacts)
     base = artifacts_dir(artifacts)
     log_path = base / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}-launch.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,9 +142,5 @@ def launch_study(preset: str, data_path=None, artifacts=None, models=None, split
         command += ["--data", str(data_path)]
     if models:
         command += ["--models", ",".join(models)]
-    with open(log_path, "ab") as log:
-        child = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True,
-                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
-    _children[child.pid] = child
+    start_process(command, log_path)
     return log_path

@@ -10,7 +10,7 @@ import pandas as pd
 from tomjerry.atomic import read_json, write_csv, write_json
 from tomjerry.config import RunConfig
 from tomjerry.models import REGISTRY, WeightsUnavailableError
-from tomjerry.runstore import (artifacts_dir, create_run, is_reference, list_run_dirs, read_config,
+from tomjerry.runstore import (artifacts_dir, create_run, is_reference, read_config,
                                read_metrics, read_status)
 
 STUDY_MODELS = ("alexnet", "zfnet", "inceptionv3", "efficientnet_lite0")
@@ -126,10 +126,6 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     table = study_tables([artifacts / "runs" / r for r in record["runs"]])
     write_csv(folder / "summary.csv", table)
     return folder
-
-
-def latest_study_tables(artifacts=None) -> pd.DataFrame:
-    return study_tables(list_run_dirs(artifacts))
 
 
 def skipped_models(artifacts=None) -> dict:

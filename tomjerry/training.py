@@ -16,7 +16,7 @@ from tomjerry.atomic import copy_into_place, write_csv, write_json, write_text
 from tomjerry.config import RunConfig
 from tomjerry.dataset import label_matrix, scan
 from tomjerry.discovery import find_dataset
-from tomjerry.evaluation import choose_threshold, metrics
+from tomjerry.evaluation import choose_threshold, metrics, metrics_from_predictions
 from tomjerry.images import load_images
 from tomjerry.models import build_model
 from tomjerry.pipeline import make_dataset
@@ -174,12 +174,10 @@ def score(model, data: Prepared, tta: bool = False) -> tuple[pd.DataFrame, dict]
     truth, probs = predictions[["tom", "jerry"]].to_numpy(), predictions[["p_tom", "p_jerry"]].to_numpy()
     test = (predictions.split == "test").to_numpy()
     val = (predictions.split == "val").to_numpy()
-    challenge = predictions.challenge.to_numpy(bool)
     threshold = choose_threshold(truth[val], probs[val])
     result = {
-        "test": metrics(truth[test], probs[test]),
+        **metrics_from_predictions(predictions),  # test and challenge, as the pages recompute them
         "validation": metrics(truth[val], probs[val]),
-        "challenge": metrics(truth[challenge], probs[challenge]),
         "challenge_total": int(data.table.challenge.sum()),
         "challenge_in_training": int((data.table.challenge.to_numpy() & (data.split == "train")).sum()),
         "challenge_in_validation": int((data.table.challenge.to_numpy() & (data.split == "val")).sum()),
@@ -225,7 +223,7 @@ def fit_and_save(config: RunConfig, data: Prepared, run_dir: Path) -> dict:
                           tta=config.tta)
 
 
-def install_cancel_handler(run_dir: Path):
+def install_cancel_handler():
     def handler(signum, frame):
         raise RunCancelled(f"stopped by signal {signum}")
 
@@ -237,7 +235,7 @@ def execute_run(run_dir, data_path=None) -> dict:
     run trains at a time per artifacts folder (a lock that dies with its holder)."""
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    install_cancel_handler(run_dir)
+    install_cancel_handler()
     keras.utils.set_random_seed(config.seed)
     with locked(runs_dir(run_dir.parent.parent) / ".training.lock"):
         started = time.time()
