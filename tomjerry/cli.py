@@ -188,14 +188,11 @@ def cmd_tune(args):
 
 
 def cmd_resume(args):
-    from tomjerry.runstore import read_status
-    from tomjerry.runner import RESUMABLE
+    from tomjerry.runner import resumable_status
     from tomjerry.training import execute_run
 
     run_dir = Path(args.run_dir)
-    status = read_status(run_dir)
-    if status.get("state") not in RESUMABLE:
-        raise ValueError(f"run {run_dir.name} is {status.get('state')}; only {', '.join(RESUMABLE)} runs can be resumed")
+    status = resumable_status(run_dir)
     try:
         execute_run(run_dir, args.data or status.get("data"))
     except Exception as error:

@@ -64,6 +64,14 @@ def spawn(run_dir: Path, data_path=None):
 RESUMABLE = ("interrupted", "failed", "cancelled")
 
 
+def resumable_status(run_dir: Path) -> dict:
+    """The run's status, or ValueError when the run is not in a state that can be resumed."""
+    status = read_status(run_dir)
+    if status.get("state") not in RESUMABLE:
+        raise ValueError(f"run {run_dir.name} is {status.get('state')}; only {', '.join(RESUMABLE)} runs can be resumed")
+    return status
+
+
 def resume(run_dir, data_path=None) -> Path:
     """Start a stopped run again in the background in its own folder: a tuning search continues
     with the trials it has (Keras Tuner, overwrite=False); a training run starts over on the same
@@ -71,9 +79,7 @@ def resume(run_dir, data_path=None) -> Path:
     run_dir = Path(run_dir)
     reap()
     with locked(run_dir.parent / ".launch.lock"):
-        status = read_status(run_dir)
-        if status.get("state") not in RESUMABLE:
-            raise ValueError(f"run {run_dir.name} is {status.get('state')}; only {', '.join(RESUMABLE)} runs can be resumed")
+        status = resumable_status(run_dir)
         refuse_if_busy(run_dir.parent.parent)
         data_path = data_path or status.get("data")
         update_status(run_dir, state="queued", pid=None, resumed=True, error=None)
