@@ -9,9 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from tomjerry.config import RunConfig
-from tomjerry.runner import wait
-from tomjerry.runstore import create_run, list_runs
-from tomjerry.training import execute_run
+from tomjerry.runs.execute import execute_run
+from tomjerry.runs.launcher import wait
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.record import read_runs
 
 PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Grad-CAM.py",
          "pages/5_Predict.py", "pages/6_Report.py"]
@@ -65,7 +66,7 @@ def test_train_launches_and_live_view_reaches_finished(monkeypatch, demo_root, t
     app.button[0].click().run()  # the form's Launch
     assert not app.exception, app.exception
     assert any("Started" in s.value for s in app.success), [e.value for e in app.error]
-    run_id = list_runs(tmp_path).run_id.iloc[0]
+    run_id = read_runs(tmp_path)[0].run_id
     status = wait(tmp_path / "runs" / run_id, timeout=240)
     assert status["state"] == "finished", (tmp_path / "runs" / run_id / "log.txt").read_text()[-2000:]
     app.run()
