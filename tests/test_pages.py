@@ -2,6 +2,8 @@
 run, a launch from the Train page that reaches finished, and Predict with good and bad uploads."""
 
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -50,6 +52,35 @@ def test_page_renders_with_a_finished_run(page, monkeypatch, demo_root, finished
     app = open_page(page, monkeypatch, demo_root, finished_artifacts)
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
+
+
+@pytest.fixture(scope="module")
+def messy_artifacts(finished_artifacts, tmp_path_factory):
+    """The finished run beside a broken, a foreign, a newer and an older run folder."""
+    from test_run_records import broken_folders
+
+    artifacts = tmp_path_factory.mktemp("messy")
+    shutil.copytree(finished_artifacts / "runs", artifacts / "runs")
+    broken_folders(artifacts)
+    return artifacts
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_beside_unreadable_run_folders(page, monkeypatch, demo_root, messy_artifacts):
+    for show_all in (False, True) if page != "pages/1_Data.py" else (False,):  # Data lists no runs
+        app = open_page(page, monkeypatch, demo_root, messy_artifacts)
+        if show_all:
+            app.sidebar.toggle(key="all_runs").set_value(True).run()
+        assert not app.exception, app.exception
+        assert not app.error, [e.value for e in app.error]
+
+
+def test_train_lists_unreadable_runs_with_their_reason(monkeypatch, demo_root, messy_artifacts):
+    app = open_page("pages/2_Train.py", monkeypatch, demo_root, messy_artifacts)
+    app.sidebar.toggle(key="all_runs").set_value(True).run()
+    table = app.dataframe[-1].value
+    assert (table.state == "unreadable").sum() == 4
+    assert table.error.str.contains("learning_rte").any()
 
 
 def test_home_shows_the_headline(monkeypatch, demo_root, finished_artifacts):
