@@ -8,7 +8,7 @@ import streamlit as st
 
 from tomjerry.dataset import scan
 from tomjerry.discovery import find_dataset
-from tomjerry.runs.folder import artifacts_dir
+from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.provenance import dataset_fingerprint
 from tomjerry.runs.record import read_runs
 from tomjerry.runs.table import on_dataset
@@ -68,7 +68,7 @@ def cached_model(path: str, stamp: float):
 
 
 def load_model(run_dir):
-    model_path = Path(run_dir) / "model.keras"
+    model_path = RunFolder(run_dir).model_path
     return cached_model(str(model_path), model_path.stat().st_mtime)
 
 
@@ -80,7 +80,7 @@ def cached_explainer(path: str, stamp: float, plus_plus: bool):
 
 
 def load_explainer(run_dir, plus_plus=False):
-    model_path = Path(run_dir) / "model.keras"
+    model_path = RunFolder(run_dir).model_path
     return cached_explainer(str(model_path), model_path.stat().st_mtime, plus_plus)
 
 

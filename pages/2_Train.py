@@ -90,7 +90,7 @@ def live(run_id):
     eta = status.get("eta_seconds")
     trial = f" · trial {status['trial']}/{status['trials']}" if status.get("trial") else ""
     text = (f"{state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}{trial}"
-            + (f" · ETA {eta:.0f} s" if eta and state == "running" else ""))
+            + (f" · ETA {eta:.0f} s" if eta and state == states.RUNNING else ""))
     st.progress(min(progress, 1.0), text=text)
     if status.get("message"):
         st.info(status["message"])
@@ -113,7 +113,7 @@ def live(run_id):
                 st.rerun()
             except (ValueError, RunBusy) as error:
                 st.error(str(error))
-    elif state == "finished":
+    elif state == states.FINISHED:
         st.success(f"Finished: test binary accuracy {status.get('test_binary_accuracy', 0):.2%}, "
                    f"exact match {status.get('test_exact_match', 0):.2%}. See Compare.")
         if st.session_state.get("finished_seen") != run_id:

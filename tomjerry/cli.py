@@ -271,6 +271,7 @@ def cmd_study(args):
 def cmd_runs(args):
     from tomjerry.dataset import scan
     from tomjerry.discovery import find_dataset
+    from tomjerry.runs import states
     from tomjerry.runs.provenance import dataset_fingerprint
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset, run_summary
@@ -291,7 +292,7 @@ def cmd_runs(args):
         binary, exact = run["test_binary_accuracy"], run["test_exact_match"]
         print(f"{run['label'][:57]:<58}{run['state']:<13}{str(run['dataset']['name'])[:15]:<16}"
               f"{'' if binary is None else f'{binary:.2%}':>8}{'' if exact is None else f'{exact:.2%}':>8}")
-        if run["error"] and run["state"] != "finished":
+        if run["error"] and run["state"] != states.FINISHED:
             print(f"    {run['run_id']}: {run['error'][:200]}")
     return 0
 

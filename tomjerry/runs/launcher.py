@@ -14,7 +14,7 @@ from filelock import FileLock
 from tomjerry.config import RunConfig
 from tomjerry.paths import PROJECT_ROOT
 from tomjerry.runs import states
-from tomjerry.runs.folder import LAUNCH_LOCK, artifacts_dir, run_folders, runs_dir
+from tomjerry.runs.folder import LAUNCH_LOCK, RunFolder, artifacts_dir, run_folders, runs_dir
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.status import HOST, process_alive, read_status, update_status
 from tomjerry.runs.study import PRESETS
@@ -58,7 +58,7 @@ def start_process(command: list, log_path: Path) -> subprocess.Popen:
 def spawn(run_dir: Path, data_path=None):
     """Start `python -m tomjerry.runs.execute RUN_DIR [DATA]` and record its pid and host."""
     child = start_process([sys.executable, "-m", "tomjerry.runs.execute", str(run_dir), str(data_path or "")],
-                          run_dir / "log.txt")
+                          RunFolder(run_dir).file(RunFolder.LOG))
     update_status(run_dir, pid=child.pid, host=HOST)
 
 
