@@ -1,6 +1,7 @@
 """Shot detection, near-duplicates and the shots split, on synthetic frames with known shots."""
 
 import hashlib
+import json
 
 import numpy as np
 import pandas as pd
@@ -286,3 +287,22 @@ BEFORE = [("random", 42, False, 50, "50808e655ed8375c"), ("random", 1, False, 50
 def test_random_and_blocked_splits_are_unchanged(kind, seed, exclude, block, digest):
     split = make_split(baseline_table(), kind, seed, exclude, block)
     assert hashlib.sha256(",".join(split.split).encode()).hexdigest()[:16] == digest
+
+
+# ---- the splits command ----------------------------------------------------------------------------
+
+def test_splits_command_reports_every_kind_and_seed(demo_root, capsys):
+    from tomjerry.cli import main
+
+    assert main(["splits", "--data", str(demo_root), "--json", "--seeds", "3,4"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["kind"], r["seed"]) for r in rows] == [(k, s) for k in ("random", "blocked", "shots") for s in (3, 4)]
+    for row in rows:
+        assert set(row["sizes"]) >= {"train", "val", "test"}
+        assert 0 <= row["near_duplicate_test_fraction"] <= 1
+        assert row["near_duplicate_threshold"] > 0 and "quantile" in row["near_duplicate_rule"]
+        for side in ("train", "val", "test"):
+            assert sum(row["combination_share"][side].values()) == pytest.approx(1, abs=1e-3)
+    random_leak = np.mean([r["near_duplicate_test_fraction"] for r in rows if r["kind"] == "random"])
+    shots_leak = np.mean([r["near_duplicate_test_fraction"] for r in rows if r["kind"] == "shots"])
+    assert shots_leak < random_leak
