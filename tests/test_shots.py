@@ -11,8 +11,8 @@ from tomjerry import COMBINATIONS
 from tomjerry.shots import (CUT_THRESHOLD, frame_differences, frame_distance, linked_shot_ids,
                             near_duplicate_fraction, near_duplicate_threshold, nearest_distances,
                             run_lengths, shot_groups, shot_ids, thumbnails)
-from tomjerry.splits import (GAP_FRAMES, UNUSED, make_split, read_split_csv, save_split, shots_split,
-                             split_summary)
+from tomjerry.splits import (GAP_FRAMES, UNUSED, leave_gaps, make_split, read_split_csv, save_split,
+                             shots_split, split_summary)
 
 COMBINATION_OF = {(0, 0): "neither", (1, 0): "tom", (0, 1): "jerry", (1, 1): "both"}
 
@@ -195,6 +195,19 @@ def test_shots_split_leaves_a_gap_between_sides(shot_table):
     assert not (close & across & used[:, None] & used[None, :]).any()
     test_shots = np.unique(shots[split == "test"])
     assert (split[np.isin(shots, test_shots)] == "test").all()  # test never loses a frame to a gap
+
+
+def test_leave_gaps_by_hand():
+    T, V, X, U = "train", "val", "test", UNUSED
+    split = [T] * 5 + [X] * 2 + [T] * 3 + [V] * 2 + [T] * 4
+    expected = [T, T, T, U, U, X, X, U, U, U, V, V, U, U, T, T]
+    assert list(leave_gaps(np.array(split), np.arange(16), gap=2)) == expected
+    # val next to test is thinned first; train then only yields to what is left
+    assert list(leave_gaps(np.array([T, T, V, X]), np.arange(4), gap=2)) == [T, U, U, X]
+    assert list(leave_gaps(np.array([V, V, V, X]), np.arange(4), gap=1)) == [V, V, U, X]
+    # distances are in frame numbers, not rows
+    assert list(leave_gaps(np.array([T, X]), np.array([0, 5]), gap=2)) == [T, X]
+    assert GAP_FRAMES >= 1
 
 
 def test_shots_split_sizes_and_stratification(shot_table):
