@@ -4,8 +4,7 @@ import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.results import best_run, run_label
-from tomjerry.runstore import list_runs, read_metrics
-from ui import artifacts, dataset_source, demo_banner, load_dataset
+from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
 
 st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
 st.title("Tom, Jerry, both or neither?")
@@ -15,6 +14,7 @@ source = dataset_source()
 demo_banner(source)
 dataset = load_dataset(source)
 counts = dataset.counts()
+runs = runs_in_use(source, dataset)
 
 st.subheader("Dataset")
 st.write(f"`{source.path}` — {'**demo data**' if source.is_demo else source.origin}")
@@ -30,12 +30,12 @@ if source.is_demo:
     st.code("python -m tomjerry download\nexport TOMJERRY_DATA=<the path it prints>", language="bash")
 
 st.subheader("Results at a glance")
-best = best_run(artifacts())
+best = best_run(runs)
 if best is None:
     st.info("No finished run yet. Start one on the **Train** page (a tiny EfficientNet-Lite0 run "
             "takes under a minute on the demo data).")
 else:
-    test = (read_metrics(best) or {}).get("test", {})
+    test = best.test
     st.write(f"Best model (chosen on validation): **{run_label(best)}**")
     left, middle, right = st.columns(3)
     left.metric("test binary accuracy", f"{test.get('binary_accuracy', 0):.2%}",
@@ -44,9 +44,8 @@ else:
                   help="Both labels right: the honest number for a 4-way answer.")
     right.metric("the study's best (binary)", f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
                  help="Tuned AlexNet with augmentation, random split.")
-    runs = list_runs(artifacts())
-    st.caption(f"{len(runs)} run(s) in `{artifacts()}`; "
-               f"{int((runs.state == 'finished').sum())} finished.")
+    st.caption(f"{len(runs)} run(s) on this dataset in `{artifacts()}`; "
+               f"{sum(run.finished for run in runs)} finished.")
 
 st.subheader("What next")
 st.markdown(

@@ -8,7 +8,10 @@ import streamlit as st
 
 from tomjerry.dataset import scan
 from tomjerry.discovery import find_dataset
-from tomjerry.runstore import artifacts_dir
+from tomjerry.runs.folder import artifacts_dir
+from tomjerry.runs.provenance import dataset_fingerprint
+from tomjerry.runs.record import read_runs
+from tomjerry.runs.table import on_dataset
 
 
 def dataset_source():
@@ -83,3 +86,24 @@ def load_explainer(run_dir, plus_plus=False):
 
 def artifacts():
     return artifacts_dir(os.environ.get("TOMJERRY_ARTIFACTS"))
+
+
+@st.cache_data(show_spinner=False)
+def cached_fingerprint(path: str, stamp: float, _dataset) -> str:
+    return dataset_fingerprint(_dataset.usable)
+
+
+def runs_in_use(source, dataset) -> list:
+    """The runs made on the dataset in use (matched by fingerprint), or every run when the
+    sidebar's toggle says so; the sidebar says how many are hidden."""
+    csv = Path(source.path) / "ground_truth.csv"
+    fingerprint = cached_fingerprint(str(source.path), csv.stat().st_mtime, dataset)
+    show_all = st.sidebar.toggle("Runs from every dataset", key="all_runs",
+                                 help="Off: only runs trained on the dataset in use. On: every run "
+                                      "in the artifacts folder, each with the dataset it was made on.")
+    runs = read_runs(artifacts())
+    shown = on_dataset(runs, fingerprint, include_all=show_all)
+    hidden = len(runs) - len(shown)
+    if hidden:
+        st.sidebar.caption(f"{hidden} run(s) made on other datasets (or unreadable) are hidden.")
+    return shown

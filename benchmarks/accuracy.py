@@ -21,20 +21,21 @@ def main():
 
     from tomjerry.discovery import find_dataset
     from tomjerry.predict import load_model
-    from tomjerry.results import finished_runs
-    from tomjerry.runstore import is_reference, model_file, read_config, read_metrics
-    from tomjerry.training import Prepared, score
+    from tomjerry.rundata import RunData
+    from tomjerry.runs.folder import RunFolder
+    from tomjerry.runs.record import read_run, read_runs
+    from tomjerry.scoring import score
 
     source = find_dataset(args.data, allow_demo=False)
-    runs = [Path(args.run)] if args.run else [r for r in finished_runs() if is_reference(r) and model_file(r).is_file()]
+    runs = [read_run(args.run)] if args.run else [run for run in read_runs() if run.reference and run.has_model]
     if not runs:
         raise SystemExit("no shipped reference run with a model under artifacts/runs")
-    for run_dir in runs:
-        config = read_config(run_dir)
-        data = Prepared(config, source.path, run_dir, split_file=run_dir / "split.csv")
-        _, fresh = score(load_model(run_dir), data, tta=config.tta)
-        committed = read_metrics(run_dir)
-        print(f"{run_dir.name}  ({config.label()}, split {config.split}, tta {config.tta})")
+    for run in runs:
+        config = run.config
+        data = RunData(config, source.path, run.path, split_file=run.folder.file(RunFolder.SPLIT))
+        _, fresh = score(load_model(run.path), data, tta=config.tta)
+        committed = run.metrics
+        print(f"{run.run_id}  ({run.label()})")
         for part in ("test", "challenge"):
             for key in ("binary_accuracy", "exact_match_accuracy"):
                 was, now = committed[part][key], fresh[part][key]

@@ -69,14 +69,15 @@ def start_to_render():
 
 def model_run():
     from tomjerry.results import best_run
+    from tomjerry.runs.record import read_runs
 
-    best = best_run()
+    best = best_run(read_runs())
     if best:
-        return best
+        return best.path
     from tomjerry.config import RunConfig
     from tomjerry.discovery import find_dataset
-    from tomjerry.runstore import create_run
-    from tomjerry.training import execute_run
+    from tomjerry.runs.execute import execute_run
+    from tomjerry.runs.lifecycle import create_run
 
     print("no finished run: training a tiny one on the demo data", file=sys.stderr)
     artifacts = tempfile.mkdtemp(prefix="tomjerry-bench-")

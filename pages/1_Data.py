@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tomjerry import COMBINATIONS, charts, eda
-from tomjerry.dataset import validate
+from tomjerry.images import validate
 from tomjerry.splits import make_split
 from ui import dataset_source, demo_banner, load_dataset
 

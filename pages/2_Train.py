@@ -5,22 +5,26 @@ import streamlit as st
 
 from tomjerry import charts
 from tomjerry.config import RunConfig
-from tomjerry.models import REGISTRY
-from tomjerry.runner import RESUMABLE, RunBusy, cancel, launch, launch_study, resume
-from tomjerry.runstore import active_runs, list_runs, read_history, read_status, run_path
-from tomjerry.study import PRESETS
-from ui import artifacts, dataset_source, demo_banner
+from tomjerry.model_specs import SPECS
+from tomjerry.runs import states
+from tomjerry.runs.folder import RunFolder, run_path
+from tomjerry.runs.launcher import RunBusy, cancel, launch, launch_study, resume
+from tomjerry.runs.status import read_status
+from tomjerry.runs.study import PRESETS
+from tomjerry.runs.table import runs_table
+from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
 
 st.set_page_config(page_title="Train · tomjerry", layout="wide")
 st.title("Train")
 source = dataset_source()
 demo_banner(source)
+dataset = load_dataset(source)
 
 with st.form("new_run"):
     st.subheader("New run")
     left, middle, right = st.columns(3)
-    model = left.selectbox("Model", list(REGISTRY), index=list(REGISTRY).index("efficientnet_lite0"),
-                           format_func=lambda name: f"{name} — {REGISTRY[name].description[:60]}")
+    model = left.selectbox("Model", list(SPECS), index=list(SPECS).index("efficientnet_lite0"),
+                           format_func=lambda name: f"{name} — {SPECS[name].description[:60]}")
     variant = middle.radio("Variant", ["base", "tuned", "augmented"], horizontal=True,
                            help="tuned: Keras Tuner random search over the learning rate; "
                                 "augmented: the study's augmentation on training batches.")
@@ -56,7 +60,7 @@ if submitted:
 
 with st.expander("Run the study's grid (base, tuned, augmented for each model)"):
     preset = st.radio("Preset", list(PRESETS), format_func=lambda p: f"{p}: {PRESETS[p].description}")
-    models = st.multiselect("Models", list(REGISTRY), default=["alexnet", "efficientnet_lite0"])
+    models = st.multiselect("Models", list(SPECS), default=["alexnet", "efficientnet_lite0"])
     if st.button("Start the study"):
         try:
             log = launch_study(preset, source.path, artifacts(), models)
@@ -65,15 +69,16 @@ with st.expander("Run the study's grid (base, tuned, augmented for each model)")
             st.error(str(error))
 
 st.subheader("Live view")
-runs = list_runs(artifacts())
+runs = runs_table(runs_in_use(source, dataset))
 if runs.empty:
-    st.info("No runs yet: launch one above.")
+    st.info("No runs on this dataset yet: launch one above.")
     st.stop()
-active = active_runs(artifacts())
-default = st.session_state.get("watch") or (active[0].name if active else runs.run_id.iloc[0])
+active = runs[runs.state.isin(states.ACTIVE)]
+default = st.session_state.get("watch") or (active.run_id.iloc[0] if len(active) else runs.run_id.iloc[0])
 choices = list(runs.run_id)
+labels = dict(zip(runs.run_id, runs.label))
 watched = st.selectbox("Run", choices, index=choices.index(default) if default in choices else 0,
-                       format_func=lambda r: f"{r} ({runs.set_index('run_id').state[r]})")
+                       format_func=lambda r: f"{labels[r]} · {r}")
 
 
 @st.fragment(run_every=2)
@@ -87,19 +92,22 @@ def live(run_id):
     text = (f"{state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}{trial}"
             + (f" · ETA {eta:.0f} s" if eta and state == "running" else ""))
     st.progress(min(progress, 1.0), text=text)
-    if status.get("error") and state != "finished":
+    if status.get("message"):
+        st.info(status["message"])
+    if status.get("error") and state not in (states.FINISHED, states.CANCELLED):
         st.error(status["error"])
-    history = read_history(run_dir)
+    history = RunFolder(run_dir).read_history()
     if not history.empty:
         left, right = st.columns(2)
         left.plotly_chart(charts.train_val_curves(history, "loss"), width="stretch", key=f"loss{run_id}")
         right.plotly_chart(charts.train_val_curves(history, "binary_accuracy"), width="stretch", key=f"acc{run_id}")
-    if state in ("queued", "running"):
+    if state in states.ACTIVE:
         if st.button("Cancel this run", key=f"cancel{run_id}"):
             cancel(run_dir)
             st.rerun()
-    elif state in RESUMABLE:
-        if st.button("Resume this run", key=f"resume{run_id}", help="A tuning search continues with the trials it has."):
+    elif state in states.RESUMABLE:
+        if st.button("Resume this run", key=f"resume{run_id}",
+                     help="Training continues after its last finished epoch; a tuning search with the trials it has."):
             try:
                 resume(run_dir)
                 st.rerun()
@@ -116,7 +124,11 @@ def live(run_id):
 live(watched)
 
 st.subheader("All runs")
-shown = runs[["run_id", "label", "state", "epoch", "epochs", "binary_accuracy", "exact_match", "created", "reference"]]
-st.dataframe(shown, width="stretch", hide_index=True,
-             column_config={"binary_accuracy": st.column_config.NumberColumn(format="percent"),
-                            "exact_match": st.column_config.NumberColumn(format="percent")})
+shown = runs[["label", "state", "dataset_name", "epoch", "epochs", "test_binary_accuracy", "test_exact_match",
+              "created", "reference", "run_id", "error"]]
+st.dataframe(shown, width="stretch", hide_index=True, column_config={
+    "label": "run", "state": "state", "dataset_name": "dataset", "epoch": "epoch", "epochs": "of",
+    "test_binary_accuracy": st.column_config.NumberColumn("test binary accuracy", format="percent"),
+    "test_exact_match": st.column_config.NumberColumn("test exact match", format="percent"),
+    "created": "created", "reference": st.column_config.CheckboxColumn("shipped", help="Shipped reference result"),
+    "run_id": "run id", "error": "why (failed or unreadable)"})

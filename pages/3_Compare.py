@@ -5,16 +5,17 @@ import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts
 from tomjerry.eda import sample
-from tomjerry.results import finished_runs, metrics_at_threshold, misclassified, run_label, split_comparison
-from tomjerry.runstore import model_file, read_history, read_metrics
-from tomjerry.study import skipped_models, study_tables
-from ui import artifacts, dataset_source, demo_banner, load_dataset
+from tomjerry.results import finished, metrics_at_threshold, misclassified, run_label, split_comparison
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.study import skipped_models, study_tables
+from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
 
 st.set_page_config(page_title="Compare · tomjerry", layout="wide")
 st.title("Compare")
 source = dataset_source()
 demo_banner(source)
-runs = finished_runs(artifacts())
+dataset = load_dataset(source)
+runs = finished(runs_in_use(source, dataset))
 if not runs:
     st.info("No finished run yet: start one on the Train page, then come back.")
     st.stop()
@@ -39,7 +40,7 @@ for model, reason in skipped_models(artifacts()).items():
     st.warning(f"**{model} was not run**: {reason}")
 st.plotly_chart(charts.accuracy_bars(table), width="stretch")
 
-splits = split_comparison(artifacts())
+splits = split_comparison(runs)
 if not splits.empty and set(splits.split) >= {"random", "blocked"}:
     st.subheader("Random split against blocked split")
     st.caption("A random split puts near-identical neighbouring frames on both sides of train and test, "
@@ -52,11 +53,12 @@ st.subheader("Learning curves")
 labels = {run_label(r): r for r in runs}
 picked = st.multiselect("Runs", list(labels), default=list(labels)[:4])
 metric = st.radio("Metric", ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"], horizontal=True)
-st.plotly_chart(charts.learning_curves({label: read_history(labels[label]) for label in picked}, metric), width="stretch")
+st.plotly_chart(charts.learning_curves({label: labels[label].folder.read_history() for label in picked}, metric),
+                width="stretch")
 
 st.subheader("One run in detail")
 chosen = labels[st.selectbox("Run", list(labels))]
-metrics = read_metrics(chosen) or {}
+metrics = chosen.metrics or {}
 threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05,
                       help=f"Chosen on validation for this run: {metrics.get('threshold_from_validation', 0.5)}")
 scores = metrics_at_threshold(chosen, threshold)
@@ -82,7 +84,6 @@ wrong = misclassified(chosen, threshold)
 if wrong.empty:
     st.success("No test frame is wrong at this threshold.")
 else:
-    dataset = load_dataset(source)
     rows = dataset.usable[dataset.usable.filename.isin(wrong.filename.head(12))]
     if rows.empty:
         st.dataframe(wrong.head(20), hide_index=True)
@@ -95,9 +96,9 @@ else:
             f"p_jerry {probabilities.p_jerry[r.filename]:.2f}" for r in rows.itertuples()])
 
 left, right = st.columns(2)
-if model_file(chosen).is_file():
+if chosen.has_model:
     # A callable: the (possibly 250 MB) file is read only when the button is clicked.
-    left.download_button("Download model (.keras)", model_file(chosen).read_bytes,
-                         file_name=f"{chosen.name}.keras", mime="application/octet-stream")
-right.download_button("Download metrics (.json)", (chosen / "metrics.json").read_bytes,
-                      file_name=f"{chosen.name}-metrics.json", mime="application/json")
+    left.download_button("Download model (.keras)", chosen.folder.model_path.read_bytes,
+                         file_name=f"{chosen.run_id}.keras", mime="application/octet-stream")
+right.download_button("Download metrics (.json)", chosen.folder.file(RunFolder.METRICS).read_bytes,
+                      file_name=f"{chosen.run_id}-metrics.json", mime="application/json")

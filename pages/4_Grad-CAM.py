@@ -7,15 +7,15 @@ from tomjerry.explain import overlay
 from tomjerry.images import read_frame
 from tomjerry.predict import input_size, predict_arrays
 from tomjerry.results import model_choices
-from tomjerry.runstore import read_predictions
-from ui import artifacts, dataset_source, demo_banner, load_dataset, load_explainer, load_model
+from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, runs_in_use
 
 st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
 st.title("Grad-CAM")
 st.caption("Red: the regions that raise a label's score most (tf-keras-vis, one CategoricalScore per label).")
 source = dataset_source()
 demo_banner(source)
-labels, best = model_choices(artifacts())
+dataset = load_dataset(source)
+labels, best = model_choices(runs_in_use(source, dataset))
 if not labels:
     st.info("No finished run with a saved model yet: train one on the Train page.")
     st.stop()
@@ -23,7 +23,6 @@ if not labels:
 picked = st.multiselect("Models", list(labels), default=[best], max_selections=3)
 if not picked:
     st.stop()
-dataset = load_dataset(source)
 table = dataset.usable
 left, right = st.columns(2)
 kind = left.radio("Frames", ["challenge frames", "test frames of the first model"], horizontal=True)
@@ -31,7 +30,7 @@ method = right.radio("Method", ["Grad-CAM", "Grad-CAM++"], horizontal=True)
 if kind == "challenge frames":
     pool = table[table.challenge]
 else:
-    predictions = read_predictions(labels[picked[0]])
+    predictions = labels[picked[0]].folder.read_predictions()
     pool = table[table.filename.isin(predictions.filename[predictions.split == "test"])]
 if pool.empty:
     st.info("No such frames in the dataset in use.")
@@ -44,7 +43,7 @@ for name in names:
     columns = st.columns(1 + 2 * len(picked))
     columns[0].image(read_frame(row.path, 224), caption="frame", width="stretch")
     for i, label in enumerate(picked):
-        run_dir = labels[label]
+        run_dir = labels[label].path
         model = load_model(run_dir)
         image = read_frame(row.path, input_size(model)).astype(np.float32)[None] / 255.0
         p_tom, p_jerry = predict_arrays(model, image)[0]

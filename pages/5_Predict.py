@@ -5,19 +5,19 @@ import streamlit as st
 from tomjerry.explain import overlay
 from tomjerry.predict import BadImage, decode_upload, input_size, predict_arrays, prepare, Prediction
 from tomjerry.results import model_choices
-from tomjerry.runstore import read_metrics
-from ui import artifacts, load_explainer, load_model
+from ui import dataset_source, load_dataset, load_explainer, load_model, runs_in_use
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")
 st.title("Predict")
-labels, best = model_choices(artifacts())
+source = dataset_source()
+labels, best = model_choices(runs_in_use(source, load_dataset(source)))
 if not labels:
     st.info("No trained model yet: train one on the Train page.")
     st.stop()
 names = list(labels)
 chosen = labels[st.selectbox("Model", names, index=names.index(best),
                              help="Default: the best finished run on validation (real-data models first).")]
-suggested = float((read_metrics(chosen) or {}).get("threshold_from_validation", 0.5))
+suggested = float((chosen.metrics or {}).get("threshold_from_validation", 0.5))
 left, right = st.columns(2)
 threshold = left.slider("Decision threshold", 0.05, 0.95, suggested, 0.05,
                         help="A label is present when its probability reaches this. Default: chosen on validation.")
@@ -31,7 +31,7 @@ if not files:
     st.caption("Drop one or more images above.")
     st.stop()
 
-model = load_model(chosen)
+model = load_model(chosen.path)
 size = input_size(model)
 for upload in files:
     st.divider()
@@ -49,7 +49,7 @@ for upload in files:
     columns[1].metric("p(tom)", f"{prediction.p_tom:.3f}")
     columns[1].metric("p(jerry)", f"{prediction.p_jerry:.3f}")
     if explain:
-        explainer = load_explainer(chosen)
+        explainer = load_explainer(chosen.path)
         for column, label in zip(columns[2:], ("tom", "jerry")):
             column.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
                          width="stretch")

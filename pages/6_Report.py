@@ -3,24 +3,23 @@
 import streamlit as st
 
 from tomjerry.report import build_report
-from tomjerry.runstore import list_runs
-from ui import artifacts, dataset_source, demo_banner, load_dataset
+from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
 
 st.set_page_config(page_title="Report · tomjerry", layout="wide")
 st.title("Report")
 source = dataset_source()
 demo_banner(source)
 dataset = load_dataset(source)
+runs = runs_in_use(source, dataset)
 with_gradcam = st.toggle("Include Grad-CAM examples", value=True)
 
 
 @st.cache_data(show_spinner="Building the report...", max_entries=4)
 def report(path: str, with_gradcam: bool, runs_state: str):
-    return build_report(dataset, artifacts(), with_gradcam=with_gradcam)
+    return build_report(dataset, runs, artifacts(), with_gradcam=with_gradcam)
 
 
-runs = list_runs(artifacts())
-state = runs[["run_id", "state"]].to_json() if len(runs) else ""
+state = ",".join(f"{run.run_id}:{run.state}" for run in runs)
 page = report(str(source.path), with_gradcam, state)
 st.download_button("Download the report (standalone HTML)", page.encode(), file_name="tomjerry-report.html",
                    mime="text/html", type="primary")

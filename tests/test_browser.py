@@ -16,8 +16,8 @@ import pytest
 
 from conftest import ROOT
 from tomjerry.config import RunConfig
-from tomjerry.runstore import create_run
-from tomjerry.training import execute_run
+from tomjerry.runs.execute import execute_run
+from tomjerry.runs.lifecycle import create_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from tomjerry import discovery
-from tomjerry.dataset import image_root, scan, validate
+from tomjerry.dataset import image_root, scan
+from tomjerry.images import validate
 from tomjerry.demo import generate_demo_dataset
 from tomjerry.images import load_images, read_frame, to_float
 

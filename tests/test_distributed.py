@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from tomjerry.runstore import read_status
+from tomjerry.runs.status import read_status
 
 
 def free_port():

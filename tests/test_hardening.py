@@ -18,11 +18,13 @@ from PIL import Image
 
 from conftest import ROOT
 from tomjerry.config import RunConfig
-from tomjerry.dataset import image_root, validate
+from tomjerry.dataset import image_root
+from tomjerry.images import validate
 from tomjerry.predict import MAX_BYTES, BadImage, Prediction, decode_upload, predict_bytes
-from tomjerry.runner import RunBusy, launch, resume, wait
-from tomjerry.runstore import create_run, read_status, update_status
-from tomjerry.training import execute_run
+from tomjerry.runs.execute import execute_run
+from tomjerry.runs.launcher import RunBusy, launch, resume, wait
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.status import HOST, read_status, update_status
 
 TINY = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, batch_size=32, patience=0)
 
@@ -160,7 +162,8 @@ def test_write_error_fails_the_run_with_a_clear_message(demo_root, tmp_path, mon
 
     monkeypatch.setattr(training, "save_model", disk_full)
     earlier = create_run(TINY, tmp_path, demo_root)
-    update_status(earlier, state="finished")
+    for state in ("waiting", "running", "finished"):
+        update_status(earlier, state=state)
     run_dir = create_run(TINY, tmp_path, demo_root)
     with pytest.raises(OSError):
         execute_run(run_dir, demo_root)
@@ -172,18 +175,20 @@ def test_write_error_fails_the_run_with_a_clear_message(demo_root, tmp_path, mon
 
 def test_half_written_run_never_reads_finished(demo_root, tmp_path):
     run_dir = create_run(TINY, tmp_path, demo_root)
-    update_status(run_dir, state="finished")
+    for state in ("waiting", "running", "finished"):
+        update_status(run_dir, state=state)
     assert read_status(run_dir)["state"] == "incomplete"
     (run_dir / "status.json").write_text('{"state": "fini')  # torn write
     assert read_status(run_dir).get("state") != "finished"
 
 
 def test_simultaneous_launches_start_exactly_one(demo_root, tmp_path, monkeypatch):
-    import tomjerry.runner as runner
+    import tomjerry.runs.launcher as runner
 
     started = []
     monkeypatch.setattr(runner, "spawn", lambda run_dir, data: (started.append(run_dir),
-                                                                update_status(run_dir, pid=os.getpid())))
+                                                                update_status(run_dir, pid=os.getpid(),
+                                                                              host=HOST)))
     outcomes = []
     barrier = threading.Barrier(4)
 

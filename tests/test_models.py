@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tomjerry.models import REGISTRY, build_model
+from tomjerry.model_specs import SPECS as REGISTRY
+from tomjerry.models import build_model
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

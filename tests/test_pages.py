@@ -2,6 +2,8 @@
 run, a launch from the Train page that reaches finished, and Predict with good and bad uploads."""
 
 
+import shutil
+
 import cv2
 import numpy as np
 import pytest
@@ -9,9 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from tomjerry.config import RunConfig
-from tomjerry.runner import wait
-from tomjerry.runstore import create_run, list_runs
-from tomjerry.training import execute_run
+from tomjerry.runs.execute import execute_run
+from tomjerry.runs.launcher import wait
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.record import read_runs
 
 PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Grad-CAM.py",
          "pages/5_Predict.py", "pages/6_Report.py"]
@@ -51,6 +54,35 @@ def test_page_renders_with_a_finished_run(page, monkeypatch, demo_root, finished
     assert not app.error, [e.value for e in app.error]
 
 
+@pytest.fixture(scope="module")
+def messy_artifacts(finished_artifacts, tmp_path_factory):
+    """The finished run beside a broken, a foreign, a newer and an older run folder."""
+    from test_run_records import broken_folders
+
+    artifacts = tmp_path_factory.mktemp("messy")
+    shutil.copytree(finished_artifacts / "runs", artifacts / "runs")
+    broken_folders(artifacts)
+    return artifacts
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_beside_unreadable_run_folders(page, monkeypatch, demo_root, messy_artifacts):
+    for show_all in (False, True) if page != "pages/1_Data.py" else (False,):  # Data lists no runs
+        app = open_page(page, monkeypatch, demo_root, messy_artifacts)
+        if show_all:
+            app.sidebar.toggle(key="all_runs").set_value(True).run()
+        assert not app.exception, app.exception
+        assert not app.error, [e.value for e in app.error]
+
+
+def test_train_lists_unreadable_runs_with_their_reason(monkeypatch, demo_root, messy_artifacts):
+    app = open_page("pages/2_Train.py", monkeypatch, demo_root, messy_artifacts)
+    app.sidebar.toggle(key="all_runs").set_value(True).run()
+    table = app.dataframe[-1].value
+    assert (table.state == "unreadable").sum() == 4
+    assert table.error.str.contains("learning_rte").any()
+
+
 def test_home_shows_the_headline(monkeypatch, demo_root, finished_artifacts):
     app = open_page("app.py", monkeypatch, demo_root, finished_artifacts)
     labels = [m.label for m in app.metric]
@@ -65,7 +97,7 @@ def test_train_launches_and_live_view_reaches_finished(monkeypatch, demo_root, t
     app.button[0].click().run()  # the form's Launch
     assert not app.exception, app.exception
     assert any("Started" in s.value for s in app.success), [e.value for e in app.error]
-    run_id = list_runs(tmp_path).run_id.iloc[0]
+    run_id = read_runs(tmp_path)[0].run_id
     status = wait(tmp_path / "runs" / run_id, timeout=240)
     assert status["state"] == "finished", (tmp_path / "runs" / run_id / "log.txt").read_text()[-2000:]
     app.run()

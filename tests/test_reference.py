@@ -7,7 +7,8 @@ import pytest
 
 from conftest import ROOT
 from tomjerry.evaluation import metrics_from_predictions
-from tomjerry.runstore import read_predictions, read_status
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.status import read_status
 
 REFERENCE = sorted((ROOT / "artifacts" / "runs").glob("ref-*"))
 
@@ -18,7 +19,7 @@ def test_reference_run_is_complete_and_consistent(run_dir):
     assert read_status(run_dir)["state"] == "finished"
     assert (run_dir / "REFERENCE").is_file()
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    recomputed = metrics_from_predictions(read_predictions(run_dir))
+    recomputed = metrics_from_predictions(RunFolder(run_dir).read_predictions())
     for part in ("test", "challenge"):
         assert recomputed[part]["binary_accuracy"] == pytest.approx(metrics[part]["binary_accuracy"])
         assert recomputed[part]["exact_match_accuracy"] == pytest.approx(metrics[part]["exact_match_accuracy"])

@@ -9,9 +9,12 @@ import pytest
 
 from tomjerry.config import RunConfig
 from tomjerry.evaluation import metrics_from_predictions
-from tomjerry.runner import RunBusy, cancel, launch, wait
-from tomjerry.runstore import check_run_id, create_run, list_runs, read_history, read_status, run_path
-from tomjerry.training import execute_run
+from tomjerry.runs.execute import execute_run
+from tomjerry.runs.folder import RunFolder, check_run_id, run_path
+from tomjerry.runs.launcher import RunBusy, cancel, launch, wait
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.record import read_runs
+from tomjerry.runs.status import read_status
 
 TINY = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, batch_size=32, patience=0)
 
@@ -24,7 +27,7 @@ def test_one_epoch_run_gives_a_complete_folder(demo_root, tmp_path):
         assert (run_dir / name).is_file(), name
     status = read_status(run_dir)
     assert status["state"] == "finished" and status["epoch"] == 1
-    assert len(read_history(run_dir)) == 1
+    assert len(RunFolder(run_dir).read_history()) == 1
     predictions = pd.read_csv(run_dir / "predictions.csv")
     recomputed = metrics_from_predictions(predictions)
     assert recomputed["test"]["binary_accuracy"] == pytest.approx(result["test"]["binary_accuracy"])
@@ -34,8 +37,8 @@ def test_one_epoch_run_gives_a_complete_folder(demo_root, tmp_path):
     assert result["challenge_in_training"] == split.merge(
         predictions[predictions.challenge], on="filename").query("split_x == 'train'").shape[0]
     assert result["test"]["count"] == (split.split == "test").sum()
-    runs = list_runs(tmp_path)
-    assert runs.loc[0, "state"] == "finished" and runs.loc[0, "binary_accuracy"] is not None
+    run = read_runs(tmp_path)[0]
+    assert run.state == "finished" and run.test["binary_accuracy"] == pytest.approx(result["test"]["binary_accuracy"])
 
 
 def test_tuning_two_trials_records_every_trial(demo_root, tmp_path):
@@ -76,7 +79,7 @@ def wait_for_epoch(run_dir, timeout=90):
         status = read_status(run_dir)
         if status.get("state") == "running" and (status.get("batch") or status.get("epoch")):
             return status
-        assert status.get("state") in ("queued", "running"), status
+        assert status.get("state") in ("queued", "waiting", "running"), status
         time.sleep(0.3)
     raise AssertionError(f"run never started training: {read_status(run_dir)}")
 
@@ -129,7 +132,8 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
     import json
 
     from tomjerry.results import best_run
-    from tomjerry.runstore import update_status
+    from tomjerry.runs.record import read_runs
+    from tomjerry.runs.status import update_status
 
     def fake(name, demo, val, test):
         run_dir = create_run(TINY, tmp_path)
@@ -138,10 +142,11 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
         (run_dir / "metrics.json").write_text(json.dumps({
             "dataset": {"demo": demo}, "validation": {"exact_match_accuracy": val},
             "test": {"exact_match_accuracy": test}}))
-        update_status(run_dir, state="finished")
+        for state in ("waiting", "running", "finished"):
+            update_status(run_dir, state=state)
         return run_dir
 
     fake("demo", True, 1.0, 1.0)
     real_good_val = fake("real-a", False, 0.95, 0.90)
     fake("real-b", False, 0.90, 0.99)  # better on test, worse on validation: not chosen
-    assert best_run(tmp_path) == real_good_val
+    assert best_run(read_runs(tmp_path)).path == real_good_val

@@ -41,7 +41,7 @@ def cmd_info(args):
 
 
 def cmd_validate(args):
-    from tomjerry.dataset import validate
+    from tomjerry.images import validate
     from tomjerry.discovery import find_dataset
 
     source = find_dataset(args.data)
@@ -136,8 +136,8 @@ def config_from_args(args, **fixed):
 
 def start_run(args, config, path=None):
     from tomjerry.discovery import find_dataset
-    from tomjerry.runstore import create_run
-    from tomjerry.training import execute_run
+    from tomjerry.runs.execute import execute_run
+    from tomjerry.runs.lifecycle import create_run
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
@@ -188,8 +188,8 @@ def cmd_tune(args):
 
 
 def cmd_resume(args):
-    from tomjerry.runner import resumable_status
-    from tomjerry.training import execute_run
+    from tomjerry.runs.execute import execute_run
+    from tomjerry.runs.launcher import resumable_status
 
     run_dir = Path(args.run_dir)
     status = resumable_status(run_dir)
@@ -204,7 +204,7 @@ def cmd_resume(args):
 
 
 def cmd_ship(args):
-    from tomjerry.runstore import ship_reference
+    from tomjerry.runs.shipping import ship_reference
 
     for run_dir in args.run_dirs:
         dest = ship_reference(run_dir, args.artifacts, keep_model=args.keep_model)
@@ -216,14 +216,15 @@ def cmd_ship(args):
 def cmd_evaluate(args):
     from tomjerry.discovery import find_dataset
     from tomjerry.predict import load_model
-    from tomjerry.runstore import read_config
-    from tomjerry.training import Prepared, score
+    from tomjerry.rundata import RunData
+    from tomjerry.runs.folder import RunFolder
+    from tomjerry.scoring import score
 
     run_dir = Path(args.run_dir)
-    config = read_config(run_dir)
+    config = RunFolder(run_dir).read_config()
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
-    data = Prepared(config, source.path, run_dir, split_file=args.split or run_dir / "split.csv")
+    data = RunData(config, source.path, run_dir, split_file=args.split or RunFolder(run_dir).file(RunFolder.SPLIT))
     _, result = score(load_model(run_dir), data, tta=config.tta)
     print(json.dumps(result, indent=2))
     return 0
@@ -247,8 +248,9 @@ def cmd_predict(args):
 
 def cmd_study(args):
     from tomjerry.discovery import find_dataset
-    from tomjerry.study import STUDY_MODELS, format_table, run_study, study_tables
-    from tomjerry.runstore import artifacts_dir
+    from tomjerry.runs.folder import artifacts_dir
+    from tomjerry.runs.record import read_run
+    from tomjerry.runs.study import STUDY_MODELS, format_table, run_study, study_tables
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
@@ -256,7 +258,7 @@ def cmd_study(args):
     folder = run_study(source.path, args.preset, models, args.artifacts, args.split, args.split_seed,
                        log=lambda line: print(line, flush=True))
     record = json.loads((folder / "study.json").read_text())
-    table = study_tables([artifacts_dir(args.artifacts) / "runs" / r for r in record["runs"]])
+    table = study_tables([read_run(artifacts_dir(args.artifacts) / "runs" / r) for r in record["runs"]])
     for variant in ("base", "tuned", "augmented"):
         print()
         print(format_table(table, variant))
@@ -324,6 +326,34 @@ def cmd_splits(args):
               f"{sizes[UNUSED]:>6} {row['near_duplicate_test_fraction']:>9.2%} "
               f"{row['largest_share_gap_points']:>6.2f}pt   " + " ".join(f"{test[c]:.1%}" for c in COMBINATIONS))
     print("whole".ljust(63) + " ".join(f"{whole[c]:.1%}" for c in COMBINATIONS))
+    return 0
+
+
+def cmd_runs(args):
+    from tomjerry.dataset import scan
+    from tomjerry.discovery import find_dataset
+    from tomjerry.runs.provenance import dataset_fingerprint
+    from tomjerry.runs.record import read_runs
+    from tomjerry.runs.table import on_dataset, run_summary
+
+    source = find_dataset(args.data)
+    fingerprint = dataset_fingerprint(scan(source).usable)
+    print(f"dataset: {source.describe()} (fingerprint {fingerprint})", file=sys.stderr)
+    runs = on_dataset(read_runs(args.artifacts), fingerprint, include_all=args.all)
+    summaries = [run_summary(run) for run in runs]
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+        return 0
+    if not summaries:
+        print("no runs" + ("" if args.all else " on this dataset (--all shows every run)"))
+        return 0
+    print(f"{'run':<58}{'state':<13}{'dataset':<16}{'binary':>8}{'exact':>8}")
+    for run in summaries:
+        binary, exact = run["test_binary_accuracy"], run["test_exact_match"]
+        print(f"{run['label'][:57]:<58}{run['state']:<13}{str(run['dataset']['name'])[:15]:<16}"
+              f"{'' if binary is None else f'{binary:.2%}':>8}{'' if exact is None else f'{exact:.2%}':>8}")
+        if run["error"] and run["state"] != "finished":
+            print(f"    {run['run_id']}: {run['error'][:200]}")
     return 0
 
 
@@ -399,6 +429,13 @@ def build_parser() -> argparse.ArgumentParser:
     splits.add_argument("--exclude-challenges", action="store_true", help="challenge frames (and their shots) go to test")
     splits.add_argument("--json", action="store_true", help="print JSON: one object per split kind and seed")
     splits.set_defaults(func=cmd_splits)
+
+    runs = commands.add_parser("runs", help="the runs made on the dataset in use (--all: every run)")
+    add_data_option(runs)
+    runs.add_argument("--all", action="store_true", help="every run, whatever dataset it was made on")
+    runs.add_argument("--json", action="store_true", help="print a JSON list, one object per run")
+    runs.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
+    runs.set_defaults(func=cmd_runs)
 
     study = commands.add_parser("study", help="the study's grid: base, tuned, augmented per model")
     add_data_option(study)

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tomjerry.model_specs import SPECS, check_model
+
 VARIANTS = ("base", "tuned", "augmented")
 
 
@@ -35,15 +37,13 @@ class RunConfig:
     tune_dropout: bool = False       # tuning: also search dropout 0.1-0.5 (InceptionV3 in the study)
     strategy: str = "auto"           # tf.distribute: auto | default | mirrored | multiworker
     mixed_precision: bool = False    # float16 compute on GPU
+    preset: str | None = None        # the named preset the run started from, if any
     notes: str = ""
     tags: tuple = field(default_factory=tuple)
 
     def __post_init__(self):
-        from tomjerry.models import REGISTRY
-
-        if self.model not in REGISTRY:
-            raise ValueError(f"unknown model {self.model!r}; choose one of {', '.join(REGISTRY)}")
-        minimum = REGISTRY[self.model].min_image_size
+        check_model(self.model)
+        minimum = SPECS[self.model].min_image_size
         if not minimum <= self.image_size <= 1024:
             raise ValueError(f"{self.model} needs an image size between {minimum} and 1024, not {self.image_size}")
         for name, low in (("epochs", 1), ("batch_size", 1), ("patience", 0), ("max_trials", 1), ("block_frames", 1)):
@@ -111,3 +111,5 @@ RUN_PRESETS = {
     "demo": RunConfig(model="efficientnet_lite0", image_size=96, epochs=5, batch_size=32,
                       learning_rate=3e-3, dropout_rate=0.2, patience=0),
 }
+# Each preset records its own name, so a run says which preset it started from.
+RUN_PRESETS = {name: config.replace(preset=name) for name, config in RUN_PRESETS.items()}

@@ -195,15 +195,5 @@ def identical_images(table: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def validate(source, image_size: int = 224) -> Dataset:
-    """The full report: structural problems, unreadable images and identical duplicates."""
-    from tomjerry.images import load_images
-
-    dataset = scan(source)
-    dataset.problems.extend(identical_images(dataset.usable))
-    load_images(dataset, image_size)  # adds "unreadable" problems
-    return dataset
-
-
 def label_matrix(table: pd.DataFrame) -> np.ndarray:
     return table[["tom", "jerry"]].to_numpy(dtype=np.float32)

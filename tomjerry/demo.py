@@ -13,9 +13,11 @@ import cv2
 import numpy as np
 
 from tomjerry import COMBINATIONS, FOLDER_OF
-from tomjerry.discovery import DEMO_MARKER, cache_dir
+from tomjerry.paths import cache_dir
 
 DEMO_VERSION = 1
+# The generator leaves this file in the dataset, so demo data is labelled as such wherever it is read from.
+DEMO_MARKER = "DEMO_DATA.txt"
 WIDTH, HEIGHT = 256, 144
 FRAMES_PER_SCENE = 8
 

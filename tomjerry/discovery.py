@@ -5,9 +5,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from tomjerry.demo import DEMO_MARKER, ensure_demo_dataset
+from tomjerry.paths import PROJECT_ROOT
+
 KAGGLE_HANDLE = "balabaskar/tom-and-jerry-image-classification"
-DEMO_MARKER = "DEMO_DATA.txt"
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,4 @@ def find_dataset(explicit=None, allow_demo=True) -> DataSource:
             return DataSource(path.resolve(), origin, is_demo=is_demo_dataset(path))
     if not allow_demo:
         raise ValueError("No real dataset found; run `python -m tomjerry download`.")
-    from tomjerry.demo import ensure_demo_dataset
-
     return DataSource(ensure_demo_dataset(), "demo", is_demo=True)
-
-
-def cache_dir() -> Path:
-    path = Path(os.environ.get("TOMJERRY_CACHE", Path.home() / ".cache" / "tomjerry"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path

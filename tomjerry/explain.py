@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 
 from tomjerry import LABELS
-from tomjerry.models import REGISTRY
+from tomjerry.model_specs import SPECS
 
 
 def last_conv_layer_of(model) -> str:
-    if model.name in REGISTRY:
-        return REGISTRY[model.name].last_conv_layer
+    if model.name in SPECS:
+        return SPECS[model.name].last_conv_layer
     convolutions = [layer.name for layer in model.layers if "conv" in type(layer).__name__.lower()]
     if not convolutions:
         raise ValueError(f"model {model.name} has no convolutional layer to explain")

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from tomjerry.atomic import write_json, write_npy
-from tomjerry.dataset import Dataset, Problem
-from tomjerry.discovery import cache_dir
+from tomjerry.dataset import Dataset, Problem, identical_images, scan
+from tomjerry.paths import cache_dir
 
 CACHE_VERSION = 1
 
@@ -108,3 +108,12 @@ def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Im
             dataset.problems.append(Problem("unreadable", "error", name, "the image cannot be decoded"))
     kept = table[~table.filename.isin(unreadable)].reset_index(drop=True)
     return Images(arrays, kept, from_cache)
+
+
+def validate(source, image_size: int = 224) -> Dataset:
+    """The full report: structural problems (`scan`), identical duplicates and the images that
+    cannot be decoded, found by decoding every frame at `image_size` (which fills the cache)."""
+    dataset = scan(source)
+    dataset.problems.extend(identical_images(dataset.usable))
+    load_images(dataset, image_size)  # adds "unreadable" problems
+    return dataset

@@ -6,33 +6,26 @@ normalisation inside, end in a 2-unit sigmoid head (tom, jerry), and name their 
 convolutional layer for Grad-CAM.
 """
 
-from dataclasses import dataclass
 from typing import Callable
 
 import keras
 from keras import layers
 
+from tomjerry.efficientnet_lite import efficientnet_lite0_features
+from tomjerry.model_specs import SPECS, WeightsUnavailableError, check_model
 
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    builder: Callable
-    last_conv_layer: str
-    min_image_size: int
-    pretrained: bool
-    description: str
-
-
-REGISTRY: dict[str, ModelSpec] = {}
+# name -> builder(inputs, dropout_rate, weights, fine_tune_from) -> outputs; one per entry of SPECS.
+BUILDERS: dict[str, Callable] = {}
 # Keras's default 0.99 leaves the moving statistics mostly at their initial values after the few
 # hundred steps of a CPU run (measured: 100% train accuracy, 51% on the same frames in inference
 # mode); 0.9 (PyTorch's default) tracks the weights as they change.
 BN_MOMENTUM = 0.9
 
 
-def register(name, last_conv_layer, min_image_size, pretrained, description):
+def register(name):
     def decorate(builder):
-        REGISTRY[name] = ModelSpec(name, builder, last_conv_layer, min_image_size, pretrained, description)
+        check_model(name)  # every builder belongs to a spec in tomjerry.model_specs
+        BUILDERS[name] = builder
         return builder
     return decorate
 
@@ -42,13 +35,9 @@ def build_model(name: str, image_size: int = 224, dropout_rate: float = 0.5,
     """One signature for every model. `weights` matters only for pretrained models ("none" gives
     random initialisation, for tests and for runs labelled as such); `fine_tune_from` is the
     first trainable block of a pretrained base (None keeps the whole base frozen)."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(REGISTRY)}")
-    spec = REGISTRY[name]
-    if image_size < spec.min_image_size:
-        raise ValueError(f"{name} needs images of at least {spec.min_image_size} px, not {image_size}")
+    check_model(name, image_size)
     inputs = keras.Input((image_size, image_size, 3), name="image")
-    outputs = spec.builder(inputs, dropout_rate=dropout_rate, weights=weights, fine_tune_from=fine_tune_from)
+    outputs = BUILDERS[name](inputs, dropout_rate=dropout_rate, weights=weights, fine_tune_from=fine_tune_from)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -66,8 +55,7 @@ def conv(x, filters, kernel, strides=1, padding="same", name=None, batch_norm=Tr
     return layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x) if batch_norm else x
 
 
-@register("alexnet", last_conv_layer="conv5", min_image_size=67, pretrained=False,
-          description="AlexNet (Krizhevsky et al. 2012) from scratch, with batch norm, as the study")
+@register("alexnet")
 def alexnet(inputs, dropout_rate=0.5, **unused):
     x = conv(inputs, 96, 11, strides=4, padding="valid", name="conv1")
     x = layers.MaxPooling2D(3, 2, name="pool1")(x)
@@ -81,8 +69,7 @@ def alexnet(inputs, dropout_rate=0.5, **unused):
     return head(x, dropout_rate)
 
 
-@register("zfnet", last_conv_layer="conv5", min_image_size=75, pretrained=False,
-          description="ZFNet (Zeiler & Fergus 2013) from scratch: AlexNet with 7x7/2 first filters")
+@register("zfnet")
 def zfnet(inputs, dropout_rate=0.5, **unused):
     x = conv(inputs, 96, 7, strides=2, padding="valid", name="conv1")
     x = layers.MaxPooling2D(3, 2, name="pool1")(x)
@@ -96,16 +83,10 @@ def zfnet(inputs, dropout_rate=0.5, **unused):
     return head(x, dropout_rate)
 
 
-class WeightsUnavailableError(ValueError):
-    """Pretrained weights could not be had; the message says where to put the file."""
-
-
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
-@register("inceptionv3", last_conv_layer="mixed10", min_image_size=75, pretrained=True,
-          description="InceptionV3, ImageNet weights, frozen base; MaxPool 5/2, Flatten, Dense 4096, "
-                      "Dropout, Dense 2 (the study's transfer model)")
+@register("inceptionv3")
 def inceptionv3(inputs, dropout_rate=0.5, weights="imagenet", **unused):
     # InceptionV3 expects [-1, 1].
     x = layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(inputs)
@@ -127,12 +108,8 @@ def inceptionv3(inputs, dropout_rate=0.5, weights="imagenet", **unused):
     return head(x, dropout_rate, layers_count=1)
 
 
-@register("efficientnet_lite0", last_conv_layer="head_relu", min_image_size=32, pretrained=True,
-          description="EfficientNet-Lite0 with real ImageNet weights (offline), frozen base or top "
-                      "blocks fine-tuned; global pooling, Dropout, Dense 2")
+@register("efficientnet_lite0")
 def efficientnet_lite0(inputs, dropout_rate=0.2, weights="imagenet", fine_tune_from=None):
-    from tomjerry.efficientnet_lite import efficientnet_lite0_features
-
     features = efficientnet_lite0_features(inputs, weights=weights, fine_tune_from=fine_tune_from)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
     x = layers.Dropout(dropout_rate, name="dropout")(x)
@@ -140,4 +117,4 @@ def efficientnet_lite0(inputs, dropout_rate=0.2, weights="imagenet", fine_tune_f
 
 
 def last_conv_layer(model_name: str) -> str:
-    return REGISTRY[model_name].last_conv_layer
+    return SPECS[model_name].last_conv_layer

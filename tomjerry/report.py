@@ -10,11 +10,12 @@ import pandas as pd
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts, eda
 from tomjerry.dataset import Dataset
-from tomjerry.models import REGISTRY
-from tomjerry.results import best_run, finished_runs, run_label, split_comparison
-from tomjerry.runstore import read_config, read_metrics
-from tomjerry.splits import make_split
-from tomjerry.study import skipped_models, study_tables
+from tomjerry.model_specs import SPECS
+from tomjerry.results import best_run, finished, run_label, split_comparison
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.record import Run
+from tomjerry.runs.study import skipped_models, study_tables
+from tomjerry.splits import read_split_csv
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -53,7 +54,7 @@ def table_html(frame: pd.DataFrame, percent=("binary_accuracy", "exact_match")) 
     return shown.to_html(index=False, escape=True, border=0)
 
 
-def gradcam_examples(dataset: Dataset, run_dir, count: int = 3) -> str:
+def gradcam_examples(dataset: Dataset, run: Run, count: int = 3) -> str:
     from tomjerry.explain import Explainer, overlay
     from tomjerry.images import read_frame
     from tomjerry.predict import input_size, load_model, predict_arrays
@@ -61,7 +62,7 @@ def gradcam_examples(dataset: Dataset, run_dir, count: int = 3) -> str:
     rows = dataset.usable[dataset.usable.challenge].head(count)
     if rows.empty:
         rows = dataset.usable.head(count)
-    model = load_model(run_dir)
+    model = load_model(run.path)
     explainer = Explainer(model)
     size = input_size(model)
     parts = []
@@ -78,12 +79,13 @@ def gradcam_examples(dataset: Dataset, run_dir, count: int = 3) -> str:
     return "".join(parts)
 
 
-def build_report(dataset: Dataset, artifacts=None, with_gradcam: bool = True) -> str:
+def build_report(dataset: Dataset, runs: list[Run], artifacts=None, with_gradcam: bool = True) -> str:
+    """The standalone HTML report about `dataset`, from `runs` (the runs made on it)."""
     figures = Figures()
     table = dataset.usable
     counts = dataset.counts()
-    runs = finished_runs(artifacts)
-    best = best_run(artifacts)
+    runs = finished(runs)
+    best = best_run(runs)
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>Tom and Jerry: the study</title>"
            f"<style>{STYLE}</style></head><body>",
            "<h1>Tom, Jerry, both or neither?</h1>",
@@ -98,17 +100,23 @@ def build_report(dataset: Dataset, artifacts=None, with_gradcam: bool = True) ->
     out.append(figures(charts.co_occurrence_heatmap(eda.co_occurrence(table))))
 
     out.append("<h2>2. The splits</h2>")
-    config = read_config(best) if best else None
-    kind, seed = (config.split, config.split_seed) if config and config.split in ("random", "blocked") else ("random", 42)
-    split = make_split(table, kind, seed)
-    in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
-    out.append(f"<p>The best model's split: <b>{kind}</b> (seed {seed}), 80/10/10. {in_train} of "
+    split, kind, seed = None, None, None
+    if best is not None:
+        try:  # the run's own split.csv: recomputing it would drop settings such as block_frames
+            split = pd.DataFrame({"filename": table.filename,
+                                  "split": read_split_csv(best.folder.file(RunFolder.SPLIT), table).to_numpy()})
+            kind, seed = best.split.get("kind"), best.split.get("seed")
+        except (OSError, ValueError):
+            split = None
+    if split is not None:
+        in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
+        out.append(f"<p>The best model's split: <b>{kind}</b> (seed {seed}), 80/10/10. {in_train} of "
                f"{int(table.challenge.sum())} challenge frames are in its training split. Neighbouring frames "
                "are near-duplicates, so the blocked split (runs of frames kept on one side) is the honest test.</p>")
-    out.append(figures(charts.splits_bar(eda.per_split_counts(table, split))))
+        out.append(figures(charts.splits_bar(eda.per_split_counts(table, split))))
 
     out.append("<h2>3. The models</h2><ul>")
-    out.extend(f"<li><b>{name}</b>: {html.escape(spec.description)}</li>" for name, spec in REGISTRY.items())
+    out.extend(f"<li><b>{name}</b>: {html.escape(spec.description)}</li>" for name, spec in SPECS.items())
     out.append("</ul>")
 
     out.append("<h2>4. Results: base, tuned, tuned with augmentation</h2>")
@@ -124,13 +132,13 @@ def build_report(dataset: Dataset, artifacts=None, with_gradcam: bool = True) ->
         out.append(figures(charts.accuracy_bars(results)))
     for model, reason in skipped_models(artifacts).items():
         out.append(f"<p class='demo'><b>{html.escape(model)} was not run</b>: {html.escape(reason)}</p>")
-    splits = split_comparison(artifacts)
+    splits = split_comparison(runs)
     if not splits.empty and set(splits.split) >= {"random", "blocked"}:
         out.append("<h3>Random against blocked split</h3>" + table_html(
             splits, percent=("binary_accuracy", "exact_match", "exact_match_min", "exact_match_max")))
 
     if best:
-        metrics = read_metrics(best) or {}
+        metrics = best.metrics or {}
         challenge = metrics.get("challenge", {})
         out.append("<h2>5. The challenge frames</h2>")
         out.append(f"<p>{html.escape(run_label(best))}: {challenge.get('exact_match_correct', 0)} of "

@@ -1,52 +1,59 @@
-"""One training run, start to finish, writing everything into its run folder."""
+"""Fitting one model on a run's data: the Keras callbacks that keep the run folder current and
+make a killed run resumable, the optimiser and loss, tf.distribute, and the final evaluation.
+Orchestration (locks, states, the background entry point) lives in tomjerry.runs.execute."""
 
-import os
-import signal
+import shutil
 import sys
 import time
-import traceback
 import warnings
-from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 
-from tomjerry.atomic import copy_into_place, write_csv, write_json, write_text
+from tomjerry.atomic import copy_into_place, write_csv
 from tomjerry.config import RunConfig
-from tomjerry.dataset import label_matrix, scan
-from tomjerry.discovery import find_dataset
-from tomjerry.evaluation import choose_threshold, metrics, metrics_from_predictions
-from tomjerry.images import load_images
 from tomjerry.models import build_model
-from tomjerry.pipeline import make_dataset
-from tomjerry.runstore import locked, now, read_config, runs_dir, update_status
-from tomjerry.splits import make_split, save_split
-
+from tomjerry.rundata import RunData
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.status import update_status
+from tomjerry.scoring import evaluate_model
 
 # Keras warns on every fit that `shuffle` is ignored for a tf.data input; ours shuffles itself.
 warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
 
-class RunCancelled(Exception):
-    pass
-
-
 class RunFiles(keras.callbacks.Callback):
-    """Appends history.csv after every epoch and keeps status.json's progress and ETA current."""
+    """Appends the history file after every epoch and keeps status.json's progress and ETA
+    current. On a resumed fit the first epoch tells where training restarts: rows of that
+    epoch and later (written before the kill but not backed up) are dropped, so every epoch is
+    in the history once."""
 
-    def __init__(self, run_dir: Path, epochs: int, steps: int, history_name="history.csv", extra=None):
+    def __init__(self, run_dir, epochs: int, steps: int, history_path=None, extra=None):
         super().__init__()
-        self.run_dir, self.epochs, self.steps = run_dir, epochs, steps
-        self.history_path = run_dir / history_name
+        self.folder = RunFolder(run_dir)
+        self.epochs, self.steps = epochs, steps
+        self.history_path = history_path or self.folder.file(RunFolder.HISTORY)
         self.extra = extra or {}
-        self.rows = []
+        self.rows = None
         self.last_write = 0.0
+
+    def _previous_rows(self, first_epoch: int) -> list:
+        if first_epoch == 0 or not self.history_path.is_file():
+            return []
+        try:
+            previous = pd.read_csv(self.history_path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            return []
+        return previous[previous.epoch <= first_epoch].to_dict("records")
 
     def on_train_begin(self, logs=None):
         self.start = time.time()
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self.rows is None:
+            self.rows = self._previous_rows(epoch)
+            self.first_epoch = epoch
         self.epoch_start = time.time()
         self.epoch = epoch
 
@@ -55,18 +62,46 @@ class RunFiles(keras.callbacks.Callback):
             return
         self.last_write = time.time()
         done = self.epoch + (batch + 1) / max(self.steps, 1)
-        elapsed = time.time() - self.start
-        update_status(self.run_dir, epoch=self.epoch, batch=batch + 1, steps=self.steps,
-                      progress=done / self.epochs, eta_seconds=elapsed / done * (self.epochs - done), **self.extra)
+        rate = (time.time() - self.start) / max(done - self.first_epoch, 1e-9)
+        update_status(self.folder.path, epoch=self.epoch, batch=batch + 1, steps=self.steps,
+                      progress=done / self.epochs, eta_seconds=rate * (self.epochs - done), **self.extra)
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **self.extra, **{k: float(v) for k, v in (logs or {}).items()},
                "seconds": time.time() - self.epoch_start}
         self.rows.append(row)
         write_csv(self.history_path, pd.DataFrame(self.rows))
-        elapsed = time.time() - self.start
-        update_status(self.run_dir, epoch=epoch + 1, batch=0, progress=(epoch + 1) / self.epochs,
-                      eta_seconds=elapsed / (epoch + 1) * (self.epochs - epoch - 1), **self.extra)
+        rate = (time.time() - self.start) / (epoch + 1 - self.first_epoch)
+        update_status(self.folder.path, epoch=epoch + 1, batch=0, progress=(epoch + 1) / self.epochs,
+                      eta_seconds=rate * (self.epochs - epoch - 1), **self.extra)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's EarlyStopping on val_loss that, when a fit resumes at epoch k, first replays the
+    validation losses of epochs 1..k from the run's history, so patience counts across the
+    interruption as if the run had never stopped."""
+
+    def __init__(self, history_path, **kwargs):
+        super().__init__(**kwargs)
+        self.history_path = history_path
+        self.replayed = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.replayed:
+            return
+        self.replayed = True
+        if epoch == 0 or not self.history_path.is_file():
+            return
+        if self.monitor_op is None:  # Keras sets it lazily at the first epoch's end
+            self._set_monitor_op()
+        history = pd.read_csv(self.history_path)
+        # The same bookkeeping as EarlyStopping.on_epoch_end, for the epochs already trained.
+        for value in history[history.epoch <= epoch][self.monitor]:
+            current = float(value)
+            if self.best is None or self._is_improvement(current, self.best):
+                self.best, self.wait = current, 0
+            else:
+                self.wait += 1
 
 
 def choose_strategy(name: str):
@@ -80,6 +115,12 @@ def choose_strategy(name: str):
     if name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def visible_gpus() -> list[str]:
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
 
 
 def compile_model(model, config: RunConfig, steps_per_epoch: int):
@@ -110,173 +151,53 @@ def new_model(config: RunConfig, steps_per_epoch: int, strategy=None):
         return compile_model(model, config, steps_per_epoch)
 
 
-class Prepared:
-    """The data of one run: images, labels and the split, aligned row by row. An existing
-    split.csv in the run folder (or `split_file`) is used as it is."""
-
-    def __init__(self, config: RunConfig, data_path, run_dir: Path, split_file=None):
-        source = find_dataset(data_path)
-        self.source = source
-        dataset = scan(source)
-        loaded = load_images(dataset, config.image_size)
-        self.table = loaded.table
-        self.images = loaded.arrays
-        self.labels = label_matrix(self.table)
-        split_file = Path(split_file) if split_file else run_dir / "split.csv"
-        if split_file.is_file():  # resuming: keep the split the run started with
-            split = make_split(self.table, str(split_file))
-        else:
-            split = make_split(self.table, config.split, config.split_seed, config.exclude_challenges,
-                               config.block_frames)
-            save_split(split, split_file)
-        self.split = split.split.to_numpy()
-        for part in ("train", "val", "test"):
-            if not (self.split == part).any():
-                raise ValueError(f"the {part} split is empty: the dataset is too small for this split")
-
-    def part(self, name):
-        mask = self.split == name
-        return self.images[mask], self.labels[mask]
-
-    def datasets(self, config: RunConfig, batch_size=None, augment=None):
-        batch_size = batch_size or config.batch_size
-        augment = config.augment if augment is None else augment
-        x_train, y_train = self.part("train")
-        x_val, y_val = self.part("val")
-        train = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=config.seed,
-                             augmentation_kind=config.augmentation)
-        val = make_dataset(x_val, y_val, batch_size)
-        return train, val, int(np.ceil(len(x_train) / batch_size))
+def save_model(model, run_dir):
+    copy_into_place(RunFolder(run_dir).model_path, lambda tmp: model.save(tmp))
 
 
-def predict_array(model, images: np.ndarray, batch_size: int = 64, tta: bool = False) -> np.ndarray:
-    """Probabilities for uint8 images; with tta, the mean over each frame and its mirror image."""
-    if len(images) == 0:
-        return np.zeros((0, 2), np.float32)
-    probabilities = model.predict(make_dataset(images, None, batch_size), verbose=0)
-    if tta:
-        mirrored = model.predict(make_dataset(np.ascontiguousarray(images[:, :, ::-1]), None, batch_size), verbose=0)
-        probabilities = (probabilities + mirrored) / 2
-    return probabilities
-
-
-def score(model, data: Prepared, tta: bool = False) -> tuple[pd.DataFrame, dict]:
-    """Predictions for validation, test and challenge rows, and their metrics. The decision
-    threshold is also chosen on validation; the test set is only scored."""
-    # Frames a split leaves out ("unused") are neither trained on nor scored.
-    keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
-    probabilities = predict_array(model, data.images[keep], tta=tta)
-    rows = data.table[keep]
-    predictions = pd.DataFrame({
-        "filename": rows.filename.to_numpy(), "split": data.split[keep], "challenge": rows.challenge.to_numpy(),
-        "tom": rows.tom.to_numpy(), "jerry": rows.jerry.to_numpy(),
-        "p_tom": probabilities[:, 0].round(6), "p_jerry": probabilities[:, 1].round(6),
-    })
-    truth, probs = predictions[["tom", "jerry"]].to_numpy(), predictions[["p_tom", "p_jerry"]].to_numpy()
-    test = (predictions.split == "test").to_numpy()
-    val = (predictions.split == "val").to_numpy()
-    threshold = choose_threshold(truth[val], probs[val])
-    result = {
-        **metrics_from_predictions(predictions),  # test and challenge, as the pages recompute them
-        "validation": metrics(truth[val], probs[val]),
-        "challenge_total": int(data.table.challenge.sum()),
-        "challenge_in_training": int((data.table.challenge.to_numpy() & (data.split == "train")).sum()),
-        "challenge_in_validation": int((data.table.challenge.to_numpy() & (data.split == "val")).sum()),
-        "threshold_from_validation": threshold,
-        "test_at_validation_threshold": metrics(truth[test], probs[test], threshold),
-        "dataset": {"path": str(data.source.path), "demo": data.source.is_demo, "images": len(data.table)},
-        "split_counts": {p: int((data.split == p).sum()) for p in ("train", "val", "test")},
-    }
-    return predictions, result
-
-
-def evaluate_model(model, data: Prepared, run_dir: Path, extra: dict | None = None, tta: bool = False) -> dict:
-    """Score the model and write predictions.csv and metrics.json into the run folder."""
-    predictions, result = score(model, data, tta)
-    result.update(extra or {})
-    write_csv(run_dir / "predictions.csv", predictions)
-    write_json(run_dir / "metrics.json", result)
-    return result
-
-
-def save_model(model, run_dir: Path):
-    copy_into_place(run_dir / "model.keras", lambda tmp: model.save(tmp))
-
-
-def fit_and_save(config: RunConfig, data: Prepared, run_dir: Path) -> dict:
+def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
+    """Fit, save model.keras, score. A killed fit resumes after its last finished epoch: Keras's
+    BackupAndRestore keeps the weights, optimiser state and epoch in the run folder, the history
+    keeps each epoch once, and with early stopping the best epoch so far is kept on disk (its
+    patience replayed from the history). With early stopping the evaluated weights are those of
+    the epoch with the lowest validation loss; without it, the last epoch's."""
+    folder = RunFolder(run_dir)
     strategy = choose_strategy(config.strategy)
     # batch_size is per replica; the global batch grows with the GPUs in sync.
     replicas = strategy.num_replicas_in_sync
     train, val, steps = data.datasets(config, batch_size=config.batch_size * replicas)
     model = new_model(config, steps, strategy)
-    callbacks = [RunFiles(run_dir, config.epochs, steps)]
+    # BackupAndRestore first: it restores the epoch before the others see their first epoch.
+    # The backup is deleted only once the run's metrics exist: a kill between the fit and the
+    # evaluation resumes straight to the evaluation instead of training again from epoch 1.
+    backup = folder.file(RunFolder.BACKUP)
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
+                 RunFiles(run_dir, config.epochs, steps)]
+    best_path = folder.file(RunFolder.BEST_WEIGHTS)
     if config.patience:
-        callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience,
-                                                       restore_best_weights=True))
+        history = folder.read_history()
+        best_so_far = float(history.val_loss.min()) if "val_loss" in history else None
+        callbacks += [
+            ResumableEarlyStopping(folder.file(RunFolder.HISTORY), monitor="val_loss", mode="min",
+                                   patience=config.patience),
+            keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
+                                            save_weights_only=True, initial_value_threshold=best_so_far),
+        ]
     start = time.time()
-    history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
     seconds = time.time() - start
-    val_loss = history.history.get("val_loss", [])
-    best_epoch = int(np.argmin(val_loss)) + 1 if val_loss else None
+    history = folder.read_history()
+    val_loss = history.val_loss.to_numpy() if "val_loss" in history else np.array([])
+    best_epoch = int(history.epoch.iloc[int(np.argmin(val_loss))]) if len(val_loss) else None
+    evaluated_epoch = int(history.epoch.iloc[-1]) if len(history) else None
+    if config.patience and best_path.is_file():
+        model.load_weights(str(best_path))
+        evaluated_epoch = best_epoch
     save_model(model, run_dir)
-    return evaluate_model(model, data, run_dir, {"train_seconds": round(seconds, 1), "replicas": replicas,
-                                                 "epochs_run": len(val_loss), "best_epoch": best_epoch},
-                          tta=config.tta)
-
-
-def install_cancel_handler():
-    def handler(signum, frame):
-        raise RunCancelled(f"stopped by signal {signum}")
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def execute_run(run_dir, data_path=None) -> dict:
-    """Run the configured training (or tuning) in this process and record the outcome. Only one
-    run trains at a time per artifacts folder (a lock that dies with its holder)."""
-    run_dir = Path(run_dir)
-    config = read_config(run_dir)
-    install_cancel_handler()
-    keras.utils.set_random_seed(config.seed)
-    with locked(runs_dir(run_dir.parent.parent) / ".training.lock"):
-        started = time.time()
-        update_status(run_dir, state="running", pid=os.getpid(), started=now(), error=None)
-        try:
-            data = Prepared(config, data_path, run_dir)
-            update_status(run_dir, data=str(data.source.path), demo=data.source.is_demo)
-            if config.variant == "tuned":
-                from tomjerry.tuning import tune_and_save
-
-                result = tune_and_save(config, data, run_dir)
-            else:
-                result = fit_and_save(config, data, run_dir)
-        except (RunCancelled, KeyboardInterrupt) as error:
-            update_status(run_dir, state="cancelled", finished=now(), error=str(error) or "cancelled")
-            raise
-        except BaseException as error:
-            message = f"{type(error).__name__}: {error}"
-            write_text(run_dir / "error.txt", traceback.format_exc())
-            update_status(run_dir, state="failed", finished=now(), error=message[:2000])
-            raise
-        update_status(run_dir, state="finished", finished=now(), progress=1.0, eta_seconds=0,
-                      train_seconds=round(time.time() - started, 1),
-                      test_binary_accuracy=result["test"].get("binary_accuracy"),
-                      test_exact_match=result["test"].get("exact_match_accuracy"))
+    result = evaluate_model(model, data, run_dir, {
+        "train_seconds": round(float(history.seconds.sum()) if "seconds" in history else seconds, 1),
+        "replicas": replicas, "epochs_run": len(history), "best_epoch": best_epoch,
+        "evaluated_epoch": evaluated_epoch}, tta=config.tta)
+    shutil.rmtree(backup, ignore_errors=True)
+    best_path.unlink(missing_ok=True)
     return result
-
-
-def main(argv=None):
-    """Entry point of a background run: python -m tomjerry.training RUN_DIR [DATA_PATH]."""
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        execute_run(argv[0], argv[1] if len(argv) > 1 and argv[1] else None)
-    except (RunCancelled, KeyboardInterrupt):
-        return 143
-    except BaseException as error:
-        print(f"run failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

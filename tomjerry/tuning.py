@@ -13,9 +13,12 @@ import keras_tuner as kt
 import numpy as np
 import pandas as pd
 
-from tomjerry.atomic import write_csv, write_json
+from tomjerry.atomic import write_csv
 from tomjerry.config import RunConfig
-from tomjerry.training import Prepared, RunFiles, evaluate_model, new_model, save_model
+from tomjerry.rundata import RunData
+from tomjerry.runs.folder import RunFolder
+from tomjerry.scoring import evaluate_model
+from tomjerry.training import RunFiles, new_model, save_model
 
 LEARNING_RATES = [1e-2, 1e-3, 1e-4]
 
@@ -43,10 +46,10 @@ class RecordingRandomSearch(kt.RandomSearch):
         number = int(trial.trial_id) + 1 if str(trial.trial_id).isdigit() else trial.trial_id
         # In a distributed search the worker's id says which machine ran the trial.
         worker = os.environ.get("KERASTUNER_TUNER_ID", "local")
-        recorder = RunFiles(self.run_dir, self.config.epochs, self.steps,
-                            history_name=f"tuner_history/trial_{trial.trial_id}.csv",
+        history = RunFolder(self.run_dir).trial_history(trial.trial_id)
+        history.parent.mkdir(exist_ok=True)
+        recorder = RunFiles(self.run_dir, self.config.epochs, self.steps, history_path=history,
                             extra={"trial": number, "trials": self.config.max_trials, "worker": worker})
-        (self.run_dir / "tuner_history").mkdir(exist_ok=True)
         kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [recorder]
         return super().run_trial(trial, *args, **kwargs)
 
@@ -66,12 +69,13 @@ def make_tuner(config: RunConfig, run_dir: Path, steps: int, **extra) -> Recordi
 
     return RecordingRandomSearch(
         run_dir, config, steps, hypermodel=build, objective="val_loss", max_trials=config.max_trials,
-        seed=config.seed, directory=str(run_dir), project_name="tuner", overwrite=False,
+        seed=config.seed, directory=str(run_dir), project_name=RunFolder.TUNER, overwrite=False,
         # Fail fast: keras-tuner otherwise only logs a failed trial and moves on.
         max_consecutive_failed_trials=1, **extra)
 
 
-def tune_and_save(config: RunConfig, data: Prepared, run_dir: Path, **tuner_options) -> dict:
+def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_options) -> dict:
+    folder = RunFolder(run_dir)
     train, val, steps = data.datasets(config)
     tuner = make_tuner(config, run_dir, steps, **tuner_options)
     callbacks = []
@@ -85,7 +89,7 @@ def tune_and_save(config: RunConfig, data: Prepared, run_dir: Path, **tuner_opti
         error = raised
     seconds = time.time() - start
     trials = trial_table(tuner)
-    write_csv(run_dir / "trials.csv", trials)
+    write_csv(folder.file(RunFolder.TRIALS), trials)
     failed = trials[trials.status.isin(["FAILED", "INVALID"])] if not trials.empty else trials
     if error is not None or len(failed):
         detail = failed.message.iloc[0] if len(failed) and "message" in failed else str(error)
@@ -95,12 +99,12 @@ def tune_and_save(config: RunConfig, data: Prepared, run_dir: Path, **tuner_opti
     best_hp = tuner.get_best_hyperparameters(1)[0]
     best_trial = tuner.oracle.get_best_trials(1)[0]
     chosen = hyperparameters(best_hp, config)
-    write_json(run_dir / "best_hyperparameters.json", {
+    folder.write_json(RunFolder.BEST_HYPERPARAMETERS, {
         "learning_rate": chosen.learning_rate, "dropout_rate": chosen.dropout_rate,
         "trial_id": best_trial.trial_id, "val_loss": best_trial.score, "values": best_hp.values})
-    history = run_dir / "tuner_history" / f"trial_{best_trial.trial_id}.csv"
+    history = folder.trial_history(best_trial.trial_id)
     if history.is_file():  # the chosen trial's learning curves are the run's learning curves
-        (run_dir / "history.csv").write_bytes(history.read_bytes())
+        folder.write_history(pd.read_csv(history))
     model = tuner.get_best_models(1)[0]
     save_model(model, run_dir)
     return evaluate_model(model, data, run_dir, {
@@ -127,14 +131,12 @@ def run_worker(run_dir: Path, data_path=None) -> int:
     """A worker of a distributed search: runs the trials the chief's oracle hands out, writing
     them into the shared run folder, until the oracle says the search is over. The chief alone
     evaluates the best model and marks the run finished."""
-    from tomjerry.runstore import read_config
-
-    config = read_config(run_dir)
-    data = Prepared(config, data_path, run_dir)
+    config = RunFolder(run_dir).read_config()
+    data = RunData(config, data_path, run_dir)
     train, val, steps = data.datasets(config)
     tuner = make_tuner(config, run_dir, steps)
     callbacks = []
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True))
     tuner.search(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
-    return len(list((run_dir / "tuner_history").glob("trial_*.csv")))
+    return len(list(RunFolder(run_dir).file(RunFolder.TUNER_HISTORY).glob("trial_*.csv")))

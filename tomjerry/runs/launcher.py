@@ -1,6 +1,6 @@
-"""Background runs for the UI: each run is its own process, started and returned from at once.
-Cancel really stops the process; one run trains at a time, and a second launch is refused with
-a clear message while one is active."""
+"""Background runs for the dashboard: each run is its own process, started and returned from at
+once. Cancel really stops the process; one run trains at a time, and a second launch is refused
+with a clear message while one is active."""
 
 import os
 import signal
@@ -9,10 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+from filelock import FileLock
+
 from tomjerry.config import RunConfig
-from tomjerry.discovery import PROJECT_ROOT
-from tomjerry.runstore import (active_runs, create_run, locked, process_alive, read_status,
-                               runs_dir, update_status)
+from tomjerry.paths import PROJECT_ROOT
+from tomjerry.runs import states
+from tomjerry.runs.folder import LAUNCH_LOCK, artifacts_dir, run_folders, runs_dir
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.status import HOST, process_alive, read_status, update_status
+from tomjerry.runs.study import PRESETS
 
 # Popen objects of the runs this process started, so their exits are collected (no zombies).
 _children: dict[int, subprocess.Popen] = {}
@@ -26,6 +31,11 @@ def reap():
     for pid, child in list(_children.items()):
         if child.poll() is not None:
             del _children[pid]
+
+
+def active_runs(artifacts=None) -> list[Path]:
+    return [folder.path for folder in run_folders(artifacts)
+            if read_status(folder.path).get("state") in states.ACTIVE]
 
 
 def refuse_if_busy(artifacts=None):
@@ -45,98 +55,98 @@ def start_process(command: list, log_path: Path) -> subprocess.Popen:
     return child
 
 
+def spawn(run_dir: Path, data_path=None):
+    """Start `python -m tomjerry.runs.execute RUN_DIR [DATA]` and record its pid and host."""
+    child = start_process([sys.executable, "-m", "tomjerry.runs.execute", str(run_dir), str(data_path or "")],
+                          run_dir / "log.txt")
+    update_status(run_dir, pid=child.pid, host=HOST)
+
+
 def launch(config: RunConfig, data_path=None, artifacts=None) -> Path:
-    """Create the run folder and start `python -m tomjerry.training RUN_DIR` in its own session."""
+    """Create the run folder and start its process; RunBusy while another run is active."""
     reap()
-    with locked(runs_dir(artifacts) / ".launch.lock"):
+    with FileLock(runs_dir(artifacts) / LAUNCH_LOCK, timeout=60):
         refuse_if_busy(artifacts)
         run_dir = create_run(config, artifacts, data_path)
         spawn(run_dir, data_path)
     return run_dir
 
 
-def spawn(run_dir: Path, data_path=None):
-    child = start_process([sys.executable, "-m", "tomjerry.training", str(run_dir), str(data_path or "")],
-                          run_dir / "log.txt")
-    update_status(run_dir, pid=child.pid)
-
-
-RESUMABLE = ("interrupted", "failed", "cancelled")
-
-
 def resumable_status(run_dir: Path) -> dict:
     """The run's status, or ValueError when the run is not in a state that can be resumed."""
     status = read_status(run_dir)
-    if status.get("state") not in RESUMABLE:
-        raise ValueError(f"run {run_dir.name} is {status.get('state')}; only {', '.join(RESUMABLE)} runs can be resumed")
+    if status.get("state") not in states.RESUMABLE:
+        raise ValueError(f"run {Path(run_dir).name} is {status.get('state')}; only "
+                         f"{', '.join(states.RESUMABLE)} runs can be resumed")
     return status
 
 
 def resume(run_dir, data_path=None) -> Path:
-    """Start a stopped run again in the background in its own folder: a tuning search continues
-    with the trials it has (Keras Tuner, overwrite=False); a training run starts over on the same
-    split."""
+    """Start a stopped run again in the background in its own folder: a training run continues
+    after its last finished epoch, a tuning search with the trials it has."""
     run_dir = Path(run_dir)
     reap()
-    with locked(run_dir.parent / ".launch.lock"):
+    with FileLock(run_dir.parent / LAUNCH_LOCK, timeout=60):
         status = resumable_status(run_dir)
         refuse_if_busy(run_dir.parent.parent)
         data_path = data_path or status.get("data")
-        update_status(run_dir, state="queued", pid=None, resumed=True, error=None)
+        update_status(run_dir, state=states.QUEUED, pid=None, heartbeat=None, resumed=True, error=None,
+                      message=None)
         spawn(run_dir, data_path)
     return run_dir
 
 
+def _signal_group(pid, signum):
+    try:
+        os.killpg(int(pid), signum)
+    except ProcessLookupError:
+        pass
+
+
 def cancel(run_dir, timeout: float = 10.0) -> dict:
-    """Stop a run's process (SIGTERM, then SIGKILL after `timeout`) and mark it cancelled."""
+    """Stop a run's process (SIGTERM, then SIGKILL after `timeout`) and mark it cancelled. Only
+    a process of this host can be signalled; a run of another host is refused with a reason."""
     run_dir = Path(run_dir)
     status = read_status(run_dir)
-    pid = status.get("pid")
-    if status.get("state") not in ("queued", "running"):
+    if status.get("state") not in states.ACTIVE:
         return status
+    pid = status.get("pid")
+    if status.get("host") not in (None, HOST):
+        raise ValueError(f"run {run_dir.name} runs on {status['host']}: cancel it there")
     if pid and process_alive(pid):
-        try:
-            os.killpg(int(pid), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        _signal_group(pid, signal.SIGTERM)
         deadline = time.time() + timeout
         while process_alive(pid) and time.time() < deadline:
             reap()
             time.sleep(0.1)
         if process_alive(pid):
-            try:
-                os.killpg(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            _signal_group(pid, signal.SIGKILL)
             while process_alive(pid) and time.time() < deadline + 5:
                 reap()
                 time.sleep(0.1)
     reap()
-    if read_status(run_dir).get("state") != "cancelled":
-        update_status(run_dir, state="cancelled", error="cancelled by the user")
+    if read_status(run_dir).get("state") != states.CANCELLED:
+        update_status(run_dir, state=states.CANCELLED, message="cancelled by the user", error=None)
     return read_status(run_dir)
 
 
 def wait(run_dir, timeout: float = 600.0, poll: float = 0.5) -> dict:
-    """Block until the run leaves queued/running (for the command line and tests)."""
+    """Block until the run is no longer active (for the command line and tests)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         reap()
         status = read_status(run_dir)
-        if status.get("state") not in ("queued", "running"):
+        if status.get("state") not in states.ACTIVE:
             return status
         time.sleep(poll)
     raise TimeoutError(f"run {Path(run_dir).name} still active after {timeout:.0f} s")
 
 
 def launch_study(preset: str, data_path=None, artifacts=None, models=None, split="random") -> Path:
-    """Start `python -m tomjerry study` in the background; its runs appear in the store one by one.
-    Returns the study's log file."""
-    from tomjerry.runstore import artifacts_dir
-    from tomjerry.study import PRESETS
-
+    """Start `python -m tomjerry study` in the background; its runs appear one by one. Returns
+    the study's log file."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}")
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     reap()
     refuse_if_busy(artifacts)
     base = artifacts_dir(artifacts)

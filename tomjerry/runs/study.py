@@ -9,9 +9,12 @@ import pandas as pd
 
 from tomjerry.atomic import read_json, write_csv, write_json
 from tomjerry.config import RunConfig
-from tomjerry.models import REGISTRY, WeightsUnavailableError
-from tomjerry.runstore import (artifacts_dir, create_run, is_reference, read_config,
-                               read_metrics, read_status)
+from tomjerry.model_specs import SPECS, WeightsUnavailableError
+from tomjerry.runs import states
+from tomjerry.runs.execute import execute_run
+from tomjerry.runs.folder import RunFolder, artifacts_dir
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.record import Run, read_run
 
 STUDY_MODELS = ("alexnet", "zfnet", "inceptionv3", "efficientnet_lite0")
 
@@ -40,21 +43,20 @@ PRESETS = {
 }
 
 
-def study_tables(run_dirs: list[Path]) -> pd.DataFrame:
+def study_tables(runs: list[Run]) -> pd.DataFrame:
     """One row per finished run: the study's columns (correct N / total, binary accuracy) and ours."""
     rows = []
-    for run_dir in run_dirs:
-        status = read_status(run_dir)
-        if status.get("state") != "finished":
+    for run in runs:
+        if run.state != states.FINISHED:
             continue
-        config, metrics = read_config(run_dir), read_metrics(run_dir) or {}
+        config, metrics = run.config, run.metrics or {}
         test = metrics.get("test", {})
         challenge = metrics.get("challenge", {})
         labels = test.get("labels", {})
         rows.append({
             "variant": config.variant, "model": config.model, "split": config.split,
-            "shipped": is_reference(run_dir),
-            "image_size": config.image_size, "run_id": run_dir.name,
+            "shipped": run.reference, "label": run.label(),
+            "image_size": config.image_size, "run_id": run.run_id,
             "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
             "binary_accuracy": test.get("binary_accuracy"), "exact_match": test.get("exact_match_accuracy"),
             "f1_tom": labels.get("tom", {}).get("f1"), "f1_jerry": labels.get("jerry", {}).get("f1"),
@@ -80,11 +82,9 @@ def format_table(table: pd.DataFrame, variant: str) -> str:
 def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifacts=None, split="random",
               split_seed: int = 42, log=print) -> Path:
     """Run the grid in this process; returns the study folder (summary.csv, study.json)."""
-    from tomjerry.training import execute_run
-
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    unknown = [m for m in models if m not in REGISTRY]
+    unknown = [m for m in models if m not in SPECS]
     if unknown:
         raise ValueError(f"unknown model(s): {', '.join(unknown)}")
     chosen = PRESETS[preset]
@@ -117,13 +117,13 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
                 config = base.replace(variant="tuned")
             elif variant == "tuned":
                 # Tuned with augmentation: the tuned hyperparameters, trained on augmented batches.
-                best = read_json(run_dir / "best_hyperparameters.json") or {}
+                best = RunFolder(run_dir).read_json(RunFolder.BEST_HYPERPARAMETERS) or {}
                 config = base.replace(variant="augmented", augment=True,
                                       learning_rate=best.get("learning_rate", base.learning_rate),
                                       dropout_rate=best.get("dropout_rate", base.dropout_rate))
     record["seconds"] = round(time.time() - started, 1)
     write_json(folder / "study.json", record)
-    table = study_tables([artifacts / "runs" / r for r in record["runs"]])
+    table = study_tables([read_run(artifacts / "runs" / r) for r in record["runs"]])
     write_csv(folder / "summary.csv", table)
     return folder
 

@@ -1,0 +1,43 @@
+"""What every registered model is, without building it: name, Grad-CAM layer, smallest input
+and a description. A leaf module with no Keras import, so the run config, the runs table and the
+light pages can name and check models without loading TensorFlow; `tomjerry.models` holds the
+builders, one per name here."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    last_conv_layer: str   # the layer Grad-CAM reads
+    min_image_size: int    # below this the feature maps vanish (pixels, square input)
+    pretrained: bool       # ImageNet weights exist for it
+    description: str
+
+
+class WeightsUnavailableError(ValueError):
+    """Pretrained weights could not be had; the message says where to put the file."""
+
+
+SPECS: dict[str, ModelSpec] = {spec.name: spec for spec in (
+    ModelSpec("alexnet", "conv5", 67, False,
+              "AlexNet (Krizhevsky et al. 2012) from scratch, with batch norm, as the study"),
+    ModelSpec("zfnet", "conv5", 75, False,
+              "ZFNet (Zeiler & Fergus 2013) from scratch: AlexNet with 7x7/2 first filters"),
+    ModelSpec("inceptionv3", "mixed10", 75, True,
+              "InceptionV3, ImageNet weights, frozen base; MaxPool 5/2, Flatten, Dense 4096, "
+              "Dropout, Dense 2 (the study's transfer model)"),
+    ModelSpec("efficientnet_lite0", "head_relu", 32, True,
+              "EfficientNet-Lite0 with real ImageNet weights (offline), frozen base or top "
+              "blocks fine-tuned; global pooling, Dropout, Dense 2"),
+)}
+
+
+def check_model(name: str, image_size: int | None = None) -> ModelSpec:
+    """The spec of a registered model; ValueError naming the choices or the size limit."""
+    if name not in SPECS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(SPECS)}")
+    spec = SPECS[name]
+    if image_size is not None and image_size < spec.min_image_size:
+        raise ValueError(f"{name} needs images of at least {spec.min_image_size} px, not {image_size}")
+    return spec

@@ -1,0 +1,190 @@
+"""One run folder, `<artifacts>/runs/<run_id>/`: the name of every file in it, the run id
+rules, and the readers and writers of its files. Every JSON file written here carries
+`schema_version`, so a folder written by another version of tomjerry is read or refused with a
+reason."""
+
+import hashlib
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from tomjerry.atomic import read_json, write_csv, write_json
+from tomjerry.config import RunConfig
+from tomjerry.paths import PROJECT_ROOT
+
+# 1: folders before this field existed (no provenance); 2: provenance.json, heartbeat, waiting.
+SCHEMA_VERSION = 2
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class RunFolder:
+    """The files of one run. Names are constants here and nowhere else."""
+
+    CONFIG = "config.json"              # the frozen RunConfig
+    STATUS = "status.json"              # state, progress, heartbeat, pid, host
+    SPLIT = "split.csv"                 # filename, split
+    HISTORY = "history.csv"             # one row per finished epoch
+    METRICS = "metrics.json"            # the evaluation
+    PREDICTIONS = "predictions.csv"     # validation, test and challenge rows with both probabilities
+    PROVENANCE = "provenance.json"      # dataset, split, versions, commit, hardware
+    MODEL = "model.keras"
+    ERROR = "error.txt"                 # the traceback of a failed run
+    LOG = "log.txt"                     # a background run's output
+    REFERENCE = "REFERENCE"             # marker of the shipped reference results
+    TRIALS = "trials.csv"               # tuning: one row per trial
+    BEST_HYPERPARAMETERS = "best_hyperparameters.json"
+    TUNER = "tuner"                     # Keras Tuner's own folder (resumes a search)
+    TUNER_HISTORY = "tuner_history"     # tuning: trial_<id>.csv per trial
+    BACKUP = "backup"                   # Keras BackupAndRestore: resumes a training run
+    BEST_WEIGHTS = "best.weights.h5"    # the epoch with the lowest validation loss so far
+    STATUS_LOCK = ".status.lock"
+
+    REQUIRED_WHEN_FINISHED = (CONFIG, METRICS, PREDICTIONS, SPLIT)
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self):
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def trial_history(self, trial_id) -> Path:
+        return self.path / self.TUNER_HISTORY / f"trial_{trial_id}.csv"
+
+    # JSON files carry the schema version they were written with.
+    def write_json(self, name: str, values: dict) -> Path:
+        return write_json(self.file(name), {"schema_version": SCHEMA_VERSION, **values})
+
+    def read_json(self, name: str) -> dict | None:
+        """The file's object without its schema_version, or None when absent or torn."""
+        values = read_json(self.file(name))
+        if isinstance(values, dict):
+            values = dict(values)
+            values.pop("schema_version", None)
+        return values
+
+    def schema_version(self) -> int:
+        """The version the folder was written with (1 for folders older than the field)."""
+        for name in (self.STATUS, self.CONFIG):
+            values = read_json(self.file(name))
+            if isinstance(values, dict) and "schema_version" in values:
+                return int(values["schema_version"])
+        return 1
+
+    def write_config(self, config: RunConfig) -> Path:
+        return self.write_json(self.CONFIG, config.to_dict())
+
+    def read_config(self) -> RunConfig:
+        """The run's config; ValueError saying why when it cannot be read."""
+        try:
+            values = json.loads(self.file(self.CONFIG).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"cannot read {self.CONFIG}: {error}") from None
+        if not isinstance(values, dict):
+            raise ValueError(f"{self.CONFIG} does not hold a JSON object")
+        values.pop("schema_version", None)
+        return RunConfig.from_dict(values)
+
+    def read_metrics(self) -> dict | None:
+        return self.read_json(self.METRICS)
+
+    def write_metrics(self, metrics: dict) -> Path:
+        return self.write_json(self.METRICS, metrics)
+
+    def read_provenance(self) -> dict:
+        return self.read_json(self.PROVENANCE) or {}
+
+    def read_history(self) -> pd.DataFrame:
+        path = self.file(self.HISTORY)
+        if not path.is_file() or path.stat().st_size == 0:
+            return pd.DataFrame()
+        try:
+            return pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            return pd.DataFrame()
+
+    def write_history(self, history: pd.DataFrame) -> Path:
+        return write_csv(self.file(self.HISTORY), history)
+
+    def read_predictions(self) -> pd.DataFrame:
+        return pd.read_csv(self.file(self.PREDICTIONS))
+
+    def write_predictions(self, predictions: pd.DataFrame) -> Path:
+        return write_csv(self.file(self.PREDICTIONS), predictions)
+
+    def split_sha256(self) -> str | None:
+        path = self.file(self.SPLIT)
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+    @property
+    def model_path(self) -> Path:
+        return self.file(self.MODEL)
+
+    def is_reference(self) -> bool:
+        return self.file(self.REFERENCE).is_file()
+
+    def missing_for_finished(self) -> list[str]:
+        return [name for name in self.REQUIRED_WHEN_FINISHED if not self.file(name).is_file()]
+
+
+def artifacts_dir(path=None) -> Path:
+    """`path`, else $TOMJERRY_ARTIFACTS, else artifacts/ in the project; runs/ is created."""
+    path = Path(path or os.environ.get("TOMJERRY_ARTIFACTS") or PROJECT_ROOT / "artifacts")
+    (path / "runs").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir(artifacts=None) -> Path:
+    return artifacts_dir(artifacts) / "runs"
+
+
+def check_run_id(run_id: str) -> str:
+    """Run ids come from the store, but pages and the command line pass them around: refuse any
+    that could leave the runs folder (slashes, '..', absolute paths)."""
+    if not isinstance(run_id, str) or not RUN_ID.match(run_id) or ".." in run_id:
+        raise ValueError(f"invalid run id {run_id!r}: letters, digits, '.', '_' and '-' only")
+    return run_id
+
+
+def run_path(run_id: str, artifacts=None) -> Path:
+    base = runs_dir(artifacts).resolve()
+    path = (base / check_run_id(run_id)).resolve()
+    if path.parent != base:
+        raise ValueError(f"run id {run_id!r} leaves the runs folder")
+    return path
+
+
+def new_run_id(config: RunConfig) -> str:
+    """Time + model + variant + short hash: generated, never taken from user text."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    digest = hashlib.sha1(f"{json.dumps(config.to_dict())}|{time.time_ns()}|{os.getpid()}".encode())
+    return f"{stamp}-{config.model}-{config.variant}-{digest.hexdigest()[:6]}"
+
+
+def run_folders(artifacts=None) -> list[RunFolder]:
+    """Every folder under runs/ with a valid run id, newest id first. Folders that are not runs
+    (no config, foreign files) are included: the record says what is wrong with them."""
+    base = runs_dir(artifacts)
+    return [RunFolder(p) for p in sorted(base.iterdir(), reverse=True)
+            if p.is_dir() and RUN_ID.match(p.name) and not p.name.startswith(".")]
+
+
+# Locks of a runs folder (beside the run folders): one launch at a time, one training at a time.
+LAUNCH_LOCK = ".launch.lock"
+TRAINING_LOCK = ".training.lock"
+TRAINING_LOCK_HOLDER = ".training.lock.holder"  # the run id holding the training lock, for messages

@@ -1,0 +1,100 @@
+"""What made a run, recorded in its folder (provenance.json): the dataset, the split, the preset,
+the package versions, the git commit and the hardware. Two runs are comparable only when their
+dataset fingerprints (and, for paired tests, their split digests) agree."""
+
+import hashlib
+import os
+import platform
+import subprocess
+import unicodedata
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from tomjerry.paths import PROJECT_ROOT
+
+PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy")
+
+
+def dataset_fingerprint(table: pd.DataFrame) -> str:
+    """sha256 (first 16 hex digits) of every usable image's file name (NFC), size in bytes and
+    labels, in name order. The same frames with the same labels give the same fingerprint
+    wherever the folder lives; a resized, added, removed or relabelled frame changes it.
+    `table` needs the columns filename, path, tom, jerry."""
+    rows = []
+    for name, path, tom, jerry in zip(table.filename, table.path, table.tom, table.jerry):
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = -1
+        rows.append(f"{unicodedata.normalize('NFC', name)}|{size}|{int(tom)}{int(jerry)}")
+    digest = hashlib.sha256("\n".join(sorted(rows)).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def dataset_record(path, is_demo: bool, table: pd.DataFrame) -> dict:
+    """The `dataset` object of provenance and of the runs table."""
+    return {"name": "demo" if is_demo else Path(path).name, "demo": bool(is_demo), "path": str(path),
+            "fingerprint": dataset_fingerprint(table), "images": int(len(table))}
+
+
+def split_record(config, split_sha256: str | None, split: pd.Series) -> dict:
+    kind = config.split if config.split in ("random", "blocked", "shots") else "file"
+    record = {"kind": kind, "seed": config.split_seed if kind != "file" else None,
+              "exclude_challenges": config.exclude_challenges, "sha256": split_sha256,
+              "sizes": {part: int((split == part).sum()) for part in ("train", "val", "test")}}
+    if kind == "blocked":
+        record["block_frames"] = config.block_frames
+    if kind == "file":
+        record["file"] = config.split
+    return record
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        found = None
+        for candidate in (name, f"{name}-cpu") if name == "tensorflow" else (name,):
+            try:
+                found = metadata.version(candidate)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+        versions[name] = found
+    return versions
+
+
+def git_commit(root=PROJECT_ROOT) -> dict | None:
+    """The checked-out commit and whether the work tree had changes; None outside git."""
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=5)
+        if commit.returncode:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware(gpus: list[str], replicas: int) -> dict:
+    """`gpus`: the visible GPU names (the training process asks TensorFlow)."""
+    return {"host": platform.node(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
+            "gpus": list(gpus), "replicas": int(replicas)}
+
+
+def provenance(config, dataset: dict, split: dict, gpus: list[str], replicas: int) -> dict:
+    return {"dataset": dataset, "split": split, "preset": config.preset,
+            "versions": package_versions(), "git": git_commit(), "hardware": hardware(gpus, replicas)}

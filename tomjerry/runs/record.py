@@ -1,0 +1,128 @@
+"""`Run`: one run folder read once (config, status, metrics, provenance). Reading never raises
+for what is in the folder: a broken, foreign or newer folder becomes a run in state
+`unreadable` with its reason, so no page or command fails on one bad folder."""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tomjerry.config import RunConfig
+from tomjerry.runs import states
+from tomjerry.runs.folder import SCHEMA_VERSION, RunFolder, run_folders
+from tomjerry.runs.status import read_status
+
+
+@dataclass(frozen=True)
+class Run:
+    folder: RunFolder
+    state: str
+    error: str | None = None
+    config: RunConfig | None = None
+    status: dict = field(default_factory=dict)
+    metrics: dict | None = None
+    provenance: dict = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.run_id
+
+    @property
+    def path(self) -> Path:
+        return self.folder.path
+
+    @property
+    def reference(self) -> bool:
+        return self.folder.is_reference()
+
+    @property
+    def finished(self) -> bool:
+        return self.state == states.FINISHED
+
+    @property
+    def has_model(self) -> bool:
+        return self.finished and self.folder.model_path.is_file()
+
+    @property
+    def dataset(self) -> dict:
+        """name, demo, fingerprint (None when unknown), path, images. Folders older than
+        provenance.json say what they can from metrics.json or status.json."""
+        if self.provenance.get("dataset"):
+            return self.provenance["dataset"]
+        legacy = (self.metrics or {}).get("dataset") or {}
+        path = legacy.get("path") or self.status.get("data")
+        demo = legacy.get("demo", self.status.get("demo"))
+        name = "unknown" if path is None else ("demo" if demo else Path(path).name)
+        return {"name": name, "demo": demo, "fingerprint": None, "path": path, "images": legacy.get("images")}
+
+    @property
+    def split(self) -> dict:
+        """kind, seed and, where recorded, the split file's sha256 and the sizes per side."""
+        if self.provenance.get("split"):
+            return self.provenance["split"]
+        if self.config is None:
+            return {"kind": None, "seed": None, "sha256": None}
+        kind = self.config.split if self.config.split in ("random", "blocked", "shots") else "file"
+        return {"kind": kind, "seed": self.config.split_seed if kind != "file" else None,
+                "sha256": self.folder.split_sha256()}
+
+    @property
+    def test(self) -> dict:
+        return (self.metrics or {}).get("test") or {}
+
+    @property
+    def preset(self) -> str | None:
+        return self.config.preset if self.config else self.provenance.get("preset")
+
+    def label(self) -> str:
+        """Model, variant, split with seed, image size and TTA, e.g.
+        'efficientnet_lite0 augmented · blocked 42 · 224 px · TTA'."""
+        if self.config is None:
+            return f"unreadable run {self.run_id}"
+        config = self.config
+        name = f"{config.model} {config.preset or config.variant}"
+        split = self.split
+        split_text = split["kind"] if split.get("seed") is None else f"{split['kind']} {split['seed']}"
+        parts = [name, split_text, f"{config.image_size} px"]
+        if config.tta:
+            parts.append("TTA")
+        if config.weights == "none" and config.model in ("inceptionv3", "efficientnet_lite0"):
+            parts.append("random init")
+        return " · ".join(parts)
+
+
+def unreadable(folder: RunFolder, reason: str, **known) -> Run:
+    return Run(folder, states.UNREADABLE, error=reason, **known)
+
+
+def read_run(path) -> Run:
+    """The run in `path`, never an exception for its content."""
+    folder = RunFolder(path)
+    try:
+        version = folder.schema_version()
+        if version > SCHEMA_VERSION:
+            return unreadable(folder, f"written by a newer tomjerry (schema {version}; this one reads up to "
+                                      f"{SCHEMA_VERSION})", schema_version=version)
+        if not folder.file(RunFolder.CONFIG).is_file():
+            return unreadable(folder, f"not a run folder: no {RunFolder.CONFIG}", schema_version=version)
+        status = read_status(path)
+        try:
+            config = folder.read_config()
+        except (ValueError, TypeError) as error:
+            return unreadable(folder, f"{RunFolder.CONFIG}: {error}", status=status, schema_version=version)
+        state, error = status.get("state"), status.get("error")
+        metrics = None
+        if state == states.FINISHED:
+            metrics = folder.read_metrics()
+            if not isinstance(metrics, dict):
+                state, error = states.INCOMPLETE, f"{RunFolder.METRICS} cannot be read"
+        provenance = folder.read_provenance()
+        return Run(folder, state, error, config, status, metrics, provenance, version)
+    except (OSError, ValueError, TypeError, KeyError, json.JSONDecodeError) as error:
+        return unreadable(folder, f"{type(error).__name__}: {error}")
+
+
+def read_runs(artifacts=None) -> list[Run]:
+    """Every run folder of an artifacts folder, newest first (by creation time, then id)."""
+    runs = [read_run(folder.path) for folder in run_folders(artifacts)]
+    return sorted(runs, key=lambda run: (str(run.status.get("created") or ""), run.run_id), reverse=True)

@@ -1,0 +1,42 @@
+"""Shipping finished runs as the reference results a fresh clone shows."""
+
+import shutil
+from pathlib import Path
+
+from tomjerry.atomic import copy_into_place, write_text
+from tomjerry.runs import states
+from tomjerry.runs.folder import RunFolder, run_path
+from tomjerry.runs.status import read_status
+
+# Files that stay behind: the model unless asked, the log, locks, resumable training state.
+LEFT_BEHIND = (RunFolder.MODEL, RunFolder.LOG, RunFolder.STATUS_LOCK, RunFolder.BEST_WEIGHTS)
+
+
+def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
+    """Copy a finished run into <artifacts>/runs/ref-<run_id>/ as shipped reference results:
+    every table file, no tuner checkpoints, and the model only when asked (re-saved without the
+    optimizer's state, which halves its size). ValueError unless the run is finished."""
+    import keras  # only to re-save a model
+
+    run_dir = Path(run_dir)
+    status = read_status(run_dir)
+    if status.get("state") != states.FINISHED:
+        raise ValueError(f"run {run_dir.name} is {status.get('state')}, not finished")
+    name = run_dir.name if run_dir.name.startswith("ref-") else f"ref-{run_dir.name}"
+    dest = run_path(name, artifacts)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for item in run_dir.iterdir():
+        if item.is_file() and item.name not in LEFT_BEHIND and not item.name.startswith("."):
+            shutil.copy2(item, dest / item.name)
+    if (run_dir / RunFolder.TUNER_HISTORY).is_dir():
+        shutil.copytree(run_dir / RunFolder.TUNER_HISTORY, dest / RunFolder.TUNER_HISTORY)
+    if keep_model:
+        import tomjerry.models  # noqa: F401  (registers the custom layers before loading)
+
+        model = keras.models.load_model(RunFolder(run_dir).model_path, compile=False, safe_mode=True)
+        copy_into_place(RunFolder(dest).model_path, lambda tmp: model.save(tmp))
+    write_text(RunFolder(dest).file(RunFolder.REFERENCE),
+               "Shipped reference results, trained on the real dataset; shown beside your own runs.\n")
+    return dest

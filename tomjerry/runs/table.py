@@ -1,0 +1,53 @@
+"""The runs table: one row per run, built from `Run` records, shown by Home, Train, Compare,
+Grad-CAM, Predict, Report and `python -m tomjerry runs`. By default only the runs made on the
+dataset in use (same fingerprint) are shown."""
+
+import pandas as pd
+
+from tomjerry.runs.record import Run
+
+COLUMNS = ["run_id", "label", "state", "error", "model", "variant", "preset", "split", "split_seed",
+           "image_size", "tta", "dataset_name", "dataset_demo", "dataset_fingerprint",
+           "test_binary_accuracy", "test_exact_match", "test_count", "epoch", "epochs", "train_seconds",
+           "created", "reference", "has_model", "schema_version"]
+
+
+def run_summary(run: Run) -> dict:
+    """The JSON object of `runs --json`: a run's identity, context and headline numbers."""
+    config = run.config
+    dataset = run.dataset
+    split = run.split
+    test = run.test
+    return {
+        "run_id": run.run_id, "label": run.label(), "state": run.state, "error": run.error,
+        "model": config.model if config else None, "variant": config.variant if config else None,
+        "preset": run.preset, "split": split.get("kind"), "split_seed": split.get("seed"),
+        "image_size": config.image_size if config else None, "tta": config.tta if config else None,
+        "dataset": {"name": dataset.get("name"), "demo": dataset.get("demo"),
+                    "fingerprint": dataset.get("fingerprint")},
+        "test_binary_accuracy": test.get("binary_accuracy"), "test_exact_match": test.get("exact_match_accuracy"),
+        "test_count": test.get("count"),
+        "epoch": run.status.get("epoch"), "epochs": run.status.get("epochs"),
+        "train_seconds": (run.metrics or {}).get("train_seconds", run.status.get("train_seconds")),
+        "created": run.status.get("created"), "reference": run.reference, "has_model": run.has_model,
+        "schema_version": run.schema_version, "path": str(run.path),
+    }
+
+
+def on_dataset(runs: list[Run], fingerprint: str | None, include_all: bool = False) -> list[Run]:
+    """The runs made on the dataset with this fingerprint (all of them with include_all)."""
+    if include_all:
+        return list(runs)
+    return [run for run in runs if fingerprint and run.dataset.get("fingerprint") == fingerprint]
+
+
+def runs_table(runs: list[Run]) -> pd.DataFrame:
+    """The runs as a table with COLUMNS (dataset flattened into dataset_name/_demo/_fingerprint)."""
+    rows = []
+    for run in runs:
+        row = run_summary(run)
+        dataset = row.pop("dataset")
+        row.update(dataset_name=dataset["name"], dataset_demo=dataset["demo"],
+                   dataset_fingerprint=dataset["fingerprint"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS + ["path"])
