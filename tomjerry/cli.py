@@ -268,6 +268,67 @@ def cmd_study(args):
     return 0
 
 
+def cmd_splits(args):
+    import time
+
+    import numpy as np
+
+    from tomjerry.images import load_images
+    from tomjerry.shots import NEAR_DUPLICATE_RULE, SHOT_IMAGE_SIZE, nearest_distances, run_lengths, shot_groups
+    from tomjerry.splits import SPLITS, UNUSED, make_split
+
+    try:
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+    except ValueError:
+        raise ValueError(f"--seeds must be whole numbers separated by commas, not {args.seeds!r}") from None
+    loaded = load_images(open_dataset(args), SHOT_IMAGE_SIZE)
+    table, images = loaded.table, loaded.arrays
+    started = time.time()
+    groups, shots, threshold = shot_groups(table, images)
+    lengths = run_lengths(shots)
+    detection = {"shots": len(lengths), "median_frames": float(np.median(lengths)), "max_frames": int(lengths.max()),
+                 "groups": len(np.unique(groups)), "seconds": round(time.time() - started, 1)}
+
+    def shares(combinations):
+        counts = combinations.value_counts().reindex(COMBINATIONS, fill_value=0)
+        return {c: round(float(n) / max(len(combinations), 1), 4) for c, n in counts.items()}
+
+    whole = shares(table.combination)
+    rows = []
+    for kind in ("random", "blocked", "shots"):
+        for seed in seeds:
+            split = make_split(table, kind, seed, args.exclude_challenges, shots=groups).split.to_numpy()
+            nearest = nearest_distances(images, split)
+            per_side = {side: shares(table.combination[split == side]) for side in SPLITS}
+            rows.append({
+                "kind": kind, "seed": seed,
+                "sizes": {side: int((split == side).sum()) for side in (*SPLITS, UNUSED)},
+                "near_duplicate_test_fraction": round(float((nearest < threshold).mean()), 4),
+                "median_nearest_train_distance": round(float(np.median(nearest)), 2),
+                "combination_share": per_side, "whole_share": whole,
+                "largest_share_gap_points": round(100 * max(abs(per_side[s][c] - whole[c])
+                                                            for s in SPLITS for c in COMBINATIONS), 2),
+                "near_duplicate_threshold": round(threshold, 3), "near_duplicate_rule": NEAR_DUPLICATE_RULE,
+                "shot_detection": detection,
+            })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{detection['shots']} shots (median {detection['median_frames']:g} frames, longest "
+          f"{detection['max_frames']}), {detection['groups']} groups once linked by near-duplicates; "
+          f"{detection['seconds']} s")
+    print(f"near-duplicate: closer than {threshold:.2f} grey levels, the {NEAR_DUPLICATE_RULE}")
+    print(f"{'kind':<8} {'seed':>5} {'train':>6} {'val':>5} {'test':>5} {'unused':>6} {'near-dup':>9} "
+          f"{'max gap':>8}   test share " + "/".join(COMBINATIONS))
+    for row in rows:
+        sizes, test = row["sizes"], row["combination_share"]["test"]
+        print(f"{row['kind']:<8} {row['seed']:>5} {sizes['train']:>6} {sizes['val']:>5} {sizes['test']:>5} "
+              f"{sizes[UNUSED]:>6} {row['near_duplicate_test_fraction']:>9.2%} "
+              f"{row['largest_share_gap_points']:>6.2f}pt   " + " ".join(f"{test[c]:.1%}" for c in COMBINATIONS))
+    print("whole".ljust(63) + " ".join(f"{whole[c]:.1%}" for c in COMBINATIONS))
+    return 0
+
+
 def cmd_runs(args):
     from tomjerry.dataset import scan
     from tomjerry.discovery import find_dataset
@@ -361,6 +422,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--threshold", type=float, default=0.5)
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.set_defaults(func=cmd_predict)
+
+    splits = commands.add_parser("splits", help="compare the random, blocked and shots splits: sizes, "
+                                 "near-duplicate test frames, combination shares")
+    add_data_option(splits)
+    splits.add_argument("--seeds", default="42,1,2", help="comma-separated split seeds (default: 42,1,2)")
+    splits.add_argument("--exclude-challenges", action="store_true", help="challenge frames (and their shots) go to test")
+    splits.add_argument("--json", action="store_true", help="print JSON: one object per split kind and seed")
+    splits.set_defaults(func=cmd_splits)
 
     runs = commands.add_parser("runs", help="the runs made on the dataset in use (--all: every run)")
     add_data_option(runs)

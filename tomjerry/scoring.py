@@ -25,7 +25,8 @@ def predict_array(model, images: np.ndarray, batch_size: int = 64, tta: bool = F
 def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict]:
     """Predictions for validation, test and challenge rows, and their metrics. The decision
     threshold is also chosen on validation; the test set is only scored."""
-    keep = (data.split != "train") | data.table.challenge.to_numpy()
+    # Frames a split leaves out ("unused") are neither trained on nor scored.
+    keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
     probabilities = predict_array(model, data.images[keep], tta=tta)
     rows = data.table[keep]
     predictions = pd.DataFrame({

@@ -3,7 +3,13 @@
 - random:  stratified by the four label combinations, 80/10/10 as the study.
 - blocked: runs of consecutive frame numbers stay on one side, so the near-identical
            neighbouring frames of one shot never straddle train and test.
-- a CSV:   a user-supplied split (filename, split with train/val/test).
+- shots:   whole shots (or groups of shots linked by near-duplicate frames, see tomjerry.shots)
+           stay on one side, the sides stratified by combination, and the training frames next to
+           another side's frames are left out (split value "unused"), as are validation frames next
+           to test frames. Needs the shot ids or the images.
+- a CSV:   a user-supplied split (filename, split with train/val/test, optionally unused).
+
+"unused" frames belong to no side: nothing trains, tunes or is scored on them.
 """
 
 from pathlib import Path
@@ -11,11 +17,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tomjerry import COMBINATIONS
 from tomjerry.atomic import write_csv
+from tomjerry.shots import shot_groups
 
 SPLITS = ("train", "val", "test")
+UNUSED = "unused"
 FRACTIONS = (0.8, 0.1, 0.1)
 DEFAULT_BLOCK_FRAMES = 50
+# Shots split: frames this many frame numbers (about seconds) or fewer from a frame of a side
+# ranked above theirs (test > val > train) are left out. Shot detection at one frame a second can
+# miss the true cut by a frame or cut inside a shot, leaving look-alikes on both sides of a side
+# change. On the real data this leaves out 350-450 frames (7-8 %, mostly from training).
+GAP_FRAMES = 2
 
 
 def random_split(table: pd.DataFrame, seed: int = 42, fractions=FRACTIONS) -> pd.Series:
@@ -58,13 +72,116 @@ def blocked_split(table: pd.DataFrame, seed: int = 42, fractions=FRACTIONS,
     return split
 
 
+def combination_matrix(table: pd.DataFrame, groups: np.ndarray) -> np.ndarray:
+    """(number of groups, 4) int: frames of each combination (COMBINATIONS order) in each group,
+    groups numbered by np.unique order."""
+    _, index = np.unique(groups, return_inverse=True)
+    column = pd.Categorical(table.combination, categories=COMBINATIONS).codes
+    if (column < 0).any():
+        raise ValueError(f"combination must be one of {', '.join(COMBINATIONS)}")
+    counts = np.zeros((index.max() + 1 if len(index) else 0, len(COMBINATIONS)), int)
+    np.add.at(counts, (index, column), 1)
+    return counts
+
+
+STRATIFY_PASSES = 20  # local-search passes after the greedy start; on the real data 3-6 suffice
+
+
+def assign_groups(counts: np.ndarray, seed: int = 42, fractions=FRACTIONS, fixed=None) -> np.ndarray:
+    """(G,) side index (0 train, 1 val, 2 test) for groups with (G, 4) combination counts.
+
+    Seeded stratification. The loss is the sum over sides and combinations of the squared count
+    error relative to the side's target size (target: fraction x total of each combination; relative,
+    so the small sides are balanced as well as the large one). Greedy start: the groups, in a random
+    order, each go to the side where they increase the loss least. Then local search: in random
+    order, a group moves to another side whenever that lowers the loss, until no move does.
+    `fixed`: (G,) side index, or -1 for the groups free to assign; fixed groups never move."""
+    fractions = np.asarray(fractions, float)
+    targets = fractions[:, None] * counts.sum(axis=0)[None, :]  # (3, 4)
+    scale = np.maximum(targets.sum(axis=1), 1.0) ** 2  # (3,) squared target sizes
+    side = np.full(len(counts), -1) if fixed is None else np.asarray(fixed).copy()
+    free = np.flatnonzero(side < 0)
+    current = np.zeros_like(targets)
+    for s in range(len(fractions)):
+        current[s] = counts[side == s].sum(axis=0)
+    rng = np.random.default_rng(seed)
+    for g in rng.permutation(free):
+        c = counts[g]
+        # ||current + c - target||^2 - ||current - target||^2 per side, relative to its size
+        added = (2 * (current - targets) @ c + c @ c) / scale
+        best = int(np.argmin(added))
+        side[g] = best
+        current[best] += c
+    for _ in range(STRATIFY_PASSES):
+        moved = False
+        for g in rng.permutation(free):
+            c, here = counts[g], side[g]
+            added = (2 * (current - targets) @ c + c @ c) / scale
+            removed = (-2 * (current[here] - targets[here]) @ c + c @ c) / scale[here]
+            change = added + removed
+            change[here] = 0.0
+            best = int(np.argmin(change))
+            if change[best] < -1e-12:  # a strict decrease, so the search always ends
+                side[g], moved = best, True
+                current[here] -= c
+                current[best] += c
+        if not moved:
+            break
+    return side
+
+
+def distance_to_nearest(frames: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N,) distance in frame numbers from each of `frames` to the nearest of `others` (inf: none)."""
+    others = np.sort(np.asarray(others))
+    if len(others) == 0:
+        return np.full(len(frames), np.inf)
+    position = np.searchsorted(others, frames)
+    left = others[np.clip(position - 1, 0, len(others) - 1)]
+    right = others[np.clip(position, 0, len(others) - 1)]
+    return np.minimum(np.abs(frames - left), np.abs(right - frames)).astype(float)
+
+
+def leave_gaps(split: np.ndarray, frames: np.ndarray, gap: int = GAP_FRAMES) -> np.ndarray:
+    """`split` with every frame within `gap` frame numbers of a frame of a side ranked above its own
+    (test > val > train) marked UNUSED; test keeps all its frames. Val is thinned first, so a
+    training frame is only left out for a validation frame that stays."""
+    split = np.asarray(split, dtype=object).copy()
+    if gap <= 0:
+        return split
+    for lower, higher in (("val", ("test",)), ("train", ("val", "test"))):
+        near = distance_to_nearest(frames, frames[np.isin(split, higher)]) <= gap
+        split[(split == lower) & near] = UNUSED
+    return split
+
+
+def shots_split(table: pd.DataFrame, shots, seed: int = 42, fractions=FRACTIONS, gap: int = GAP_FRAMES,
+                exclude_challenges: bool = False) -> pd.Series:
+    """Whole shots (any (N,) ids of units to keep whole, aligned with `table`) assigned to sides by
+    `assign_groups`, then `leave_gaps`. With exclude_challenges the challenge frames' shots go to
+    test whole, before the others are assigned."""
+    shots = np.asarray(shots)
+    if len(shots) != len(table):
+        raise ValueError(f"{len(shots)} shot ids for {len(table)} table rows: they must be aligned")
+    if (table.frame < 0).any():
+        raise ValueError("a shots split needs frame numbers in the file names (frame123.jpg)")
+    _, index = np.unique(shots, return_inverse=True)
+    counts = combination_matrix(table, shots)
+    fixed = np.full(len(counts), -1)
+    if exclude_challenges:
+        fixed[np.unique(index[table.challenge.to_numpy(bool)])] = SPLITS.index("test")
+    side = assign_groups(counts, seed, fractions, fixed)
+    split = np.array(SPLITS, dtype=object)[side[index]]
+    return pd.Series(leave_gaps(split, table.frame.to_numpy(), gap), index=table.index, dtype=object)
+
+
 def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"filename", "split"} <= set(frame.columns):
         raise ValueError(f"{Path(path).name} needs the columns filename,split")
-    bad = sorted(set(frame.split) - set(SPLITS))
+    bad = sorted(set(frame.split) - set(SPLITS) - {UNUSED})
     if bad:
-        raise ValueError(f"{Path(path).name}: split values must be train, val or test, not {', '.join(bad)}")
+        raise ValueError(f"{Path(path).name}: split values must be train, val or test (or {UNUSED} for frames "
+                         f"left out), not {', '.join(bad)}")
     if frame.filename.duplicated().any():
         raise ValueError(f"{Path(path).name} lists a file twice: {frame.filename[frame.filename.duplicated()].iloc[0]}")
     mapping = dict(zip(frame.filename, frame.split))
@@ -75,17 +192,29 @@ def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
 
 
 def make_split(table: pd.DataFrame, kind: str = "random", seed: int = 42,
-               exclude_challenges: bool = False, block_frames: int = DEFAULT_BLOCK_FRAMES) -> pd.DataFrame:
+               exclude_challenges: bool = False, block_frames: int = DEFAULT_BLOCK_FRAMES,
+               shots=None, images=None) -> pd.DataFrame:
     """A frame with filename and split for every row of `table`. With exclude_challenges the
-    challenge frames go to test, so no model ever trains or tunes on them."""
+    challenge frames go to test, so no model ever trains or tunes on them.
+
+    A shots split needs `shots`, (N,) int ids of the units to keep whole, aligned with `table`
+    (tomjerry.shots.shot_groups gives shots linked by near-duplicates, shot_ids bare shots), or
+    `images`, (N, H, W, 3) uint8 aligned with `table`, to detect the shot groups from."""
     if kind == "random":
         split = random_split(table, seed)
     elif kind == "blocked":
         split = blocked_split(table, seed, block_frames=block_frames)
+    elif kind == "shots":
+        if shots is None and images is None:
+            raise ValueError("a shots split needs the frames' shot ids (shots=) or their images (images=) "
+                             "to detect the shots from")
+        if shots is None:
+            shots = shot_groups(table, images)[0]
+        split = shots_split(table, shots, seed, exclude_challenges=exclude_challenges)
     elif Path(kind).suffix == ".csv":
         split = read_split_csv(kind, table)
     else:
-        raise ValueError(f"unknown split {kind!r}: use random, blocked or the path of a split CSV")
+        raise ValueError(f"unknown split {kind!r}: use random, blocked, shots or the path of a split CSV")
     result = pd.DataFrame({"filename": table.filename.to_numpy(), "split": split.to_numpy()})
     if exclude_challenges:
         result.loc[table.challenge.to_numpy(), "split"] = "test"
@@ -97,6 +226,8 @@ def save_split(split: pd.DataFrame, path) -> Path:
 
 
 def split_summary(table: pd.DataFrame, split: pd.DataFrame) -> pd.DataFrame:
-    """Counts of each combination per split (rows: split, columns: combination)."""
+    """Counts of each combination per split (rows: train, val, test, and unused when any frame is;
+    columns: combination)."""
     merged = table.merge(split, on="filename")
-    return pd.crosstab(merged.split, merged.combination).reindex(SPLITS).fillna(0).astype(int)
+    rows = SPLITS + ((UNUSED,) if (merged.split == UNUSED).any() else ())
+    return pd.crosstab(merged.split, merged.combination).reindex(rows).fillna(0).astype(int)
