@@ -28,7 +28,8 @@ with st.form("new_run"):
     variant = middle.radio("Variant", ["base", "tuned", "augmented"], horizontal=True,
                            help="tuned: Keras Tuner random search over the learning rate; "
                                 "augmented: the study's augmentation on training batches.")
-    split = right.radio("Split", ["random", "blocked"], horizontal=True)
+    split = right.radio("Split", ["random", "blocked", "shots"], horizontal=True,
+                        help="shots: whole shots on one side, sides stratified, gaps at the borders")
     left, middle, right, last = st.columns(4)
     epochs = left.number_input("Epochs", 1, 200, 3)
     image_size = middle.number_input("Image size", 32, 512, 96 if source.is_demo else 224, step=16)

@@ -99,7 +99,7 @@ def add_run_options(parser):
     parser.add_argument("--augment", action="store_true", default=None, help="augment training batches")
     parser.add_argument("--augmentation", choices=["study", "light"], help="which augmentation (default: study)")
     parser.add_argument("--tta", action="store_true", default=None, help="mirror-image test-time augmentation")
-    parser.add_argument("--split", help="random, blocked or SPLIT.csv")
+    parser.add_argument("--split", help="random, blocked, shots (whole shots per side) or SPLIT.csv")
     parser.add_argument("--split-seed", type=int)
     parser.add_argument("--exclude-challenges", action="store_true", default=None,
                         help="keep the challenge frames out of train and validation")
@@ -256,9 +256,10 @@ def cmd_study(args):
     print(f"dataset: {source.describe()}", file=sys.stderr)
     models = args.models.split(",") if args.models else STUDY_MODELS
     folder = run_study(source.path, args.preset, models, args.artifacts, args.split, args.split_seed,
-                       log=lambda line: print(line, flush=True))
+                       log=lambda line: print(line, flush=True), resume_folder=args.resume)
     record = json.loads((folder / "study.json").read_text())
-    table = study_tables([read_run(artifacts_dir(args.artifacts) / "runs" / r) for r in record["runs"]])
+    kept = [cell["run_id"] for cell in record["cells"] if not cell.get("superseded")]
+    table = study_tables([read_run(artifacts_dir(args.artifacts) / "runs" / r) for r in kept])
     for variant in ("base", "tuned", "augmented"):
         print()
         print(format_table(table, variant))
@@ -440,9 +441,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser("study", help="the study's grid: base, tuned, augmented per model")
     add_data_option(study)
-    study.add_argument("--preset", default="fast", choices=["seed", "fast", "tiny"])
+    study.add_argument("--preset", default="fast", choices=["seed", "fast", "cpu", "tiny"])
+    study.add_argument("--resume", metavar="STUDY_DIR", help="continue a stopped study (its cells, split and preset)")
     study.add_argument("--models", help="comma-separated subset (default: all four)")
-    study.add_argument("--split", default="random", help="random, blocked or SPLIT.csv")
+    study.add_argument("--split", default="random", help="random, blocked, shots or SPLIT.csv")
     study.add_argument("--split-seed", type=int, default=42)
     study.add_argument("--artifacts", metavar="DIR")
     study.set_defaults(func=cmd_study)

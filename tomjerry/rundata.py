@@ -9,11 +9,30 @@ import pandas as pd
 from tomjerry.config import RunConfig
 from tomjerry.dataset import label_matrix, scan
 from tomjerry.discovery import find_dataset
-from tomjerry.images import load_images
+from tomjerry.atomic import write_npy
+from tomjerry.images import fingerprint, load_images
+from tomjerry.paths import cache_dir
 from tomjerry.pipeline import make_dataset
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.provenance import dataset_record
+from tomjerry.shots import SHOT_IMAGE_SIZE, shot_groups
 from tomjerry.splits import make_split, save_split
+
+SHOTS_CACHE_VERSION = 1
+
+
+def shot_groups_of(dataset, table: pd.DataFrame) -> np.ndarray:
+    """(N,) shot-group ids for the rows of `table` (frames of `dataset`), from tomjerry.shots on
+    small decoded frames; cached on disk by the frames' cache key, since detection takes ~30 s."""
+    small = load_images(dataset, SHOT_IMAGE_SIZE)
+    path = cache_dir() / "shots" / f"{fingerprint(small.table, SHOT_IMAGE_SIZE)}-v{SHOTS_CACHE_VERSION}.npy"
+    if path.is_file():
+        groups = np.load(path)
+    else:
+        groups, _, _ = shot_groups(small.table, small.arrays)
+        write_npy(path, np.asarray(groups))
+    by_name = dict(zip(small.table.filename, groups))
+    return np.array([by_name[name] for name in table.filename])
 
 
 class RunData:
@@ -34,8 +53,9 @@ class RunData:
         if split_file.is_file():
             split = make_split(self.table, str(split_file))
         else:
+            shots = shot_groups_of(dataset, self.table) if config.split == "shots" else None
             split = make_split(self.table, config.split, config.split_seed, config.exclude_challenges,
-                               config.block_frames)
+                               config.block_frames, shots=shots)
             save_split(split, split_file)
         self.split_file = split_file
         self.split: np.ndarray = split.split.to_numpy()

@@ -22,6 +22,8 @@ from tomjerry.atomic import write_csv
 from tomjerry.shots import shot_groups
 
 SPLITS = ("train", "val", "test")
+# The split kinds a run config can name (anything else must be the path of a split CSV).
+SPLIT_KINDS = ("random", "blocked", "shots")
 UNUSED = "unused"
 FRACTIONS = (0.8, 0.1, 0.1)
 DEFAULT_BLOCK_FRAMES = 50

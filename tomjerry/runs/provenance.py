@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from tomjerry.paths import PROJECT_ROOT
+from tomjerry.splits import SPLIT_KINDS
 
 PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy")
 
@@ -40,7 +41,7 @@ def dataset_record(path, is_demo: bool, table: pd.DataFrame) -> dict:
 
 
 def split_record(config, split_sha256: str | None, split: pd.Series) -> dict:
-    kind = config.split if config.split in ("random", "blocked", "shots") else "file"
+    kind = config.split if config.split in SPLIT_KINDS else "file"
     record = {"kind": kind, "seed": config.split_seed if kind != "file" else None,
               "exclude_challenges": config.exclude_challenges, "sha256": split_sha256,
               "sizes": {part: int((split == part).sum()) for part in ("train", "val", "test")}}

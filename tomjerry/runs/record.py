@@ -10,6 +10,7 @@ from tomjerry.config import RunConfig
 from tomjerry.runs import states
 from tomjerry.runs.folder import SCHEMA_VERSION, RunFolder, run_folders
 from tomjerry.runs.status import read_status
+from tomjerry.splits import SPLIT_KINDS
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Run:
             return self.provenance["split"]
         if self.config is None:
             return {"kind": None, "seed": None, "sha256": None}
-        kind = self.config.split if self.config.split in ("random", "blocked", "shots") else "file"
+        kind = self.config.split if self.config.split in SPLIT_KINDS else "file"
         return {"kind": kind, "seed": self.config.split_seed if kind != "file" else None,
                 "sha256": self.folder.split_sha256()}
 

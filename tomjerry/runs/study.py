@@ -37,6 +37,13 @@ PRESETS = {
                    RunConfig(image_size=96, epochs=3, batch_size=64, max_trials=3, patience=2), {
                        "inceptionv3": {"tune_dropout": True, "max_trials": 2},
                        "efficientnet_lite0": {"learning_rate": 1e-3}}),
+    # Converged on 2 CPU cores: every cell trains until early stopping on validation loss (at
+    # most 40 epochs), tuning gives every trial the same budget, and 136 px is the smallest size
+    # at which AlexNet's last pooled feature map is 3x3 (128 px: 2x2; 96 px: 1x1). Hours.
+    "cpu": Preset("cpu", "converged CPU grid: 136 px, early stopping on validation loss (patience 3, at most 40 "
+                  "epochs), 3 trials (hours on 2 cores; resumable)",
+                  RunConfig(image_size=136, epochs=40, batch_size=32, max_trials=3, patience=3), {
+                      "inceptionv3": {"tune_dropout": True}}),
     # Seconds, for tests and a first look at the demo data.
     "tiny": Preset("tiny", "smoke test: 80 px, 1 epoch, 2 trials", RunConfig(
         image_size=80, epochs=1, batch_size=32, max_trials=2, patience=0), {}),
@@ -79,51 +86,122 @@ def format_table(table: pd.DataFrame, variant: str) -> str:
     return "\n".join(lines)
 
 
+def cell_config(base: RunConfig, variant: str, tuned_run: Path | None, rank: int = 0) -> RunConfig:
+    """The config of one cell. Tuned with augmentation takes the tuned search's hyperparameters:
+    its best trial (rank 0) or, after a divergence, the next best (rank 1, 2, ...)."""
+    if variant != "augmented":
+        return base.replace(variant=variant)
+    trials = pd.DataFrame()
+    if tuned_run is not None and RunFolder(tuned_run).file(RunFolder.TRIALS).is_file():
+        trials = pd.read_csv(RunFolder(tuned_run).file(RunFolder.TRIALS))
+        trials = trials[trials.status == "COMPLETED"].sort_values("val_loss")
+    if trials.empty or rank >= len(trials):
+        return base.replace(variant="augmented", augment=True)
+    chosen = trials.iloc[rank]
+    dropout = chosen["dropout"] if "dropout" in trials and pd.notna(chosen.get("dropout")) else base.dropout_rate
+    return base.replace(variant="augmented", augment=True, learning_rate=float(chosen.learning_rate),
+                        dropout_rate=float(dropout))
+
+
+def diverged(result: dict) -> bool:
+    """A run whose validation loss never improved after its first epoch (what a too-high
+    learning rate does under augmentation): the study retries it with the next best rate."""
+    return bool(result.get("best_epoch") == 1 and (result.get("epochs_run") or 0) > 1)
+
+
+def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -> tuple[Path, dict]:
+    """Run one cell to the end: reuse its finished run, resume its stopped one, or start it."""
+    if cell and cell.get("run_id"):
+        run = read_run(artifacts / "runs" / cell["run_id"])
+        if run.state == states.FINISHED:
+            return run.path, run.metrics
+        if run.state in states.RESUMABLE:
+            return run.path, execute_run(run.path, data_path)
+    run_dir = create_run(config, artifacts, data_path)
+    return run_dir, None
+
+
 def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifacts=None, split="random",
-              split_seed: int = 42, log=print) -> Path:
-    """Run the grid in this process; returns the study folder (summary.csv, study.json)."""
+              split_seed: int = 42, log=print, resume_folder=None) -> Path:
+    """Run the grid in this process; returns the study folder (study.json, summary.csv).
+
+    The study records every cell as it goes (study.json), so a killed study continues with
+    `resume_folder`: finished cells are kept, a stopped cell resumes after its last finished epoch
+    (or trial), the rest start."""
+    artifacts = artifacts_dir(artifacts)
+    if resume_folder:
+        folder = Path(resume_folder)
+        record = read_json(folder / "study.json")
+        if not record:
+            raise ValueError(f"{folder} holds no readable study.json")
+        preset, split, split_seed, models = record["preset"], record["split"], record.get("split_seed", 42), record["models"]
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     unknown = [m for m in models if m not in SPECS]
     if unknown:
         raise ValueError(f"unknown model(s): {', '.join(unknown)}")
     chosen = PRESETS[preset]
-    artifacts = artifacts_dir(artifacts)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder = artifacts / "studies" / f"{stamp}-{preset}"
-    folder.mkdir(parents=True)
-    record = {"preset": preset, "description": chosen.description, "split": split, "runs": [], "skipped": []}
-    started = time.time()
+    if not resume_folder:
+        folder = artifacts / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}"
+        folder.mkdir(parents=True)
+        record = {"preset": preset, "description": chosen.description, "split": split, "split_seed": split_seed,
+                  "models": list(models), "cells": [], "runs": [], "skipped": [], "retries": []}
+    record.setdefault("cells", [])
+    record.setdefault("retries", [])
+    started = time.time() - record.get("seconds", 0)
+
+    def save():
+        record["runs"] = [cell["run_id"] for cell in record["cells"]]
+        record["seconds"] = round(time.time() - started, 1)
+        write_json(folder / "study.json", record)
+
     for model in models:
+        if any(entry["model"] == model for entry in record["skipped"]):
+            continue
         base = chosen.base.replace(model=model, split=split, split_seed=split_seed, **chosen.per_model.get(model, {}))
-        config = base.replace(variant="base")
+        tuned_run = None
         for variant in ("base", "tuned", "augmented"):
-            run_dir = create_run(config, artifacts, data_path)
-            record["runs"].append(run_dir.name)
-            write_json(folder / "study.json", record)
-            try:
-                result = execute_run(run_dir, data_path)
-            except WeightsUnavailableError as error:
-                log(f"{model:<20} {variant:<10} skipped: {error}")
-                record["skipped"].append({"model": model, "reason": str(error)})
+            rank, stopped = 0, False
+            while True:
+                cell = next((c for c in record["cells"] if (c["model"], c["variant"], c.get("rank", 0))
+                             == (model, variant, rank)), None)
+                config = cell_config(base, variant, tuned_run, rank)
+                try:
+                    run_dir, result = run_cell(config, cell, artifacts, data_path)
+                    if cell is None:
+                        cell = {"model": model, "variant": variant, "rank": rank, "run_id": run_dir.name}
+                        record["cells"].append(cell)
+                        save()
+                    if result is None:
+                        result = execute_run(run_dir, data_path)
+                except WeightsUnavailableError as error:
+                    log(f"{model:<20} {variant:<10} skipped: {error}")
+                    record["skipped"].append({"model": model, "reason": str(error)})
+                    stopped = True
+                    break
+                except Exception as error:
+                    log(f"{model:<20} {variant:<10} FAILED: {type(error).__name__}: {error}")
+                    stopped = True
+                    break
+                test = result["test"]
+                log(f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
+                    f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}")
+                if not (variant == "augmented" and diverged(result) and rank + 1 < chosen.base.max_trials):
+                    break
+                record["retries"].append({"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate,
+                                          "reason": "validation loss never improved after epoch 1"})
+                cell["superseded"] = True
+                log(f"{model:<20} {variant:<10} diverged at learning rate {config.learning_rate}: "
+                    "retrying with the next best rate of the tuned search")
+                rank += 1
+            save()
+            if stopped:
                 break
-            except Exception as error:
-                log(f"{model:<20} {variant:<10} FAILED: {type(error).__name__}: {error}")
-                break
-            test = result["test"]
-            log(f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact {test['exact_match_accuracy']:.2%}"
-                f"  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}")
-            if variant == "base":
-                config = base.replace(variant="tuned")
-            elif variant == "tuned":
-                # Tuned with augmentation: the tuned hyperparameters, trained on augmented batches.
-                best = RunFolder(run_dir).read_json(RunFolder.BEST_HYPERPARAMETERS) or {}
-                config = base.replace(variant="augmented", augment=True,
-                                      learning_rate=best.get("learning_rate", base.learning_rate),
-                                      dropout_rate=best.get("dropout_rate", base.dropout_rate))
-    record["seconds"] = round(time.time() - started, 1)
-    write_json(folder / "study.json", record)
-    table = study_tables([read_run(artifacts / "runs" / r) for r in record["runs"]])
+            if variant == "tuned":
+                tuned_run = artifacts / "runs" / cell["run_id"]
+    save()
+    cells = [c for c in record["cells"] if not c.get("superseded")]
+    table = study_tables([read_run(artifacts / "runs" / c["run_id"]) for c in cells])
     write_csv(folder / "summary.csv", table)
     return folder
 
