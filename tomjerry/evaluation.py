@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from tomjerry import COMBINATIONS, LABELS
+from tomjerry.stats import bootstrap_ci
 
 
 def combination_index(tom: np.ndarray, jerry: np.ndarray) -> np.ndarray:
@@ -22,8 +23,10 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
     return float((ranks[truth].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
-def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict:
-    """truth and probabilities: (N, 2) in the order (tom, jerry)."""
+def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5, groups=None) -> dict:
+    """truth and probabilities: (N, 2) in the order (tom, jerry). With `groups` ((N,) shot ids),
+    binary accuracy and exact match also get a 95 % interval from a bootstrap over the groups
+    (`binary_accuracy_ci95`, `exact_match_ci95`: [low, high])."""
     truth = np.asarray(truth, int).reshape(-1, 2)
     probabilities = np.asarray(probabilities, float).reshape(-1, 2)
     predicted = (probabilities >= threshold).astype(int)
@@ -41,6 +44,10 @@ def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
         "exact_match_correct": int(correct.all(axis=1).sum()),
         "labels": {},
     }
+    if groups is not None:
+        result["binary_accuracy_ci95"] = list(bootstrap_ci(correct, groups))
+        result["exact_match_ci95"] = list(bootstrap_ci(correct.all(axis=1), groups))
+        result["interval"] = "95 % percentile bootstrap over shots (2,000 resamples)"
     for i, label in enumerate(LABELS):
         tp = int(((predicted[:, i] == 1) & (truth[:, i] == 1)).sum())
         fp = int(((predicted[:, i] == 1) & (truth[:, i] == 0)).sum())
@@ -60,11 +67,14 @@ def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
 
 
 def metrics_from_predictions(predictions: pd.DataFrame, threshold: float = 0.5) -> dict:
-    """metrics.json's content, recomputed from predictions.csv at any threshold."""
+    """metrics.json's content, recomputed from predictions.csv at any threshold (with intervals
+    when the predictions carry each frame's `shot`)."""
     out = {}
     for part, rows in (("test", predictions[predictions.split == "test"]),
                        ("challenge", predictions[predictions.challenge.astype(bool)])):
-        out[part] = metrics(rows[["tom", "jerry"]].to_numpy(), rows[["p_tom", "p_jerry"]].to_numpy(), threshold)
+        groups = rows["shot"].to_numpy() if "shot" in rows else None
+        out[part] = metrics(rows[["tom", "jerry"]].to_numpy(), rows[["p_tom", "p_jerry"]].to_numpy(), threshold,
+                            groups)
     return out
 
 

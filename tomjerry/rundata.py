@@ -44,7 +44,9 @@ class RunData:
         self.source = find_dataset(data_path)
         dataset = scan(self.source)
         # Fingerprinted before decoding, like the pages do from the same scan.
-        self.dataset = dataset_record(self.source.path, self.source.is_demo, dataset.usable)
+        self.dataset_record = dataset_record(self.source.path, self.source.is_demo, dataset.usable)
+        self._scanned = dataset
+        self._shots = None
         loaded = load_images(dataset, config.image_size)
         self.table: pd.DataFrame = loaded.table
         self.images: np.ndarray = loaded.arrays
@@ -53,7 +55,7 @@ class RunData:
         if split_file.is_file():
             split = make_split(self.table, str(split_file))
         else:
-            shots = shot_groups_of(dataset, self.table) if config.split == "shots" else None
+            shots = self.shot_groups if config.split == "shots" else None
             split = make_split(self.table, config.split, config.split_seed, config.exclude_challenges,
                                config.block_frames, shots=shots)
             save_split(split, split_file)
@@ -62,6 +64,13 @@ class RunData:
         for part in ("train", "val", "test"):
             if not (self.split == part).any():
                 raise ValueError(f"the {part} split is empty: the dataset is too small for this split")
+
+    @property
+    def shot_groups(self) -> np.ndarray:
+        """(N,) shot-group ids of the rows (computed once; cached on disk)."""
+        if self._shots is None:
+            self._shots = shot_groups_of(self._scanned, self.table)
+        return self._shots
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         mask = self.split == name

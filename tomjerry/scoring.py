@@ -33,21 +33,24 @@ def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict]:
         "filename": rows.filename.to_numpy(), "split": data.split[keep], "challenge": rows.challenge.to_numpy(),
         "tom": rows.tom.to_numpy(), "jerry": rows.jerry.to_numpy(),
         "p_tom": probabilities[:, 0].round(6), "p_jerry": probabilities[:, 1].round(6),
+        # The shot (group of near-copy frames) of each frame: intervals resample whole shots.
+        "shot": data.shot_groups[keep],
     })
     truth, probs = predictions[["tom", "jerry"]].to_numpy(), predictions[["p_tom", "p_jerry"]].to_numpy()
     test = (predictions.split == "test").to_numpy()
     val = (predictions.split == "val").to_numpy()
     threshold = choose_threshold(truth[val], probs[val])
+    shots = predictions.shot.to_numpy()
     result = {
         **metrics_from_predictions(predictions),  # test and challenge, as the pages recompute them
-        "validation": metrics(truth[val], probs[val]),
+        "validation": metrics(truth[val], probs[val], groups=shots[val]),
         "challenge_total": int(data.table.challenge.sum()),
         "challenge_in_training": int((data.table.challenge.to_numpy() & (data.split == "train")).sum()),
         "challenge_in_validation": int((data.table.challenge.to_numpy() & (data.split == "val")).sum()),
         "threshold_from_validation": threshold,
-        "test_at_validation_threshold": metrics(truth[test], probs[test], threshold),
+        "test_at_validation_threshold": metrics(truth[test], probs[test], threshold, shots[test]),
         "dataset": {"path": str(data.source.path), "demo": data.source.is_demo, "images": len(data.table),
-                    "fingerprint": data.dataset["fingerprint"]},
+                    "fingerprint": data.dataset_record["fingerprint"]},
         "split_counts": {p: int((data.split == p).sum()) for p in ("train", "val", "test")},
     }
     return predictions, result

@@ -65,10 +65,10 @@ def fit_or_tune(run_dir: Path, data_path) -> dict:
     keras.utils.set_random_seed(config.seed)
     data = RunData(config, data_path, run_dir)
     split = split_record(config, folder.split_sha256(), pd.Series(data.split))
-    record = provenance(config, data.dataset, split, training.visible_gpus(), replicas=0)
+    record = provenance(config, data.dataset_record, split, training.visible_gpus(), replicas=0)
     folder.write_json(RunFolder.PROVENANCE, record)
     update_status(run_dir, data=str(data.source.path), demo=data.source.is_demo,
-                  dataset_fingerprint=data.dataset["fingerprint"])
+                  dataset_fingerprint=data.dataset_record["fingerprint"])
     if config.variant == "tuned":
         result = tuning.tune_and_save(config, data, run_dir)
     else:

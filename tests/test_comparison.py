@@ -1,0 +1,79 @@
+"""Intervals in the metrics and paired comparisons of two runs, against hand-counted answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import accuracy_score
+
+from test_run_records import finished_run
+from tomjerry.evaluation import metrics, metrics_from_predictions
+from tomjerry.results import comparability, paired_comparison
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.record import read_run
+
+
+def predictions(rng, n, accuracy, names=None, shots=None):
+    truth = rng.integers(0, 2, size=(n, 2))
+    flip = rng.random((n, 2)) > accuracy
+    predicted = np.where(flip, 1 - truth, truth)
+    return pd.DataFrame({
+        "filename": names if names is not None else [f"frame{i}.jpg" for i in range(n)],
+        "split": "test", "challenge": False, "tom": truth[:, 0], "jerry": truth[:, 1],
+        "p_tom": np.where(predicted[:, 0] == 1, 0.9, 0.1), "p_jerry": np.where(predicted[:, 1] == 1, 0.8, 0.2),
+        "shot": shots if shots is not None else np.arange(n) // 5})
+
+
+def test_metrics_carry_shot_intervals_around_the_point_estimate():
+    rng = np.random.default_rng(0)
+    frame = predictions(rng, 400, 0.85)
+    result = metrics_from_predictions(frame)["test"]
+    exact = accuracy_score(frame[["tom", "jerry"]].to_numpy(), (frame[["p_tom", "p_jerry"]] >= 0.5).astype(int))
+    assert result["exact_match_accuracy"] == pytest.approx(exact)
+    low, high = result["exact_match_ci95"]
+    assert low < exact < high and 0.02 < high - low < 0.2
+    low, high = result["binary_accuracy_ci95"]
+    assert low < result["binary_accuracy"] < high
+    without = metrics(frame[["tom", "jerry"]].to_numpy(), frame[["p_tom", "p_jerry"]].to_numpy())
+    assert "exact_match_ci95" not in without  # no shots, no interval claimed
+
+
+def two_runs(tmp_path, frame_a, frame_b):
+    runs = []
+    for frame in (frame_a, frame_b):
+        run_dir = finished_run(tmp_path, "same-data", False)
+        RunFolder(run_dir).write_predictions(frame)
+        runs.append(read_run(run_dir))
+    return runs
+
+
+def test_paired_comparison_counts_the_discordant_frames(tmp_path):
+    rng = np.random.default_rng(1)
+    a_frame = predictions(rng, 300, 0.9)
+    b_frame = a_frame.copy()
+    # b gets the first 40 frames' tom label wrong where a had it right, and nothing else differs.
+    right = (a_frame.p_tom >= 0.5).astype(int) == a_frame.tom
+    changed = right[right].index[:40]
+    b_frame.loc[changed, "p_tom"] = 1 - b_frame.loc[changed, "p_tom"]
+    a, b = two_runs(tmp_path, a_frame, b_frame)
+    result = paired_comparison(a, b)
+    exact_a = ((a_frame.p_tom >= .5) == a_frame.tom) & ((a_frame.p_jerry >= .5) == a_frame.jerry)
+    exact_b = ((b_frame.p_tom >= .5) == b_frame.tom) & ((b_frame.p_jerry >= .5) == b_frame.jerry)
+    assert result["exact_match_difference"]["difference"] == pytest.approx(exact_a.mean() - exact_b.mean())
+    assert result["binary_accuracy_difference"]["difference"] == pytest.approx(40 / 600)
+    mcnemar = result["mcnemar_exact_match"]
+    assert (mcnemar["a_only"], mcnemar["b_only"]) == (int((exact_a & ~exact_b).sum()), 0)
+    assert mcnemar["p_value"] < 1e-6 and result["significant"]
+    reverse = paired_comparison(b, a)
+    assert reverse["exact_match_difference"]["difference"] == pytest.approx(-result["exact_match_difference"]["difference"])
+
+
+def test_runs_on_different_test_sets_are_never_compared(tmp_path):
+    rng = np.random.default_rng(2)
+    a_frame = predictions(rng, 100, 0.9)
+    b_frame = predictions(rng, 100, 0.9, names=[f"frame{i}.jpg" for i in range(50, 150)])
+    a, b = two_runs(tmp_path, a_frame, b_frame)
+    assert "test sets differ" in comparability(a, b)
+    with pytest.raises(ValueError, match="cannot be compared"):
+        paired_comparison(a, b)
+    other = read_run(finished_run(tmp_path, "other-data", False))
+    assert "different datasets" in comparability(a, other)
