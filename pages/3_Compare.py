@@ -5,7 +5,8 @@ import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts
 from tomjerry.eda import sample
-from tomjerry.results import finished, metrics_at_threshold, misclassified, run_label, split_comparison
+from tomjerry.results import (comparability, finished, metrics_at_threshold, misclassified, paired_comparison,
+                              run_label, split_comparison)
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.study import skipped_models, study_tables
 from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
@@ -61,6 +62,9 @@ chosen = labels[st.selectbox("Run", list(labels))]
 metrics = chosen.metrics or {}
 threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05,
                       help=f"Chosen on validation for this run: {metrics.get('threshold_from_validation', 0.5)}")
+st.caption(f"Moving the threshold **explores the test set**: choosing it here would tune on the test frames. "
+           f"The official figures are at 0.5 and at the threshold chosen on validation "
+           f"({metrics.get('threshold_from_validation', 0.5)}).")
 scores = metrics_at_threshold(chosen, threshold)
 test, challenge = scores["test"], scores["challenge"]
 columns = st.columns(5)
@@ -102,3 +106,30 @@ if chosen.has_model:
                          file_name=f"{chosen.run_id}.keras", mime="application/octet-stream")
 right.download_button("Download metrics (.json)", chosen.folder.file(RunFolder.METRICS).read_bytes,
                       file_name=f"{chosen.run_id}-metrics.json", mime="application/json")
+
+st.subheader("Two runs, paired")
+st.caption("The same test frames scored by both runs: the difference with its 95 % interval (a bootstrap "
+           "over shots, so near-copy frames count once) and an exact McNemar test on exact match. Runs "
+           "tested on different frames are never compared.")
+left, right = st.columns(2)
+first = labels[left.selectbox("Run A", list(labels), key="paired_a")]
+second = labels[right.selectbox("Run B", list(labels), index=min(1, len(labels) - 1), key="paired_b")]
+reason = comparability(first, second) if first.run_id != second.run_id else "pick two different runs"
+if reason:
+    st.info(f"Not compared: {reason}.")
+else:
+    paired = paired_comparison(first, second)
+    exact, binary = paired["exact_match_difference"], paired["binary_accuracy_difference"]
+    mcnemar = paired["mcnemar_exact_match"]
+    columns = st.columns(3)
+    columns[0].metric("exact match, A − B", f"{exact['difference'] * 100:+.1f} pts",
+                      help=f"95 % interval {exact['low'] * 100:+.1f} to {exact['high'] * 100:+.1f} points")
+    columns[0].caption(f"95 % interval {exact['low'] * 100:+.1f} to {exact['high'] * 100:+.1f} points")
+    columns[1].metric("binary accuracy, A − B", f"{binary['difference'] * 100:+.1f} pts")
+    columns[1].caption(f"95 % interval {binary['low'] * 100:+.1f} to {binary['high'] * 100:+.1f} points")
+    columns[2].metric("McNemar p (exact match)", f"{mcnemar['p_value']:.2g}")
+    columns[2].caption(f"A right where B is wrong: {mcnemar['a_only']} frames; B right where A is wrong: "
+                       f"{mcnemar['b_only']}")
+    verdict = "differ" if paired["significant"] else "do not differ measurably"
+    st.markdown(f"On these {paired['frames']} test frames the two runs **{verdict}** in exact match "
+                f"(the interval {'excludes' if paired['significant'] else 'includes'} zero).")

@@ -6,6 +6,9 @@ normalisation inside, end in a 2-unit sigmoid head (tom, jerry), and name their 
 convolutional layer for Grad-CAM.
 """
 
+import hashlib
+import os
+from pathlib import Path
 from typing import Callable
 
 import keras
@@ -84,23 +87,47 @@ def zfnet(inputs, dropout_rate=0.5, **unused):
 
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+                         + INCEPTION_WEIGHTS_FILE)
+INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"  # the hash Keras itself checks
+
+
+def keras_models_dir() -> Path:
+    """The folder Keras keeps downloaded weights in: $KERAS_HOME/models, else ~/.keras/models."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
+
+
+def inception_weights() -> str:
+    """The path of InceptionV3's ImageNet (no top) weights, checked by their md5 here: Keras's
+    own check re-downloads a mismatching file and, offline, deletes it, so a file a user placed
+    is verified first and never handed to Keras unchecked. Raises WeightsUnavailableError naming
+    the cause (hash mismatch, no network) and the folder Keras uses."""
+    path = keras_models_dir() / INCEPTION_WEIGHTS_FILE
+    if path.is_file():
+        digest = hashlib.md5(path.read_bytes()).hexdigest()
+        if digest != INCEPTION_WEIGHTS_MD5:
+            raise WeightsUnavailableError(
+                f"{path} is not Keras's InceptionV3 weights file: its md5 is {digest}, Keras expects "
+                f"{INCEPTION_WEIGHTS_MD5}. The file was left as it is; replace it with {INCEPTION_WEIGHTS_URL}.")
+        return str(path)
+    try:
+        return keras.utils.get_file(INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, cache_subdir="models",
+                                    file_hash=INCEPTION_WEIGHTS_MD5)
+    except Exception as error:
+        raise WeightsUnavailableError(
+            f"InceptionV3's ImageNet weights are not on this machine and could not be downloaded "
+            f"({type(error).__name__}: {str(error)[:160]}; no network?). Put {INCEPTION_WEIGHTS_FILE} "
+            f"(md5 {INCEPTION_WEIGHTS_MD5}, from {INCEPTION_WEIGHTS_URL}) in {path.parent} "
+            "($KERAS_HOME/models, else ~/.keras/models) and try again; tomjerry never trains it from "
+            "random weights under the name of transfer learning.") from None
 
 
 @register("inceptionv3")
 def inceptionv3(inputs, dropout_rate=0.5, weights="imagenet", **unused):
     # InceptionV3 expects [-1, 1].
     x = layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(inputs)
-    try:
-        base = keras.applications.InceptionV3(
-            include_top=False, weights="imagenet" if weights == "imagenet" else None, input_tensor=x)
-    except Exception as error:
-        if weights != "imagenet":
-            raise
-        raise WeightsUnavailableError(
-            f"InceptionV3's ImageNet weights could not be downloaded ({type(error).__name__}). "
-            f"Put {INCEPTION_WEIGHTS_FILE} in ~/.keras/models/ (Keras's cache) and try again; "
-            "tomjerry never trains it from random weights under the name of transfer learning."
-        ) from None
+    base = keras.applications.InceptionV3(
+        include_top=False, weights=inception_weights() if weights == "imagenet" else None, input_tensor=x)
     for layer in base.layers:
         layer.trainable = False
     # Built on base.output, so the graph stays flat for Grad-CAM.

@@ -9,14 +9,17 @@ AUTOTUNE = tf.data.AUTOTUNE
 
 def augmentation(seed: int = 0, kind: str = "study") -> list:
     """kind "study": the study's ImageDataGenerator settings as Keras preprocessing layers
-    (rotation 5 degrees, width and height shift 0.01, zoom 0.2, horizontal and vertical flips).
+    (rotation 5 degrees, width and height shift 0.01, zoom 0.2 in x and y independently, horizontal
+    and vertical flips).
     kind "light": horizontal flip and zoom 0.1 only; cartoon frames are never upside down."""
     if kind == "light":
         return [layers.RandomFlip("horizontal", seed=seed), layers.RandomZoom(0.1, fill_mode="nearest", seed=seed + 1)]
     return [
         layers.RandomRotation(5 / 360, fill_mode="nearest", seed=seed),
         layers.RandomTranslation(0.01, 0.01, fill_mode="nearest", seed=seed + 1),
-        layers.RandomZoom(0.2, fill_mode="nearest", seed=seed + 2),
+        # ImageDataGenerator's zoom_range draws the x and y zoom independently; Keras's RandomZoom
+        # keeps the aspect ratio unless it is given a width factor too.
+        layers.RandomZoom(0.2, 0.2, fill_mode="nearest", seed=seed + 2),
         layers.RandomFlip("horizontal_and_vertical", seed=seed + 3),
     ]
 
