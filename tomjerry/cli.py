@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 from tomjerry import COMBINATIONS
+from tomjerry.runs.execute import RunCancelled
+from tomjerry.runs.launcher import RunBusy
+from tomjerry.runs.study import StudyBusy
 
 
 def add_data_option(parser):
@@ -461,3 +464,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (RunBusy, StudyBusy) as error:  # a run or study already running elsewhere
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RunCancelled as error:
+        print(f"stopped: {error}", file=sys.stderr)
+        return 143

@@ -11,7 +11,7 @@ from tomjerry.atomic import read_json, write_csv, write_json
 from tomjerry.config import RunConfig
 from tomjerry.model_specs import SPECS, WeightsUnavailableError
 from tomjerry.runs import states
-from tomjerry.runs.execute import execute_run
+from tomjerry.runs.execute import RunCancelled, execute_run
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import Run, read_run
@@ -109,6 +109,10 @@ def diverged(result: dict) -> bool:
     return bool(result.get("best_epoch") == 1 and (result.get("epochs_run") or 0) > 1)
 
 
+class StudyBusy(RuntimeError):
+    """A cell of the study is still running in another process."""
+
+
 def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -> tuple[Path, dict]:
     """Run one cell to the end: reuse its finished run, resume its stopped one, or start it."""
     if cell and cell.get("run_id"):
@@ -117,6 +121,9 @@ def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -
             return run.path, run.metrics
         if run.state in states.RESUMABLE:
             return run.path, execute_run(run.path, data_path)
+        if run.state in states.ACTIVE:
+            raise StudyBusy(f"the study's run {run.run_id} is still {run.state} (another process runs this "
+                            "study): stop it first")
     run_dir = create_run(config, artifacts, data_path)
     return run_dir, None
 
@@ -179,6 +186,9 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
                     record["skipped"].append({"model": model, "reason": str(error)})
                     stopped = True
                     break
+                except (RunCancelled, StudyBusy):
+                    save()
+                    raise  # a cancelled or doubly started study stops; resume continues it
                 except Exception as error:
                     log(f"{model:<20} {variant:<10} FAILED: {type(error).__name__}: {error}")
                     stopped = True
