@@ -4,7 +4,7 @@ import streamlit as st
 
 from tomjerry import COMBINATIONS, charts, eda
 from tomjerry.images import validate
-from tomjerry.splits import make_split
+from tomjerry.leakage import split_and_leakage
 from ui import dataset_source, demo_banner, load_dataset
 
 st.set_page_config(page_title="Data · tomjerry", layout="wide")
@@ -23,16 +23,31 @@ right.plotly_chart(charts.co_occurrence_heatmap(eda.co_occurrence(table)), width
 
 st.subheader("Splits")
 kind_column, seed_column, block_column = st.columns(3)
-kind = kind_column.radio("Split", ["random", "blocked"], horizontal=True,
-                         help="random: stratified 80/10/10 as the study. blocked: runs of consecutive "
-                              "frames stay on one side, so near-duplicate neighbours never straddle train and test.")
+kind = kind_column.radio("Split", ["random", "blocked", "shots"], index=2, horizontal=True,
+                         help="random: stratified 80/10/10 as the study. blocked: runs of 50 frame numbers stay "
+                              "on one side. shots: whole shots (linked when they share near-identical frames) "
+                              "stay on one side, sides stratified, frames at the borders left out.")
 seed = seed_column.number_input("Seed", 0, 10_000, 42)
 block = block_column.number_input("Frames per block (blocked)", 1, 1000, 50)
+
+
+@st.cache_data(show_spinner="Finding shots and measuring near-duplicates (about 30 s the first time)...")
+def measured_split(path: str, kind: str, seed: int, block: int):
+    return split_and_leakage(dataset, kind, seed, block)
+
+
 if len(table):
-    split = make_split(table, kind, int(seed), block_frames=int(block))
+    split, leakage = measured_split(str(source.path), kind, int(seed), int(block))
     st.plotly_chart(charts.splits_bar(eda.per_split_counts(table, split)), width="stretch")
     in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
-    st.caption(f"{in_train} of {int(table.challenge.sum())} challenge frames land in training with this split.")
+    left, middle, right = st.columns(3)
+    left.metric("test frames with a near-duplicate in training", f"{leakage['near_duplicate_test_fraction']:.1%}",
+                help=f"Closer than {leakage['near_duplicate_threshold']:.2f} grey levels: the "
+                     f"{leakage['near_duplicate_rule']}.")
+    middle.metric("largest gap of a side's mix to the whole", f"{leakage['largest_share_gap_points']:.1f} pts")
+    right.metric("frames left out (borders)", f"{leakage['sizes']['unused']:,}")
+    st.caption(f"{in_train} of {int(table.challenge.sum())} challenge frames land in training with this split. "
+               "A split is called leakage-free here only where this measure says so.")
 
 st.subheader("Image sizes")
 

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tomjerry.dataset import scan  # noqa: E402
 from tomjerry.discovery import find_dataset  # noqa: E402
 from tomjerry.evaluation import metrics, metrics_from_predictions  # noqa: E402
-from tomjerry.rundata import shot_groups_of  # noqa: E402
+from tomjerry.leakage import analyse  # noqa: E402
 from tomjerry.runs.folder import RunFolder  # noqa: E402
 
 NEW_KEYS = ("binary_accuracy_ci95", "exact_match_ci95", "interval")
@@ -33,7 +33,7 @@ def backfill(run_dir: Path) -> dict:
     source = find_dataset((folder.read_provenance().get("dataset") or {}).get("path"))
     dataset = scan(source)
     table = dataset.usable
-    shots = dict(zip(table.filename, shot_groups_of(dataset, table)))
+    shots = dict(zip(table.filename, analyse(dataset).groups_for(table)))
     predictions = folder.read_predictions()
     predictions["shot"] = predictions.filename.map(shots).astype(int)
     fresh = metrics_from_predictions(predictions)

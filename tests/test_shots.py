@@ -319,3 +319,20 @@ def test_splits_command_reports_every_kind_and_seed(demo_root, capsys):
     random_leak = np.mean([r["near_duplicate_test_fraction"] for r in rows if r["kind"] == "random"])
     shots_leak = np.mean([r["near_duplicate_test_fraction"] for r in rows if r["kind"] == "shots"])
     assert shots_leak < random_leak
+
+
+def test_shot_analysis_is_cached_and_a_shots_run_uses_it(demo_root, tmp_path):
+    from tomjerry.config import RunConfig
+    from tomjerry.dataset import scan
+    from tomjerry.leakage import analyse
+    from tomjerry.rundata import RunData
+
+    first = analyse(scan(demo_root))
+    again = analyse(scan(demo_root))
+    assert again.seconds == 0.0 and (again.groups == first.groups).all() and again.threshold == first.threshold
+    config = RunConfig(model="efficientnet_lite0", image_size=32, split="shots", split_seed=3)
+    data = RunData(config, demo_root, tmp_path)
+    groups = first.groups_for(data.table)
+    for group in np.unique(groups):  # every group of near-copies sits on one side (or is unused)
+        assert len(set(data.split[groups == group]) - {UNUSED}) <= 1
+    assert (data.split == UNUSED).any() and set(np.unique(data.split)) <= {"train", "val", "test", UNUSED}

@@ -273,55 +273,24 @@ def cmd_study(args):
 
 
 def cmd_splits(args):
-    import time
-
-    import numpy as np
-
-    from tomjerry.images import load_images
-    from tomjerry.shots import NEAR_DUPLICATE_RULE, SHOT_IMAGE_SIZE, nearest_distances, run_lengths, shot_groups
-    from tomjerry.splits import SPLITS, UNUSED, make_split
+    from tomjerry.leakage import split_report
+    from tomjerry.splits import UNUSED
 
     try:
         seeds = [int(seed) for seed in args.seeds.split(",")]
     except ValueError:
         raise ValueError(f"--seeds must be whole numbers separated by commas, not {args.seeds!r}") from None
-    loaded = load_images(open_dataset(args), SHOT_IMAGE_SIZE)
-    table, images = loaded.table, loaded.arrays
-    started = time.time()
-    groups, shots, threshold = shot_groups(table, images)
-    lengths = run_lengths(shots)
-    detection = {"shots": len(lengths), "median_frames": float(np.median(lengths)), "max_frames": int(lengths.max()),
-                 "groups": len(np.unique(groups)), "seconds": round(time.time() - started, 1)}
-
-    def shares(combinations):
-        counts = combinations.value_counts().reindex(COMBINATIONS, fill_value=0)
-        return {c: round(float(n) / max(len(combinations), 1), 4) for c, n in counts.items()}
-
-    whole = shares(table.combination)
-    rows = []
-    for kind in ("random", "blocked", "shots"):
-        for seed in seeds:
-            split = make_split(table, kind, seed, args.exclude_challenges, shots=groups).split.to_numpy()
-            nearest = nearest_distances(images, split)
-            per_side = {side: shares(table.combination[split == side]) for side in SPLITS}
-            rows.append({
-                "kind": kind, "seed": seed,
-                "sizes": {side: int((split == side).sum()) for side in (*SPLITS, UNUSED)},
-                "near_duplicate_test_fraction": round(float((nearest < threshold).mean()), 4),
-                "median_nearest_train_distance": round(float(np.median(nearest)), 2),
-                "combination_share": per_side, "whole_share": whole,
-                "largest_share_gap_points": round(100 * max(abs(per_side[s][c] - whole[c])
-                                                            for s in SPLITS for c in COMBINATIONS), 2),
-                "near_duplicate_threshold": round(threshold, 3), "near_duplicate_rule": NEAR_DUPLICATE_RULE,
-                "shot_detection": detection,
-            })
+    rows, detection = split_report(open_dataset(args), seeds=seeds, exclude_challenges=args.exclude_challenges)
+    for row in rows:
+        row["shot_detection"] = detection
+    threshold, whole = detection["near_duplicate_threshold"], rows[0]["whole_share"]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"{detection['shots']} shots (median {detection['median_frames']:g} frames, longest "
           f"{detection['max_frames']}), {detection['groups']} groups once linked by near-duplicates; "
           f"{detection['seconds']} s")
-    print(f"near-duplicate: closer than {threshold:.2f} grey levels, the {NEAR_DUPLICATE_RULE}")
+    print(f"near-duplicate: closer than {threshold:.2f} grey levels, the {detection['near_duplicate_rule']}")
     print(f"{'kind':<8} {'seed':>5} {'train':>6} {'val':>5} {'test':>5} {'unused':>6} {'near-dup':>9} "
           f"{'max gap':>8}   test share " + "/".join(COMBINATIONS))
     for row in rows:
@@ -352,11 +321,16 @@ def cmd_runs(args):
     if not summaries:
         print("no runs" + ("" if args.all else " on this dataset (--all shows every run)"))
         return 0
-    print(f"{'run':<58}{'state':<13}{'dataset':<16}{'binary':>8}{'exact':>8}")
+    def figure(value, interval):
+        if value is None:
+            return ""
+        return f"{value:.2%}" + (f" [{interval[0]:.1%}, {interval[1]:.1%}]" if interval else "")
+
+    print(f"{'run':<58}{'state':<13}{'dataset':<16}{'test binary [95% CI]':>24}{'test exact match [95% CI]':>28}")
     for run in summaries:
-        binary, exact = run["test_binary_accuracy"], run["test_exact_match"]
         print(f"{run['label'][:57]:<58}{run['state']:<13}{str(run['dataset']['name'])[:15]:<16}"
-              f"{'' if binary is None else f'{binary:.2%}':>8}{'' if exact is None else f'{exact:.2%}':>8}")
+              f"{figure(run['test_binary_accuracy'], run['test_binary_accuracy_ci95']):>24}"
+              f"{figure(run['test_exact_match'], run['test_exact_match_ci95']):>28}")
         if run["error"] and run["state"] != states.FINISHED:
             print(f"    {run['run_id']}: {run['error'][:200]}")
     return 0

@@ -9,31 +9,12 @@ import pandas as pd
 from tomjerry.config import RunConfig
 from tomjerry.dataset import label_matrix, scan
 from tomjerry.discovery import find_dataset
-from tomjerry.atomic import write_npy
-from tomjerry.images import fingerprint, load_images
-from tomjerry.paths import cache_dir
+from tomjerry.images import load_images
+from tomjerry.leakage import analyse
 from tomjerry.pipeline import make_dataset
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.provenance import dataset_record
-from tomjerry.shots import SHOT_IMAGE_SIZE, shot_groups
 from tomjerry.splits import make_split, save_split
-
-SHOTS_CACHE_VERSION = 1
-
-
-def shot_groups_of(dataset, table: pd.DataFrame) -> np.ndarray:
-    """(N,) shot-group ids for the rows of `table` (frames of `dataset`), from tomjerry.shots on
-    small decoded frames; cached on disk by the frames' cache key, since detection takes ~30 s."""
-    small = load_images(dataset, SHOT_IMAGE_SIZE)
-    path = cache_dir() / "shots" / f"{fingerprint(small.table, SHOT_IMAGE_SIZE)}-v{SHOTS_CACHE_VERSION}.npy"
-    if path.is_file():
-        groups = np.load(path)
-    else:
-        groups, _, _ = shot_groups(small.table, small.arrays)
-        write_npy(path, np.asarray(groups))
-    by_name = dict(zip(small.table.filename, groups))
-    return np.array([by_name[name] for name in table.filename])
-
 
 class RunData:
     """images: (N, size, size, 3) uint8 RGB; labels: (N, 2) float32 (tom, jerry); split: (N,)
@@ -69,7 +50,7 @@ class RunData:
     def shot_groups(self) -> np.ndarray:
         """(N,) shot-group ids of the rows (computed once; cached on disk)."""
         if self._shots is None:
-            self._shots = shot_groups_of(self._scanned, self.table)
+            self._shots = analyse(self._scanned).groups_for(self.table)
         return self._shots
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray]:

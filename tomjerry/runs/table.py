@@ -8,7 +8,8 @@ from tomjerry.runs.record import Run
 
 COLUMNS = ["run_id", "label", "state", "error", "model", "variant", "preset", "split", "split_seed",
            "image_size", "tta", "dataset_name", "dataset_demo", "dataset_fingerprint",
-           "test_binary_accuracy", "test_exact_match", "test_count", "epoch", "epochs", "train_seconds",
+           "test_binary_accuracy", "test_exact_match", "test_binary_accuracy_ci95", "test_exact_match_ci95",
+           "test_count", "epoch", "epochs", "train_seconds",
            "created", "reference", "has_model", "schema_version"]
 
 
@@ -26,6 +27,7 @@ def run_summary(run: Run) -> dict:
         "dataset": {"name": dataset.get("name"), "demo": dataset.get("demo"),
                     "fingerprint": dataset.get("fingerprint")},
         "test_binary_accuracy": test.get("binary_accuracy"), "test_exact_match": test.get("exact_match_accuracy"),
+        "test_binary_accuracy_ci95": test.get("binary_accuracy_ci95"), "test_exact_match_ci95": test.get("exact_match_ci95"),
         "test_count": test.get("count"),
         "epoch": run.status.get("epoch"), "epochs": run.status.get("epochs"),
         "train_seconds": (run.metrics or {}).get("train_seconds", run.status.get("train_seconds")),
