@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from tomjerry.atomic import write_csv
+from tomjerry.dataset import name_keys
 
 SPLITS = ("train", "val", "test")
 FRACTIONS = (0.8, 0.1, 0.1)
@@ -59,19 +60,23 @@ def blocked_split(table: pd.DataFrame, seed: int = 42, fractions=FRACTIONS,
 
 
 def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
+    """The split of every row of `table`, from a CSV (filename, split). Names are compared after
+    NFC normalisation, so a decomposed spelling of the same name matches."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"filename", "split"} <= set(frame.columns):
         raise ValueError(f"{Path(path).name} needs the columns filename,split")
     bad = sorted(set(frame.split) - set(SPLITS))
     if bad:
         raise ValueError(f"{Path(path).name}: split values must be train, val or test, not {', '.join(bad)}")
-    if frame.filename.duplicated().any():
-        raise ValueError(f"{Path(path).name} lists a file twice: {frame.filename[frame.filename.duplicated()].iloc[0]}")
-    mapping = dict(zip(frame.filename, frame.split))
-    missing = [name for name in table.filename if name not in mapping]
+    names = name_keys(frame.filename)
+    if names.duplicated().any():
+        raise ValueError(f"{Path(path).name} lists a file twice: {names[names.duplicated()].iloc[0]}")
+    mapping = dict(zip(names, frame.split))
+    keys = name_keys(table.filename)
+    missing = [name for name in keys if name not in mapping]
     if missing:
         raise ValueError(f"{Path(path).name} has no split for {len(missing)} image(s), e.g. {missing[0]}")
-    return table.filename.map(mapping)
+    return keys.map(mapping)
 
 
 def make_split(table: pd.DataFrame, kind: str = "random", seed: int = 42,
