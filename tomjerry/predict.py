@@ -1,22 +1,14 @@
-"""Prediction on user images: decoding uploads safely and scoring them with a saved model."""
+"""Prediction on user images: decoding uploads with the dataset's own decoder and scoring them
+with a saved model."""
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from tomjerry import COMBINATION_OF
-from tomjerry.images import resize_rgb
-
-MAX_PIXELS = 40_000_000  # refuse to fully decode bigger images (8000x8000 RGB would be 192 MB)
-MAX_BYTES = 20 * 2**20   # the same cap as server.maxUploadSize in .streamlit/config.toml
-DRAFT_SIDE = 2048        # big JPEGs are decoded straight at a reduced scale (bounded memory)
-
-
-class BadImage(ValueError):
-    """The upload is not an image we can read; the message says why."""
+from tomjerry.decoding import MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401 (re-exported)
+from tomjerry.images import square, to_float
 
 
 @dataclass
@@ -31,49 +23,15 @@ class Prediction:
 
 
 def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
-    """Image bytes to RGB uint8 at full size, or BadImage with a clear reason. The size is read
-    from the header before decoding, so a huge image is refused without using its memory."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if not data:
-        raise BadImage(f"{name} is empty (0 bytes)")
-    if len(data) > MAX_BYTES:
-        raise BadImage(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB")
-    try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
-        width, height = image.size
-        if image.format == "JPEG" and max(width, height) > DRAFT_SIDE:
-            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a huge photo never exists at full size.
-            image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
-            width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise BadImage(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
-        image.seek(0)  # the first frame of an animated image
-        image.load()
-        image = ImageOps.exif_transpose(image)  # respect the camera's orientation
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, rgba)
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype=np.float64)
-            peak = array.max() or 1
-            image = Image.fromarray((array / max(peak, 255) * 255).astype(np.uint8))
-        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except BadImage:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
-            MemoryError) as error:
-        raise BadImage(f"{name} is not a readable image ({type(error).__name__}: {str(error)[:120]})") from None
-    if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise BadImage(f"{name} is too small to classify")
-    return rgb
+    """Image bytes to (H, W, 3) uint8 RGB at full size, exactly as a dataset frame of the same bytes
+    is decoded, or BadImage with a one-line reason (see tomjerry.decoding.decode_image)."""
+    return decode_image(data, name)
 
 
 def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Full-size RGB to the model's input: the dataset's INTER_AREA resize, float32 in [0, 1]."""
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    return resize_rgb(bgr, size).astype(np.float32) / 255.0
+    """Full-size RGB to the model's input: the dataset's INTER_AREA resize to (size, size, 3),
+    float32 in [0, 1]."""
+    return to_float(square(rgb, size))
 
 
 def load_model(path):
