@@ -17,8 +17,9 @@ from tomjerry.decoding import (
     TRANSPARENT_FILL,
     BadImage,
     decode_image,
+    fit_to_frame,
 )
-from tomjerry.images import read_frame
+from tomjerry.images import model_input, read_frame
 from tomjerry.predict import decode_upload, prepare
 
 
@@ -250,3 +251,59 @@ def test_bad_files_are_refused_in_one_line_on_both_paths(name, tmp_path):
 def test_a_missing_file_is_a_bad_image(tmp_path):
     with pytest.raises(BadImage, match="gone.jpg cannot be read"):
         decode_image(tmp_path / "gone.jpg")
+
+
+# --- shape ------------------------------------------------------------------------------------------
+
+def test_frames_near_16_9_are_left_alone():
+    for width, height in ((480, 270), (854, 480), (1920, 1088), (1280, 720)):
+        rgb = cartoon(width, height)
+        fitted, note = fit_to_frame(rgb)
+        assert fitted is rgb and note is None
+
+
+def test_wider_pictures_keep_their_centre():
+    frame = cartoon(480, 270)
+    wide = np.concatenate([frame[:, ::-1], frame, frame[:, ::-1]], axis=1)  # 5.3:1 mirror copies
+    fitted, note = fit_to_frame(wide)
+    assert np.array_equal(fitted, frame)
+    assert note == "cropped the centre 16:9 of a 5.3:1 picture"
+
+
+def test_taller_pictures_are_padded_with_mirror_copies():
+    square = cartoon(270, 270)
+    fitted, note = fit_to_frame(square)
+    assert fitted.shape == (270, 480, 3)
+    assert np.array_equal(fitted[:, 105:375], square)
+    assert np.array_equal(fitted[:, 104], square[:, 0]) and np.array_equal(fitted[:, 375], square[:, -1])
+    assert note == "padded a 1:1 picture to 16:9 with mirror copies of its left and right edges"
+
+
+def test_a_letterboxed_frame_is_cut_out_of_its_bars():
+    frame = cartoon(480, 270)
+    phone = np.zeros((853, 480, 3), np.uint8)  # a portrait phone screenshot of a playing video
+    phone[291:561] = frame
+    fitted, note = fit_to_frame(phone)
+    assert np.array_equal(fitted, frame)
+    assert note == "removed the uniform bars above and below a 9:16 picture, leaving its 16:9 middle"
+
+
+def test_flat_areas_inside_a_picture_are_not_taken_for_bars():
+    square = cartoon(270, 270)
+    square[:40] = (90, 150, 230)  # a plain sky
+    fitted, note = fit_to_frame(square)
+    assert note.startswith("padded") and fitted.shape == (270, 480, 3)
+
+
+def test_extreme_shapes_stay_within_the_pixel_limit():
+    fitted, note = fit_to_frame(np.zeros((20000, 2, 3), np.uint8) + np.arange(2, dtype=np.uint8)[None, :, None])
+    assert fitted.shape[0] * fitted.shape[1] <= MAX_PIXELS and note.startswith("padded")
+    pixels, _ = model_input(fitted, 32)
+    assert pixels.shape == (32, 32, 3)
+
+
+def test_model_input_leaves_a_frame_as_the_training_resized_it(tmp_path):
+    path = tmp_path / "f.jpg"
+    cv2.imwrite(str(path), cartoon(480, 270))
+    pixels, note = model_input(decode_image(path), 224)
+    assert note is None and np.array_equal(pixels, training_frame(path, 224))

@@ -1,5 +1,6 @@
-"""Decoding frames the way the study did (the one decoder of tomjerry.decoding, INTER_AREA resize to
-size x size), in parallel, with an on-disk cache of the resized uint8 arrays.
+"""Decoding frames the way the study did (the one decoder of tomjerry.decoding, a picture of another
+shape fitted to 16:9, INTER_AREA resize to size x size), in parallel, with an on-disk cache of the
+resized uint8 arrays.
 
 The whole set is kept as uint8 (5,478 x 224 x 224 x 3 is 0.8 GB; as float32 it would be 3.3 GB)
 and converted to float32 in [0, 1] one batch at a time.
@@ -17,11 +18,11 @@ import pandas as pd
 
 from tomjerry.atomic import write_json, write_npy
 from tomjerry.dataset import Dataset, Problem
-from tomjerry.decoding import BadImage, decode_image
+from tomjerry.decoding import BadImage, decode_image, fit_to_frame
 from tomjerry.discovery import cache_dir
 
 # 2: one decoder for dataset and uploads. The real frames' arrays are unchanged (tested byte for
-# byte), but transparent, 16-bit or truncated files in other datasets now decode differently.
+# byte), but transparent, 16-bit, truncated or non-16:9 files in other datasets now decode differently.
 CACHE_VERSION = 2
 
 
@@ -32,16 +33,17 @@ class Images:
     from_cache: bool
 
 
-def square(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Full-size (H, W, 3) uint8 RGB to the model's (size, size, 3) uint8 input (INTER_AREA works on
-    each channel alone, so resizing RGB gives the pixels the training got from BGR)."""
-    return cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)
+def model_input(rgb: np.ndarray, size: int) -> tuple[np.ndarray, str | None]:
+    """Full-size (H, W, 3) uint8 RGB to the model's (size, size, 3) uint8 input and the note saying
+    how its shape was fitted to 16:9 (None when it was already 16:9)."""
+    fitted, note = fit_to_frame(rgb)
+    return cv2.resize(fitted, (size, size), interpolation=cv2.INTER_AREA), note
 
 
 def read_frame(path, size: int) -> np.ndarray | None:
     """One dataset frame as (size, size, 3) uint8 RGB, or None when it cannot be decoded."""
     try:
-        return square(decode_image(path), size)
+        return model_input(decode_image(path), size)[0]
     except BadImage:
         return None
 
@@ -71,7 +73,7 @@ def decode_all(paths: list, size: int, workers: int | None = None) -> tuple[np.n
 
     def work(index):
         try:
-            arrays[index] = square(decode_image(paths[index]), size)
+            arrays[index] = model_input(decode_image(paths[index]), size)[0]
         except BadImage as error:
             reasons[index] = str(error)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from tomjerry import COMBINATION_OF
 from tomjerry.decoding import MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401 (re-exported)
-from tomjerry.images import square, to_float
+from tomjerry.images import model_input, to_float
 
 
 @dataclass
@@ -16,6 +16,7 @@ class Prediction:
     p_tom: float
     p_jerry: float
     threshold: float
+    note: str | None = None  # how the picture's shape was fitted to 16:9, to show beside the verdict
 
     @property
     def verdict(self) -> str:
@@ -29,9 +30,9 @@ def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
 
 
 def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Full-size RGB to the model's input: the dataset's INTER_AREA resize to (size, size, 3),
-    float32 in [0, 1]."""
-    return to_float(square(rgb, size))
+    """Full-size RGB to the model's input: fitted to 16:9, the dataset's INTER_AREA resize to
+    (size, size, 3), float32 in [0, 1]."""
+    return to_float(model_input(rgb, size)[0])
 
 
 def load_model(path):
@@ -59,7 +60,12 @@ def predict_arrays(model, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict_on_batch(images), dtype=np.float32)
 
 
+def predict_image(model, source, name: str | None = None, threshold: float = 0.5) -> Prediction:
+    """Image bytes or an image file's path to a Prediction (with the shape note), or BadImage."""
+    pixels, note = model_input(decode_image(source, name), input_size(model))
+    p = predict_arrays(model, to_float(pixels[None]))[0]
+    return Prediction(float(p[0]), float(p[1]), threshold, note)
+
+
 def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = 0.5) -> Prediction:
-    rgb = decode_upload(data, name)
-    p = predict_arrays(model, prepare(rgb, input_size(model))[None])[0]
-    return Prediction(float(p[0]), float(p[1]), threshold)
+    return predict_image(model, data, name, threshold)
