@@ -232,6 +232,7 @@ def cmd_evaluate(args):
 def cmd_predict(args):
     from tomjerry.predict import BadImage, load_model, predict_image
 
+    # A bad model raises UnreadableModelError or ModelContractError (ValueErrors): main prints the line.
     model = load_model(args.model)
     failures = 0
     for path in args.images:
