@@ -127,10 +127,10 @@ def load_model(path):
     when the file is missing, a Git LFS pointer, truncated, not a Keras archive or refused by safe
     mode, and ModelContractError when the model is not a tomjerry model; both are ValueErrors with
     a one-line message."""
+    path = model_path(path)
+    check_readable(path)  # before importing Keras: a bad file is refused in milliseconds, not seconds
     import keras
 
-    path = model_path(path)
-    check_readable(path)
     # Importing the registry makes every custom object the models use known to Keras.
     import tomjerry.models  # noqa: F401
 
