@@ -234,18 +234,21 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from tomjerry.predict import BadImage, load_model, predict_bytes
+    from tomjerry.predict import BadImage, load_model, predict_image
 
+    # A bad model raises UnreadableModelError or ModelContractError (ValueErrors): main prints the line.
     model = load_model(args.model)
     failures = 0
     for path in args.images:
         try:
-            prediction = predict_bytes(model, Path(path).read_bytes(), Path(path).name, args.threshold)
-        except (BadImage, OSError) as error:
+            # From the path, so a huge file is refused by its size before it is read.
+            prediction = predict_image(model, path, Path(path).name, args.threshold)
+        except BadImage as error:
             print(f"{path}\terror: {error}")
             failures += 1
             continue
-        print(f"{path}\tp_tom={prediction.p_tom:.4f}\tp_jerry={prediction.p_jerry:.4f}\t{prediction.verdict}")
+        note = f"\t({prediction.note})" if prediction.note else ""
+        print(f"{path}\tp_tom={prediction.p_tom:.4f}\tp_jerry={prediction.p_jerry:.4f}\t{prediction.verdict}{note}")
     return 1 if failures else 0
 
 

@@ -8,6 +8,7 @@ error-level problem are left out of `Dataset.usable`.
 
 import hashlib
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,17 @@ class Dataset:
         )
 
 
+def name_key(filename: str) -> str:
+    """A file name as it is matched to CSV rows: NFC-normalised, so a name macOS stored decomposed
+    ("e" + combining accent) matches the same name typed composed in a CSV. Paths on disk keep their
+    own spelling; only the comparison uses this."""
+    return unicodedata.normalize("NFC", filename)
+
+
+def name_keys(names: pd.Series) -> pd.Series:
+    return names.map(name_key)
+
+
 def frame_number(filename: str) -> int:
     """Time order of a frame: the number in `frame123.jpg`, or -1 when there is none."""
     match = re.search(r"(\d+)(?!.*\d)", Path(filename).stem)
@@ -88,7 +100,7 @@ def list_images(root: Path) -> pd.DataFrame:
         for path in sorted(directory.iterdir()):
             # Broken links and unreadable files are listed too: decoding reports them as unreadable.
             if path.suffix.lower() in IMAGE_SUFFIXES and not path.is_dir():
-                rows.append((path.name, folder, str(path)))
+                rows.append((name_key(path.name), folder, str(path)))
     return pd.DataFrame(rows, columns=["filename", "folder", "path"])
 
 
@@ -107,7 +119,7 @@ def read_label_table(csv_path: Path, problems: list) -> pd.DataFrame:
     if extra:
         problems.append(Problem("extra_columns", "warning", "", f"{csv_path.name} has extra column(s) {', '.join(extra)}; they are ignored."))
     labels = labels[LABEL_COLUMNS].copy()
-    labels["filename"] = labels.filename.str.strip()
+    labels["filename"] = name_keys(labels.filename.str.strip())
     for column in ("tom", "jerry"):
         labels[column] = pd.to_numeric(labels[column].str.strip(), errors="coerce")
     return labels
@@ -172,7 +184,7 @@ def read_challenges(root: Path, known: set, problems: list) -> set:
     if "image_name" not in frame.columns:
         problems.append(Problem("bad_challenges", "warning", "", f"challenges.csv lacks image_name; expected {','.join(CHALLENGE_COLUMNS)}"))
         return set()
-    names = set(frame.image_name.str.strip())
+    names = set(name_keys(frame.image_name.str.strip()))
     for name in sorted(names - known):
         problems.append(Problem("unknown_challenge", "warning", name, "listed in challenges.csv but not a labelled image"))
     return names & known

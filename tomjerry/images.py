@@ -1,5 +1,6 @@
-"""Decoding frames the way the study did (OpenCV, BGR to RGB, INTER_AREA resize to size x size),
-in parallel, with an on-disk cache of the resized uint8 arrays.
+"""Decoding frames the way the study did (the one decoder of tomjerry.decoding, a picture of another
+shape fitted to 16:9, INTER_AREA resize to size x size), in parallel, with an on-disk cache of the
+resized uint8 arrays.
 
 The whole set is kept as uint8 (5,478 x 224 x 224 x 3 is 0.8 GB; as float32 it would be 3.3 GB)
 and converted to float32 in [0, 1] one batch at a time.
@@ -17,9 +18,12 @@ import pandas as pd
 
 from tomjerry.atomic import write_json, write_npy
 from tomjerry.dataset import Dataset, Problem, identical_images, scan
+from tomjerry.decoding import BadImage, decode_image, fit_to_frame
 from tomjerry.paths import cache_dir
 
-CACHE_VERSION = 1
+# 2: one decoder for dataset and uploads. The real frames' arrays are unchanged (tested byte for
+# byte), but transparent, 16-bit, truncated or non-16:9 files in other datasets now decode differently.
+CACHE_VERSION = 2
 
 
 @dataclass
@@ -29,18 +33,19 @@ class Images:
     from_cache: bool
 
 
-def resize_rgb(bgr: np.ndarray, size: int) -> np.ndarray:
-    # Resizing first and swapping channels on the small image gives the same pixels, cheaper.
-    small = cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB)
+def model_input(rgb: np.ndarray, size: int) -> tuple[np.ndarray, str | None]:
+    """Full-size (H, W, 3) uint8 RGB to the model's (size, size, 3) uint8 input and the note saying
+    how its shape was fitted to 16:9 (None when it was already 16:9)."""
+    fitted, note = fit_to_frame(rgb)
+    return cv2.resize(fitted, (size, size), interpolation=cv2.INTER_AREA), note
 
 
 def read_frame(path, size: int) -> np.ndarray | None:
     """One dataset frame as (size, size, 3) uint8 RGB, or None when it cannot be decoded."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
+    try:
+        return model_input(decode_image(path), size)[0]
+    except BadImage:
         return None
-    return resize_rgb(bgr, size)
 
 
 def to_float(batch: np.ndarray) -> np.ndarray:
@@ -60,22 +65,22 @@ def fingerprint(table: pd.DataFrame, size: int) -> str:
     return digest.hexdigest()[:20]
 
 
-def decode_all(paths: list, size: int, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def decode_all(paths: list, size: int, workers: int | None = None) -> tuple[np.ndarray, list]:
     """All frames into one preallocated uint8 array (no per-image list and no final stack copy);
-    returns (arrays, ok) where ok marks the frames that decoded."""
+    returns (arrays, reasons) where reasons[i] is None for a frame that decoded, else why not."""
     arrays = np.empty((len(paths), size, size, 3), np.uint8)
-    ok = np.zeros(len(paths), bool)
+    reasons: list[str | None] = [None] * len(paths)
 
     def work(index):
-        image = read_frame(paths[index], size)
-        if image is not None:
-            arrays[index] = image
-            ok[index] = True
+        try:
+            arrays[index] = model_input(decode_image(paths[index]), size)[0]
+        except BadImage as error:
+            reasons[index] = str(error)
 
-    # OpenCV releases the GIL while decoding and resizing, so threads use every core.
+    # Pillow and OpenCV release the GIL while decoding and resizing, so threads use every core.
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         list(pool.map(work, range(len(paths)), chunksize=64))
-    return arrays, ok
+    return arrays, reasons
 
 
 def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Images:
@@ -93,8 +98,9 @@ def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Im
         from_cache = True
         unreadable = meta["unreadable"]
     else:
-        arrays, ok = decode_all(list(table.path), size)
-        unreadable = list(table.filename[~ok])
+        arrays, reasons = decode_all(list(table.path), size)
+        ok = np.array([reason is None for reason in reasons], bool)
+        unreadable = {name: reason for name, reason in zip(table.filename, reasons) if reason is not None}
         if not ok.all():
             arrays = arrays[ok]
         from_cache = False
@@ -103,10 +109,10 @@ def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Im
             write_npy(array_path, arrays)
             write_json(meta_path, {"unreadable": unreadable, "size": size, "images": len(arrays)})
     known = {(p.kind, p.filename) for p in dataset.problems}
-    for name in unreadable:
+    for name, reason in unreadable.items():
         if ("unreadable", name) not in known:
-            dataset.problems.append(Problem("unreadable", "error", name, "the image cannot be decoded"))
-    kept = table[~table.filename.isin(unreadable)].reset_index(drop=True)
+            dataset.problems.append(Problem("unreadable", "error", name, f"the image cannot be decoded: {reason}"))
+    kept = table[~table.filename.isin(list(unreadable))].reset_index(drop=True)
     return Images(arrays, kept, from_cache)
 
 

@@ -1,22 +1,29 @@
-"""Prediction on user images: decoding uploads safely and scoring them with a saved model."""
+"""Prediction on user images: decoding uploads with the dataset's own decoder and scoring them
+with a saved model that meets tomjerry's model contract."""
 
-import io
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from tomjerry import COMBINATION_OF
-from tomjerry.images import resize_rgb
+from tomjerry.decoding import MAX_BYTES, MAX_PIXELS, BadImage, decode_image, one_line  # noqa: F401 (re-exported)
+from tomjerry.images import model_input, to_float
 
-MAX_PIXELS = 40_000_000  # refuse to fully decode bigger images (8000x8000 RGB would be 192 MB)
-MAX_BYTES = 20 * 2**20   # the same cap as server.maxUploadSize in .streamlit/config.toml
-DRAFT_SIDE = 2048        # big JPEGs are decoded straight at a reduced scale (bounded memory)
+LFS_POINTER = b"version https://git-lfs"
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+KERAS_ARCHIVE_FILES = ("config.json", "model.weights.h5")  # what keras.saving writes into every .keras
 
 
-class BadImage(ValueError):
-    """The upload is not an image we can read; the message says why."""
+class UnreadableModelError(ValueError):
+    """The model file cannot be loaded at all; the message names the likely cause in one line."""
+
+
+class ModelContractError(ValueError):
+    """The model loads but is not a tomjerry model: a fixed-size RGB input and exactly two sigmoid
+    outputs (tom, jerry). The message names what is wrong in one line."""
 
 
 @dataclass
@@ -24,6 +31,7 @@ class Prediction:
     p_tom: float
     p_jerry: float
     threshold: float
+    note: str | None = None  # how the picture's shape was fitted to 16:9, to show beside the verdict
 
     @property
     def verdict(self) -> str:
@@ -31,64 +39,112 @@ class Prediction:
 
 
 def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
-    """Image bytes to RGB uint8 at full size, or BadImage with a clear reason. The size is read
-    from the header before decoding, so a huge image is refused without using its memory."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    if not data:
-        raise BadImage(f"{name} is empty (0 bytes)")
-    if len(data) > MAX_BYTES:
-        raise BadImage(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB")
-    try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
-        width, height = image.size
-        if image.format == "JPEG" and max(width, height) > DRAFT_SIDE:
-            # libjpeg scales by 1/2, 1/4 or 1/8 while decoding: a huge photo never exists at full size.
-            image.draft("RGB", (DRAFT_SIDE, DRAFT_SIDE))
-            width, height = image.size
-        if width * height > MAX_PIXELS:
-            raise BadImage(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels")
-        image.seek(0)  # the first frame of an animated image
-        image.load()
-        image = ImageOps.exif_transpose(image)  # respect the camera's orientation
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, rgba)
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype=np.float64)
-            peak = array.max() or 1
-            image = Image.fromarray((array / max(peak, 255) * 255).astype(np.uint8))
-        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except BadImage:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
-            MemoryError) as error:
-        raise BadImage(f"{name} is not a readable image ({type(error).__name__}: {str(error)[:120]})") from None
-    if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
-        raise BadImage(f"{name} is too small to classify")
-    return rgb
+    """Image bytes to (H, W, 3) uint8 RGB at full size, exactly as a dataset frame of the same bytes
+    is decoded, or BadImage with a one-line reason (see tomjerry.decoding.decode_image)."""
+    return decode_image(data, name)
 
 
 def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Full-size RGB to the model's input: the dataset's INTER_AREA resize, float32 in [0, 1]."""
-    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    return resize_rgb(bgr, size).astype(np.float32) / 255.0
+    """Full-size RGB to the model's input: fitted to 16:9, the dataset's INTER_AREA resize to
+    (size, size, 3), float32 in [0, 1]."""
+    return to_float(model_input(rgb, size)[0])
+
+
+def model_path(path) -> Path:
+    """A run folder's model.keras, or the .keras file given."""
+    path = Path(path)
+    return path / "model.keras" if path.is_dir() else path
+
+
+def check_readable(path: Path) -> None:
+    """UnreadableModelError when the file cannot be a Keras archive, found from its first bytes and
+    its zip directory before Keras is asked (Keras's own messages for these are misleading: a Git LFS
+    pointer is reported as "File not found")."""
+    name = path.name
+    if not path.is_file():
+        raise UnreadableModelError(f"no model at {path}: pick a finished run or a .keras file")
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if not head:
+        raise UnreadableModelError(f"{name} is empty (0 bytes): train the run again or copy the model again")
+    if head.startswith(LFS_POINTER):
+        raise UnreadableModelError(f"{name} is a Git LFS pointer, not the model: run `git lfs pull`")
+    if head.startswith(HDF5_MAGIC):
+        raise UnreadableModelError(f"{name} is a legacy HDF5 model, not a .keras archive: save it again with model.save('model.keras')")
+    if not head.startswith(ZIP_MAGIC):
+        raise UnreadableModelError(f"{name} is not a Keras archive (a .keras file is a zip; this one is not)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        # A zip is read from its end: a cut-off copy starts right but has no directory.
+        raise UnreadableModelError(f"{name} is truncated (an incomplete zip): copy or download it again") from None
+    missing = [member for member in KERAS_ARCHIVE_FILES if member not in names]
+    if missing:
+        raise UnreadableModelError(f"{name} is a zip but not a Keras archive (no {', '.join(missing)} inside)")
+
+
+def activation_name(layer) -> str:
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return f"a {type(layer).__name__} layer"
+    return getattr(activation, "__name__", str(activation))
+
+
+def symbolic(model, attribute: str) -> list:
+    """A model's input or output tensors; none for a model that was never built (Keras raises)."""
+    try:
+        return list(getattr(model, attribute) or [])
+    except (AttributeError, ValueError):
+        return []
+
+
+def check_contract(model, name: str = "model.keras") -> None:
+    """ModelContractError unless the model takes one fixed-size square RGB input (None, S, S, 3) and
+    gives one output tensor (None, 2) from a sigmoid: tomjerry reads column 0 as tom, 1 as jerry."""
+    inputs, outputs = symbolic(model, "inputs"), symbolic(model, "outputs")
+    if len(inputs) != 1:
+        raise ModelContractError(f"{name} has {len(inputs)} inputs; tomjerry needs one RGB image input")
+    shape = tuple(inputs[0].shape)
+    if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
+        raise ModelContractError(f"{name} takes input of shape {shape}; tomjerry needs a fixed-size RGB image (None, H, W, 3)")
+    if shape[1] != shape[2]:
+        raise ModelContractError(f"{name} takes {shape[2]}x{shape[1]} input; tomjerry feeds square frames (H = W)")
+    if len(outputs) != 1:
+        raise ModelContractError(f"{name} has {len(outputs)} output heads; tomjerry needs one output of 2 sigmoid units (tom, jerry)")
+    units = tuple(outputs[0].shape)
+    history = getattr(outputs[0], "_keras_history", None)
+    layer = history.operation if history is not None else model.layers[-1]
+    activation = activation_name(layer)
+    if len(units) != 2 or units[1] != 2 or activation != "sigmoid":
+        count = f"{units[1]} output{'' if units[1] == 1 else 's'}" if len(units) == 2 else f"an output of shape {units}"
+        raise ModelContractError(f"{name} has {count} with {activation}; tomjerry needs 2 sigmoid outputs (tom, jerry)")
 
 
 def load_model(path):
-    """A run folder or a .keras file, loaded with Keras safe_mode (no arbitrary code)."""
+    """A run folder (its model.keras) or a .keras file, loaded with Keras safe_mode (no arbitrary
+    code) and checked against the model contract (see check_contract). Raises UnreadableModelError
+    when the file is missing, a Git LFS pointer, truncated, not a Keras archive or refused by safe
+    mode, and ModelContractError when the model is not a tomjerry model; both are ValueErrors with
+    a one-line message."""
+    path = model_path(path)
+    check_readable(path)  # before importing Keras: a bad file is refused in milliseconds, not seconds
     import keras
 
-    path = Path(path)
-    if path.is_dir():
-        path = path / "model.keras"
-    if not path.is_file():
-        raise ValueError(f"no model at {path}: pick a finished run or a .keras file")
     # Importing the registry makes every custom object the models use known to Keras.
     import tomjerry.models  # noqa: F401
 
-    return keras.models.load_model(path, compile=False, safe_mode=True)
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001
+        # Keras raises ValueError, TypeError, KeyError, OSError... from deep inside deserialisation;
+        # whichever it is, this file cannot be used, and the first sentence says why.
+        first = one_line(str(error)).split(". ")[0]
+        if "safe_mode" in str(error):
+            raise UnreadableModelError(one_line(f"{path.name} is refused by Keras safe mode, as it holds Python code: {first}")) from None
+        raise UnreadableModelError(one_line(f"{path.name} cannot be loaded by Keras ({type(error).__name__}: {first})")) from None
+    check_contract(model, path.name)
+    return model
 
 
 def input_size(model) -> int:
@@ -101,7 +157,12 @@ def predict_arrays(model, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict_on_batch(images), dtype=np.float32)
 
 
+def predict_image(model, source, name: str | None = None, threshold: float = 0.5) -> Prediction:
+    """Image bytes or an image file's path to a Prediction (with the shape note), or BadImage."""
+    pixels, note = model_input(decode_image(source, name), input_size(model))
+    p = predict_arrays(model, to_float(pixels[None]))[0]
+    return Prediction(float(p[0]), float(p[1]), threshold, note)
+
+
 def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = 0.5) -> Prediction:
-    rgb = decode_upload(data, name)
-    p = predict_arrays(model, prepare(rgb, input_size(model))[None])[0]
-    return Prediction(float(p[0]), float(p[1]), threshold)
+    return predict_image(model, data, name, threshold)

@@ -19,6 +19,7 @@ import pandas as pd
 
 from tomjerry import COMBINATIONS
 from tomjerry.atomic import write_csv
+from tomjerry.dataset import name_keys
 from tomjerry.shots import shot_groups
 
 SPLITS = ("train", "val", "test")
@@ -177,6 +178,8 @@ def shots_split(table: pd.DataFrame, shots, seed: int = 42, fractions=FRACTIONS,
 
 
 def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
+    """The split of every row of `table`, from a CSV (filename, split). Names are compared after
+    NFC normalisation, so a decomposed spelling of the same name matches."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"filename", "split"} <= set(frame.columns):
         raise ValueError(f"{Path(path).name} needs the columns filename,split")
@@ -184,13 +187,15 @@ def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
     if bad:
         raise ValueError(f"{Path(path).name}: split values must be train, val or test (or {UNUSED} for frames "
                          f"left out), not {', '.join(bad)}")
-    if frame.filename.duplicated().any():
-        raise ValueError(f"{Path(path).name} lists a file twice: {frame.filename[frame.filename.duplicated()].iloc[0]}")
-    mapping = dict(zip(frame.filename, frame.split))
-    missing = [name for name in table.filename if name not in mapping]
+    names = name_keys(frame.filename)
+    if names.duplicated().any():
+        raise ValueError(f"{Path(path).name} lists a file twice: {names[names.duplicated()].iloc[0]}")
+    mapping = dict(zip(names, frame.split))
+    keys = name_keys(table.filename)
+    missing = [name for name in keys if name not in mapping]
     if missing:
         raise ValueError(f"{Path(path).name} has no split for {len(missing)} image(s), e.g. {missing[0]}")
-    return table.filename.map(mapping)
+    return keys.map(mapping)
 
 
 def make_split(table: pd.DataFrame, kind: str = "random", seed: int = 42,
