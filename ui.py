@@ -72,6 +72,22 @@ def load_model(run_dir):
     return cached_model(str(model_path), model_path.stat().st_mtime)
 
 
+@st.cache_resource(show_spinner="Loading the model...", max_entries=6)
+def cached_predictor(path: str, model_stamp: float, recipe_stamp: float):
+    from tomjerry.predict import Predictor
+
+    return Predictor.from_path(path, model=cached_model(str(RunFolder(path).model_path), model_stamp))
+
+
+def load_predictor(run_dir):
+    """The run's Predictor (model and inference recipe), cached until the model file changes.
+    ValueError (UnreadableModelError, ModelContractError) for a model that cannot be used."""
+    model_path = RunFolder(run_dir).model_path
+    stamp = model_path.stat().st_mtime if model_path.is_file() else 0.0
+    recipe = RunFolder(run_dir).file(RunFolder.INFERENCE)
+    return cached_predictor(str(run_dir), stamp, recipe.stat().st_mtime if recipe.is_file() else 0.0)
+
+
 @st.cache_resource(max_entries=6)
 def cached_explainer(path: str, stamp: float, plus_plus: bool):
     from tomjerry.explain import Explainer

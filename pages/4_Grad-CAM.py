@@ -1,13 +1,13 @@
 """Grad-CAM: where each model looks for Tom and for Jerry, side by side."""
 
-import numpy as np
+from pathlib import Path
+
 import streamlit as st
 
 from tomjerry.explain import overlay
-from tomjerry.images import read_frame
-from tomjerry.predict import input_size, predict_arrays
+from tomjerry.images import read_frame, to_float
 from tomjerry.results import model_choices
-from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, runs_in_use
+from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_predictor, runs_in_use
 
 st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
 st.title("Grad-CAM")
@@ -44,11 +44,16 @@ for name in names:
     columns[0].image(read_frame(row.path, 224), caption="frame", width="stretch")
     for i, label in enumerate(picked):
         run_dir = labels[label].path
-        model = load_model(run_dir)
-        image = read_frame(row.path, input_size(model)).astype(np.float32)[None] / 255.0
-        p_tom, p_jerry = predict_arrays(model, image)[0]
+        try:
+            predictor = load_predictor(run_dir)
+        except ValueError as error:  # an unusable model file: say so, keep the other runs
+            columns[1 + 2 * i].error(f"{label.split(' · ')[0]}: {error}")
+            continue
+        # The run's own recipe (input size, shape rule, TTA): the probabilities its evaluation gives.
+        prediction, pixels = predictor.predict_with_pixels(Path(row.path), name)
+        image = to_float(pixels[None])
         explainer = load_explainer(run_dir, plus_plus=method == "Grad-CAM++")
-        for j, (target, p) in enumerate((("tom", p_tom), ("jerry", p_jerry))):
+        for j, (target, p) in enumerate((("tom", prediction.p_tom), ("jerry", prediction.p_jerry))):
             heat = explainer.heatmaps(image, target)[0]
             columns[1 + 2 * i + j].image(overlay(image[0], heat), width="stretch",
                                          caption=f"{label.split(' · ')[0]} — {target} p={p:.2f}")

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from tomjerry.explain import overlay
-from tomjerry.predict import BadImage, decode_upload, input_size, predict_arrays, prepare, Prediction
+from tomjerry.images import to_float
+from tomjerry.predict import BadImage
 from tomjerry.results import model_choices
-from ui import dataset_source, load_dataset, load_explainer, load_model, runs_in_use
+from ui import dataset_source, load_dataset, load_explainer, load_predictor, runs_in_use
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")
 st.title("Predict")
@@ -17,10 +18,21 @@ if not labels:
 names = list(labels)
 chosen = labels[st.selectbox("Model", names, index=names.index(best),
                              help="Default: the best finished run on validation (real-data models first).")]
-suggested = float((chosen.metrics or {}).get("threshold_from_validation", 0.5))
+try:
+    predictor = load_predictor(chosen.path)
+except ValueError as error:  # an unreadable model file or one that breaks the model contract
+    st.error(f"This run's model cannot be used: {error}")
+    st.stop()
+recipe = predictor.recipe
+st.caption(f"The run's inference recipe, as its evaluation used it: {recipe.input_size} px, "
+           f"{'mirror-image TTA' if recipe.tta else 'no TTA'}, threshold {recipe.threshold:g} "
+           f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
+           f"pictures of another shape: {recipe.shape_rule}.")
 left, right = st.columns(2)
-threshold = left.slider("Decision threshold", 0.05, 0.95, suggested, 0.05,
-                        help="A label is present when its probability reaches this. Default: chosen on validation.")
+threshold = left.slider("Decision threshold", 0.05, 0.95, float(recipe.threshold), 0.05,
+                        help="A label is present when its probability reaches this. Default: the run's own.")
+if threshold != recipe.threshold:
+    st.caption(f"Threshold moved from the run's {recipe.threshold:g}: verdicts differ from its evaluation.")
 explain = right.toggle("Show Grad-CAM", value=True)
 
 uploads = st.file_uploader("Frames (jpg, png, webp, gif, bmp)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
@@ -31,25 +43,29 @@ if not files:
     st.caption("Drop one or more images above.")
     st.stop()
 
-model = load_model(chosen.path)
-size = input_size(model)
+# Verdicts first, for every file; Grad-CAM (slower) fills in below each one afterwards.
+shown = []
 for upload in files:
     st.divider()
     try:
-        rgb = decode_upload(upload.getvalue(), upload.name)
+        prediction, pixels = predictor.predict_with_pixels(upload.getvalue(), upload.name)
     except BadImage as error:
         st.error(f"{error}. The other files are unaffected.")
         continue
-    image = prepare(rgb, size)[None]
-    p_tom, p_jerry = predict_arrays(model, image)[0]
-    prediction = Prediction(float(p_tom), float(p_jerry), threshold)
+    prediction.threshold = threshold
     columns = st.columns([2, 1, 2, 2] if explain else [2, 1])
-    columns[0].image(rgb, caption=upload.name, width="stretch")
+    columns[0].image(upload.getvalue(), caption=upload.name, width="stretch")
     columns[1].metric("Verdict", prediction.verdict)
     columns[1].metric("p(tom)", f"{prediction.p_tom:.3f}")
     columns[1].metric("p(jerry)", f"{prediction.p_jerry:.3f}")
-    if explain:
-        explainer = load_explainer(chosen.path)
+    for warning in prediction.warnings:
+        columns[1].warning(warning)
+    shown.append((pixels, columns))
+
+if explain:
+    explainer = load_explainer(chosen.path)
+    for pixels, columns in shown:
+        image = to_float(pixels[None])
         for column, label in zip(columns[2:], ("tom", "jerry")):
             column.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
                          width="stretch")

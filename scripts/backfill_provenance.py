@@ -1,4 +1,5 @@
-"""Give run folders written before provenance.json existed (schema 1) their provenance, from
+"""Give run folders written before provenance.json existed (schema 1) their provenance (and their
+inference recipe, inference.json, when they have none), from
 what they recorded: the dataset they name (which must still hold exactly the frames their split
 covers), their split.csv and config. Package versions, commit and hardware were not recorded
 then and stay null, with a note saying so.
@@ -16,9 +17,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tomjerry.dataset import scan  # noqa: E402
 from tomjerry.discovery import find_dataset  # noqa: E402
+from tomjerry.predict import InferenceRecipe  # noqa: E402
 from tomjerry.runs.folder import RunFolder  # noqa: E402
 from tomjerry.runs.provenance import dataset_record, split_record  # noqa: E402
 from tomjerry.splits import read_split_csv  # noqa: E402
+
+
+def write_recipe(folder: RunFolder) -> None:
+    """The run's inference recipe, from its config and its validation threshold, if it has none."""
+    if not folder.file(RunFolder.INFERENCE).is_file():
+        recipe = InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
+        folder.write_json(RunFolder.INFERENCE, recipe.to_dict())
 
 
 def backfill(run_dir: Path, preset: str | None) -> dict:
@@ -43,6 +52,7 @@ def backfill(run_dir: Path, preset: str | None) -> dict:
                 "commit and hardware were not recorded then",
     }
     folder.write_json(RunFolder.PROVENANCE, record)
+    write_recipe(folder)
     folder.write_config(config)
     folder.write_json(RunFolder.STATUS, status)
     return record

@@ -2,6 +2,7 @@
 generated inputs of the same kinds (the fix is for the kind of fault, not for one file)."""
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -18,16 +19,8 @@ from conftest import ROOT
 from tomjerry.dataset import image_root, scan
 from tomjerry.decoding import MAX_PIXELS, BadImage, decode_image
 from tomjerry.images import load_images, model_input, read_frame
-from tomjerry.predict import (
-    ModelContractError,
-    Prediction,
-    UnreadableModelError,
-    check_contract,
-    decode_upload,
-    load_model,
-    predict_bytes,
-    prepare,
-)
+from tomjerry.model_files import ModelContractError, UnreadableModelError, check_contract, load_model
+from tomjerry.predict import Prediction, decode_upload, predict_bytes, prepare
 from tomjerry.splits import read_split_csv
 
 CASES = ROOT.parent / "shared" / "cases"
@@ -385,4 +378,12 @@ def test_command_line_reports_a_bad_image_and_classifies_the_others(tmp_path):
     assert len(lines) == 3
     assert lines[0].startswith(f"{bad}\terror: text.jpg is not a readable image")
     assert lines[1].startswith(f"{good}\tp_tom=") and "(" not in lines[1]
-    assert lines[2].startswith(f"{wide}\tp_tom=") and "(cropped the centre 16:9 of a 5.3:1 picture)" in lines[2]
+    assert lines[2].startswith(f"{wide}\tp_tom=") and "cropped the centre 16:9 of a 5.3:1 picture" in lines[2]
+    listed = run_predict("--model", model, "--json", bad, good, wide)
+    assert listed.returncode == 1 and "Traceback" not in listed.stderr
+    rows = json.loads(listed.stdout)
+    assert [set(row) for row in rows] == [{"file", "p_tom", "p_jerry", "verdict", "threshold", "warnings", "error"}] * 3
+    assert rows[0]["error"].startswith("text.jpg is not a readable image") and rows[0]["verdict"] is None
+    assert rows[1]["error"] is None and rows[1]["warnings"] == [] and rows[1]["threshold"] == 0.5
+    assert rows[1]["verdict"] in ("neither", "tom", "jerry", "both")
+    assert any("cropped the centre 16:9" in warning for warning in rows[2]["warnings"])

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from conftest import REAL_DATA, ROOT
 from tomjerry.evaluation import metrics_from_predictions
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.status import read_status
@@ -40,3 +40,44 @@ def test_shipped_models_load_and_stay_small():
         size = model.input_shape[1]
         p = predict_arrays(model, np.zeros((1, size, size, 3), np.float32))
         assert p.shape == (1, 2)
+
+
+SHIPPED_MODEL_RUNS = [p.parent for p in sorted((ROOT / "artifacts" / "runs").glob("ref-*/model.keras"))]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_DATA.is_dir() or not SHIPPED_MODEL_RUNS, reason="needs ../shared and a shipped model")
+def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
+    """The Predict page's calls (Predictor.predict on the uploaded bytes), `predict --json` and the
+    run's predictions.csv agree on every verdict and to 1e-5 on every probability."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from tomjerry.dataset import scan
+    from tomjerry.predict import Predictor
+
+    run_dir = SHIPPED_MODEL_RUNS[0]
+    predictor = Predictor.from_path(run_dir)
+    assert predictor.recipe.threshold_source == "validation" and predictor.recipe.tta
+    recorded = RunFolder(run_dir).read_predictions().query("split == 'test'").set_index("filename")
+    paths = scan(REAL_DATA).usable.set_index("filename").path[recorded.index]
+    page = np.array([[p.p_tom, p.p_jerry] for p in (predictor.predict(open(path, "rb").read(), name)
+                                                     for name, path in paths.items())])
+    listed = tmp_path / "files.txt"
+    command = subprocess.run([sys.executable, "-m", "tomjerry", "predict", "--model", str(run_dir), "--json",
+                              *paths.tolist()], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    assert command.returncode == 0, command.stderr[-2000:]
+    cli = json.loads(command.stdout)
+    listed.write_text("\n".join(paths))
+    cli_p = np.array([[row["p_tom"], row["p_jerry"]] for row in cli])
+    stored = recorded[["p_tom", "p_jerry"]].to_numpy()
+    assert np.abs(page - stored).max() < 1e-5 and np.abs(cli_p - stored).max() < 1e-5
+    threshold = predictor.recipe.threshold
+
+    def verdicts(p):
+        return [(int(a >= threshold), int(b >= threshold)) for a, b in p]
+
+    assert verdicts(page) == verdicts(stored) == verdicts(cli_p)
+    assert [row["verdict"] for row in cli] == [predictor.answer(p).verdict for p in stored]

@@ -234,22 +234,29 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from tomjerry.predict import BadImage, load_model, predict_image
+    import dataclasses
+
+    from tomjerry.predict import Predictor
 
     # A bad model raises UnreadableModelError or ModelContractError (ValueErrors): main prints the line.
-    model = load_model(args.model)
-    failures = 0
-    for path in args.images:
-        try:
-            # From the path, so a huge file is refused by its size before it is read.
-            prediction = predict_image(model, path, Path(path).name, args.threshold)
-        except BadImage as error:
-            print(f"{path}\terror: {error}")
-            failures += 1
-            continue
-        note = f"\t({prediction.note})" if prediction.note else ""
-        print(f"{path}\tp_tom={prediction.p_tom:.4f}\tp_jerry={prediction.p_jerry:.4f}\t{prediction.verdict}{note}")
-    return 1 if failures else 0
+    predictor = Predictor.from_path(args.model)
+    if args.threshold is not None:
+        predictor.recipe = dataclasses.replace(predictor.recipe, threshold=args.threshold, threshold_source="option")
+    # From the paths, so a huge file is refused by its size before it is read.
+    results = predictor.predict_files(args.images)
+    if args.json:
+        print(json.dumps([result.to_json() for result in results], indent=2))
+    else:
+        recipe = predictor.recipe
+        print(f"model {args.model}: {recipe.input_size} px, TTA {'on' if recipe.tta else 'off'}, "
+              f"threshold {recipe.threshold:g} ({recipe.threshold_source})", file=sys.stderr)
+        for result in results:
+            if result.error:
+                print(f"{result.file}\terror: {result.error}")
+                continue
+            print(f"{result.file}\tp_tom={result.p_tom:.4f}\tp_jerry={result.p_jerry:.4f}\t{result.verdict}"
+                  + "".join(f"\t({warning})" for warning in result.warnings))
+    return 1 if any(result.error for result in results) else 0
 
 
 def cmd_study(args):
@@ -400,7 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="classify images with a run's model")
     predict.add_argument("--model", required=True, metavar="RUN_DIR_OR_MODEL_FILE")
-    predict.add_argument("--threshold", type=float, default=0.5)
+    predict.add_argument("--threshold", type=float, help="override the run's threshold (default: the one its "
+                         "recipe holds, chosen on validation; 0.5 for a bare model file)")
+    predict.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.set_defaults(func=cmd_predict)
 

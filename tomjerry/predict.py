@@ -1,41 +1,89 @@
-"""Prediction on user images: decoding uploads with the dataset's own decoder and scoring them
-with a saved model that meets tomjerry's model contract."""
+"""Prediction: one inference recipe per run, and the one predictor built from it.
 
-import zipfile
-from dataclasses import dataclass
+The recipe (inference.json in the run folder) says how a picture becomes an answer: the decoder,
+how a picture of another shape is fitted to the training frames' 16:9, the model's input size,
+the mirror-image test-time augmentation and the decision threshold chosen on validation. The
+evaluation (predictions.csv), the Predict, Grad-CAM and Video pages, the report and
+`python -m tomjerry predict` all go through `Predictor`, so a frame gets one answer wherever it is
+asked. A bare model file gets the documented defaults (no TTA, threshold 0.5).
+"""
+
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tomjerry import COMBINATION_OF
-from tomjerry.decoding import MAX_BYTES, MAX_PIXELS, BadImage, decode_image, one_line  # noqa: F401 (re-exported)
+from tomjerry.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
 from tomjerry.images import model_input, to_float
+from tomjerry.model_files import ModelContractError, UnreadableModelError, load_model  # noqa: F401
+from tomjerry.runs.folder import RunFolder
 
-LFS_POINTER = b"version https://git-lfs"
-ZIP_MAGIC = b"PK\x03\x04"
-HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-KERAS_ARCHIVE_FILES = ("config.json", "model.weights.h5")  # what keras.saving writes into every .keras
+DEFAULT_THRESHOLD = 0.5  # a bare model file has no validation frames to choose one on
+BATCH = 64               # frames per model call; predict_on_batch runs the compiled graph
+DECODER = ("tomjerry.decoding: Pillow, exactly equal to OpenCV on JPEG frames; EXIF orientation applied, "
+           "transparency on white, 16-bit reduced to 8, first frame of an animation")
+SHAPE_RULE = ("within 5 % of 16:9 unchanged; uniform bars removed; wider pictures centre-cropped to 16:9, "
+              "taller ones padded with mirror copies (measured: benchmarks/shape_rule.py)")
 
 
-class UnreadableModelError(ValueError):
-    """The model file cannot be loaded at all; the message names the likely cause in one line."""
+@dataclass(frozen=True)
+class InferenceRecipe:
+    input_size: int                        # the model's square input side, pixels
+    tta: bool = False                      # average the picture and its mirror image
+    threshold: float = DEFAULT_THRESHOLD   # a label is present when its probability reaches this
+    threshold_source: str = "default"      # "validation": chosen on the run's validation frames
+    aspect: float = FRAME_ASPECT           # pictures are fitted to this width / height first
+    shape_rule: str = SHAPE_RULE
+    resize: str = "INTER_AREA to input_size x input_size, then float32 in [0, 1]"
+    decoder: str = DECODER
 
+    def to_dict(self) -> dict:
+        return asdict(self)
 
-class ModelContractError(ValueError):
-    """The model loads but is not a tomjerry model: a fixed-size RGB input and exactly two sigmoid
-    outputs (tom, jerry). The message names what is wrong in one line."""
+    @classmethod
+    def from_dict(cls, values: dict) -> "InferenceRecipe":
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    @classmethod
+    def for_run(cls, config, metrics: dict | None) -> "InferenceRecipe":
+        """A run's recipe from its config and its evaluation (the validation threshold)."""
+        threshold = (metrics or {}).get("threshold_from_validation")
+        return cls(input_size=config.image_size, tta=config.tta,
+                   threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
+                   threshold_source="default" if threshold is None else "validation")
+
+    @classmethod
+    def for_model(cls, model, threshold: float = DEFAULT_THRESHOLD) -> "InferenceRecipe":
+        """The documented defaults for a bare model file: its input size, no TTA, 0.5."""
+        return cls(input_size=input_size(model), threshold=threshold)
 
 
 @dataclass
 class Prediction:
-    p_tom: float
-    p_jerry: float
+    p_tom: float | None
+    p_jerry: float | None
     threshold: float
-    note: str | None = None  # how the picture's shape was fitted to 16:9, to show beside the verdict
+    note: str | None = None                # how the picture's shape was fitted to 16:9
+    warnings: list = field(default_factory=list)  # sentences for the user
+    file: str | None = None
+    error: str | None = None               # why the picture could not be read
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> str | None:
+        if self.error:
+            return None
         return COMBINATION_OF[(int(self.p_tom >= self.threshold), int(self.p_jerry >= self.threshold))]
+
+    def to_json(self) -> dict:
+        """The object `predict --json` prints for one image."""
+        return {"file": self.file, "p_tom": self.p_tom, "p_jerry": self.p_jerry, "verdict": self.verdict,
+                "threshold": self.threshold, "warnings": list(self.warnings), "error": self.error}
+
+
+def input_size(model) -> int:
+    return int(model.input_shape[1])
 
 
 def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
@@ -50,119 +98,89 @@ def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
     return to_float(model_input(rgb, size)[0])
 
 
-def model_path(path) -> Path:
-    """A run folder's model.keras, or the .keras file given."""
-    path = Path(path)
-    return path / "model.keras" if path.is_dir() else path
-
-
-def check_readable(path: Path) -> None:
-    """UnreadableModelError when the file cannot be a Keras archive, found from its first bytes and
-    its zip directory before Keras is asked (Keras's own messages for these are misleading: a Git LFS
-    pointer is reported as "File not found")."""
-    name = path.name
-    if not path.is_file():
-        raise UnreadableModelError(f"no model at {path}: pick a finished run or a .keras file")
-    with open(path, "rb") as handle:
-        head = handle.read(64)
-    if not head:
-        raise UnreadableModelError(f"{name} is empty (0 bytes): train the run again or copy the model again")
-    if head.startswith(LFS_POINTER):
-        raise UnreadableModelError(f"{name} is a Git LFS pointer, not the model: run `git lfs pull`")
-    if head.startswith(HDF5_MAGIC):
-        raise UnreadableModelError(f"{name} is a legacy HDF5 model, not a .keras archive: save it again with model.save('model.keras')")
-    if not head.startswith(ZIP_MAGIC):
-        raise UnreadableModelError(f"{name} is not a Keras archive (a .keras file is a zip; this one is not)")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError):
-        # A zip is read from its end: a cut-off copy starts right but has no directory.
-        raise UnreadableModelError(f"{name} is truncated (an incomplete zip): copy or download it again") from None
-    missing = [member for member in KERAS_ARCHIVE_FILES if member not in names]
-    if missing:
-        raise UnreadableModelError(f"{name} is a zip but not a Keras archive (no {', '.join(missing)} inside)")
-
-
-def activation_name(layer) -> str:
-    activation = getattr(layer, "activation", None)
-    if activation is None:
-        return f"a {type(layer).__name__} layer"
-    return getattr(activation, "__name__", str(activation))
-
-
-def symbolic(model, attribute: str) -> list:
-    """A model's input or output tensors; none for a model that was never built (Keras raises)."""
-    try:
-        return list(getattr(model, attribute) or [])
-    except (AttributeError, ValueError):
-        return []
-
-
-def check_contract(model, name: str = "model.keras") -> None:
-    """ModelContractError unless the model takes one fixed-size square RGB input (None, S, S, 3) and
-    gives one output tensor (None, 2) from a sigmoid: tomjerry reads column 0 as tom, 1 as jerry."""
-    inputs, outputs = symbolic(model, "inputs"), symbolic(model, "outputs")
-    if len(inputs) != 1:
-        raise ModelContractError(f"{name} has {len(inputs)} inputs; tomjerry needs one RGB image input")
-    shape = tuple(inputs[0].shape)
-    if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
-        raise ModelContractError(f"{name} takes input of shape {shape}; tomjerry needs a fixed-size RGB image (None, H, W, 3)")
-    if shape[1] != shape[2]:
-        raise ModelContractError(f"{name} takes {shape[2]}x{shape[1]} input; tomjerry feeds square frames (H = W)")
-    if len(outputs) != 1:
-        raise ModelContractError(f"{name} has {len(outputs)} output heads; tomjerry needs one output of 2 sigmoid units (tom, jerry)")
-    units = tuple(outputs[0].shape)
-    history = getattr(outputs[0], "_keras_history", None)
-    layer = history.operation if history is not None else model.layers[-1]
-    activation = activation_name(layer)
-    if len(units) != 2 or units[1] != 2 or activation != "sigmoid":
-        count = f"{units[1]} output{'' if units[1] == 1 else 's'}" if len(units) == 2 else f"an output of shape {units}"
-        raise ModelContractError(f"{name} has {count} with {activation}; tomjerry needs 2 sigmoid outputs (tom, jerry)")
-
-
-def load_model(path):
-    """A run folder (its model.keras) or a .keras file, loaded with Keras safe_mode (no arbitrary
-    code) and checked against the model contract (see check_contract). Raises UnreadableModelError
-    when the file is missing, a Git LFS pointer, truncated, not a Keras archive or refused by safe
-    mode, and ModelContractError when the model is not a tomjerry model; both are ValueErrors with
-    a one-line message."""
-    path = model_path(path)
-    check_readable(path)  # before importing Keras: a bad file is refused in milliseconds, not seconds
-    import keras
-
-    # Importing the registry makes every custom object the models use known to Keras.
-    import tomjerry.models  # noqa: F401
-
-    try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True)
-    except Exception as error:  # noqa: BLE001
-        # Keras raises ValueError, TypeError, KeyError, OSError... from deep inside deserialisation;
-        # whichever it is, this file cannot be used, and the first sentence says why.
-        first = one_line(str(error)).split(". ")[0]
-        if "safe_mode" in str(error):
-            raise UnreadableModelError(one_line(f"{path.name} is refused by Keras safe mode, as it holds Python code: {first}")) from None
-        raise UnreadableModelError(one_line(f"{path.name} cannot be loaded by Keras ({type(error).__name__}: {first})")) from None
-    check_contract(model, path.name)
-    return model
-
-
-def input_size(model) -> int:
-    return int(model.input_shape[1])
-
-
 def predict_arrays(model, images: np.ndarray) -> np.ndarray:
-    """(N, size, size, 3) float32 to (N, 2) probabilities. predict_on_batch runs the compiled
-    graph: about 10 ms for one image against about 90 ms for an eager call."""
+    """(N, size, size, 3) float32 to (N, 2) probabilities, one compiled call (about 10 ms for one
+    image against about 90 ms for an eager call)."""
     return np.asarray(model.predict_on_batch(images), dtype=np.float32)
 
 
-def predict_image(model, source, name: str | None = None, threshold: float = 0.5) -> Prediction:
-    """Image bytes or an image file's path to a Prediction (with the shape note), or BadImage."""
-    pixels, note = model_input(decode_image(source, name), input_size(model))
-    p = predict_arrays(model, to_float(pixels[None]))[0]
-    return Prediction(float(p[0]), float(p[1]), threshold, note)
+class Predictor:
+    """A model with its recipe: the one way tomjerry turns pictures into answers."""
+
+    def __init__(self, model, recipe: InferenceRecipe, source: Path | None = None):
+        if recipe.input_size != input_size(model):
+            raise ValueError(f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px")
+        self.model, self.recipe, self.source = model, recipe, source
+
+    @classmethod
+    def from_path(cls, path, model=None) -> "Predictor":
+        """A run folder (its model and recipe: inference.json, else derived from its config and
+        metrics) or a bare .keras file (the defaults). `model`: an already loaded model of that
+        path (the pages cache it). UnreadableModelError / ModelContractError for a bad model."""
+        path = Path(path)
+        model = model if model is not None else load_model(path)
+        if not path.is_dir():
+            return cls(model, InferenceRecipe.for_model(model), path)
+        folder = RunFolder(path)
+        saved = folder.read_json(RunFolder.INFERENCE)
+        if saved:
+            recipe = InferenceRecipe.from_dict(saved)
+        else:
+            try:
+                recipe = InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
+            except ValueError:
+                recipe = InferenceRecipe.for_model(model)
+        return cls(model, recipe, path)
+
+    def pixels(self, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+        """Full-size (H, W, 3) uint8 RGB to the model's (S, S, 3) uint8 input and the shape note."""
+        return model_input(rgb, self.recipe.input_size)
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities (tom, jerry), with the recipe's
+        test-time augmentation: the mean over each picture and its mirror image."""
+        pixels = np.asarray(pixels)
+        if len(pixels) == 0:
+            return np.zeros((0, 2), np.float32)
+        parts = []
+        for start in range(0, len(pixels), BATCH):
+            batch = to_float(pixels[start:start + BATCH])
+            p = predict_arrays(self.model, batch)
+            if self.recipe.tta:
+                p = (p + predict_arrays(self.model, np.ascontiguousarray(batch[:, :, ::-1]))) / 2
+            parts.append(p)
+        return np.concatenate(parts)
+
+    def answer(self, p: np.ndarray, note=None, name=None) -> Prediction:
+        warnings = [f"The picture was not 16:9 like the training frames: {note}."] if note else []
+        return Prediction(float(p[0]), float(p[1]), self.recipe.threshold, note, warnings, name)
+
+    def predict(self, source, name: str | None = None) -> Prediction:
+        """Image bytes or a path to a Prediction; BadImage when the picture cannot be read."""
+        return self.predict_with_pixels(source, name)[0]
+
+    def predict_with_pixels(self, source, name: str | None = None) -> tuple[Prediction, np.ndarray]:
+        """The Prediction and the (S, S, 3) uint8 model input it was made from (for Grad-CAM)."""
+        pixels, note = self.pixels(decode_image(source, name))
+        return self.answer(self.probabilities(pixels[None])[0], note, name), pixels
+
+    def predict_files(self, paths) -> list[Prediction]:
+        """One Prediction per path; an unreadable picture gets its `error`, the others an answer."""
+        results = []
+        for path in paths:
+            name = str(path)
+            try:
+                results.append(self.predict(Path(path), Path(path).name))
+                results[-1].file = name
+            except BadImage as error:
+                results.append(Prediction(None, None, self.recipe.threshold, file=name, error=str(error)))
+        return results
 
 
-def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = 0.5) -> Prediction:
+def predict_image(model, source, name: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> Prediction:
+    """A bare model's Prediction for image bytes or a path (no TTA), or BadImage."""
+    return Predictor(model, InferenceRecipe.for_model(model, threshold)).predict(source, name)
+
+
+def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = DEFAULT_THRESHOLD) -> Prediction:
     return predict_image(model, data, name, threshold)

@@ -3,6 +3,7 @@
 import base64
 import html
 from datetime import datetime
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -56,22 +57,21 @@ def table_html(frame: pd.DataFrame, percent=("binary_accuracy", "exact_match")) 
 
 def gradcam_examples(dataset: Dataset, run: Run, count: int = 3) -> str:
     from tomjerry.explain import Explainer, overlay
-    from tomjerry.images import read_frame
-    from tomjerry.predict import input_size, load_model, predict_arrays
+    from tomjerry.images import read_frame, to_float
+    from tomjerry.predict import Predictor
 
     rows = dataset.usable[dataset.usable.challenge].head(count)
     if rows.empty:
         rows = dataset.usable.head(count)
-    model = load_model(run.path)
-    explainer = Explainer(model)
-    size = input_size(model)
+    predictor = Predictor.from_path(run.path)  # the run's own recipe: the answers its evaluation gives
+    explainer = Explainer(predictor.model)
     parts = []
     for row in rows.itertuples():
-        image = read_frame(row.path, size).astype(np.float32)[None] / 255.0
-        p_tom, p_jerry = predict_arrays(model, image)[0]
+        prediction, pixels = predictor.predict_with_pixels(Path(row.path), row.filename)
+        image = to_float(pixels[None])
         pictures = [f'<figure><img src="{png(read_frame(row.path, 224))}"><figcaption>{html.escape(row.filename)} '
                     f'({row.combination})</figcaption></figure>']
-        for label, p in (("tom", p_tom), ("jerry", p_jerry)):
+        for label, p in (("tom", prediction.p_tom), ("jerry", prediction.p_jerry)):
             heat = explainer.heatmaps(image, label)[0]
             big = cv2.resize(overlay(image[0], heat), (224, 224))
             pictures.append(f'<figure><img src="{png(big)}"><figcaption>{label}: p={p:.2f}</figcaption></figure>')

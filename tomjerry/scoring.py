@@ -5,21 +5,9 @@ import numpy as np
 import pandas as pd
 
 from tomjerry.evaluation import choose_threshold, metrics, metrics_from_predictions
-from tomjerry.pipeline import make_dataset
+from tomjerry.predict import InferenceRecipe, Predictor
 from tomjerry.rundata import RunData
 from tomjerry.runs.folder import RunFolder
-
-
-def predict_array(model, images: np.ndarray, batch_size: int = 64, tta: bool = False) -> np.ndarray:
-    """(N, size, size, 3) uint8 to (N, 2) probabilities; with tta, the mean over each frame and
-    its mirror image."""
-    if len(images) == 0:
-        return np.zeros((0, 2), np.float32)
-    probabilities = model.predict(make_dataset(images, None, batch_size), verbose=0)
-    if tta:
-        mirrored = model.predict(make_dataset(np.ascontiguousarray(images[:, :, ::-1]), None, batch_size), verbose=0)
-        probabilities = (probabilities + mirrored) / 2
-    return probabilities
 
 
 def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -27,7 +15,9 @@ def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict]:
     threshold is also chosen on validation; the test set is only scored."""
     # Frames a split leaves out ("unused") are neither trained on nor scored.
     keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
-    probabilities = predict_array(model, data.images[keep], tta=tta)
+    # The run's own predictor: what Predict, Grad-CAM, the report and the command line will use.
+    predictor = Predictor(model, InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta))
+    probabilities = predictor.probabilities(data.images[keep])
     rows = data.table[keep]
     predictions = pd.DataFrame({
         "filename": rows.filename.to_numpy(), "split": data.split[keep], "challenge": rows.challenge.to_numpy(),
@@ -63,4 +53,7 @@ def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta
     folder = RunFolder(run_dir)
     folder.write_predictions(predictions)
     folder.write_metrics(result)
+    recipe = InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta,
+                             threshold=result["threshold_from_validation"], threshold_source="validation")
+    folder.write_json(RunFolder.INFERENCE, recipe.to_dict())
     return result

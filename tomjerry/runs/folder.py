@@ -36,6 +36,7 @@ class RunFolder:
     METRICS = "metrics.json"            # the evaluation
     PREDICTIONS = "predictions.csv"     # validation, test and challenge rows with both probabilities
     PROVENANCE = "provenance.json"      # dataset, split, versions, commit, hardware
+    INFERENCE = "inference.json"        # the inference recipe: input size, shape rule, TTA, threshold
     MODEL = "model.keras"
     ERROR = "error.txt"                 # the traceback of a failed run
     LOG = "log.txt"                     # a background run's output
