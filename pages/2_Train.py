@@ -126,10 +126,11 @@ live(watched)
 
 st.subheader("All runs")
 shown = runs[["label", "state", "dataset_name", "epoch", "epochs", "test_binary_accuracy", "test_exact_match",
-              "created", "reference", "run_id", "error"]]
+              "created", "reference", "run_id", "error", "model_error"]]
 st.dataframe(shown, width="stretch", hide_index=True, column_config={
     "label": "run", "state": "state", "dataset_name": "dataset", "epoch": "epoch", "epochs": "of",
     "test_binary_accuracy": st.column_config.NumberColumn("test binary accuracy", format="percent"),
     "test_exact_match": st.column_config.NumberColumn("test exact match", format="percent"),
     "created": "created", "reference": st.column_config.CheckboxColumn("shipped", help="Shipped reference result"),
-    "run_id": "run id", "error": "why (failed or unreadable)"})
+    "run_id": "run id", "error": "why (failed or unreadable)",
+    "model_error": "model file problem"})

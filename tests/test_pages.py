@@ -123,3 +123,24 @@ def test_predict_good_and_corrupt_uploads(monkeypatch, demo_root, finished_artif
     assert verdict in ("neither", "tom", "jerry", "both")
     errors = [e.value for e in app.error]
     assert len(errors) == 1 and "broken.jpg is not a readable image" in errors[0]
+
+
+def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(monkeypatch, demo_root, finished_artifacts,
+                                                                         tmp_path):
+    from tomjerry.runs.record import read_runs as records
+
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(finished_artifacts, artifacts)
+    good = records(artifacts)[0].path
+    broken = artifacts / "runs" / (good.name + "-lfs")
+    shutil.copytree(good, broken)
+    (broken / "model.keras").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 13500000\n")
+    run = {r.run_id: r for r in records(artifacts)}[broken.name]
+    assert not run.has_model and "Git LFS pointer" in run.model_error
+    for page in ("pages/2_Train.py", "pages/4_Grad-CAM.py", "pages/5_Predict.py", "pages/6_Report.py", "app.py"):
+        app = open_page(page, monkeypatch, demo_root, artifacts)
+        assert not app.exception, (page, app.exception)
+        assert not app.error, (page, [e.value for e in app.error])
+    app = open_page("pages/2_Train.py", monkeypatch, demo_root, artifacts)
+    table = app.dataframe[-1].value
+    assert table.set_index("run_id").model_error[broken.name].startswith("model.keras is a Git LFS pointer")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tomjerry.config import RunConfig
+from tomjerry.model_files import check_readable
 from tomjerry.runs import states
 from tomjerry.runs.folder import SCHEMA_VERSION, RunFolder, run_folders
 from tomjerry.runs.status import read_status
@@ -41,8 +42,22 @@ class Run:
         return self.state == states.FINISHED
 
     @property
+    def model_error(self) -> str | None:
+        """Why the run's model.keras cannot be used (a Git LFS pointer, truncated, not a Keras
+        archive), found from the file's first bytes and zip directory; None when it looks sound
+        or there is none."""
+        if not self.folder.model_path.is_file():
+            return None
+        try:
+            check_readable(self.folder.model_path)
+        except ValueError as error:
+            return str(error)
+        return None
+
+    @property
     def has_model(self) -> bool:
-        return self.finished and self.folder.model_path.is_file()
+        """A finished run with a model file that can be loaded."""
+        return self.finished and self.folder.model_path.is_file() and self.model_error is None
 
     @property
     def dataset(self) -> dict:

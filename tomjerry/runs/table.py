@@ -10,7 +10,7 @@ COLUMNS = ["run_id", "label", "state", "error", "model", "variant", "preset", "s
            "image_size", "tta", "dataset_name", "dataset_demo", "dataset_fingerprint",
            "test_binary_accuracy", "test_exact_match", "test_binary_accuracy_ci95", "test_exact_match_ci95",
            "test_count", "epoch", "epochs", "train_seconds",
-           "created", "reference", "has_model", "schema_version"]
+           "created", "reference", "has_model", "model_error", "schema_version"]
 
 
 def run_summary(run: Run) -> dict:
@@ -32,6 +32,7 @@ def run_summary(run: Run) -> dict:
         "epoch": run.status.get("epoch"), "epochs": run.status.get("epochs"),
         "train_seconds": (run.metrics or {}).get("train_seconds", run.status.get("train_seconds")),
         "created": run.status.get("created"), "reference": run.reference, "has_model": run.has_model,
+        "model_error": run.model_error,
         "schema_version": run.schema_version, "path": str(run.path),
     }
 
