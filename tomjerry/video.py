@@ -106,6 +106,20 @@ def container_of(head: bytes) -> str | None:
     return None
 
 
+def megabytes(count: int) -> str:
+    """A byte count as MB (MiB) for messages: 500 MB, 0.25 MB."""
+    return f"{count / 2**20:,.2f}".rstrip("0").rstrip(".") + " MB"
+
+
+def span(seconds: float) -> str:
+    """A duration for messages: 45 s, 12 minutes, 2 hours."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:g} hours"
+
+
 def _check_file(path: Path) -> tuple[str, int]:
     name = path.name
     if not path.is_file():
@@ -114,8 +128,8 @@ def _check_file(path: Path) -> tuple[str, int]:
     if size == 0:
         raise VideoError(f"{name} is empty (0 bytes)")
     if size > MAX_FILE_BYTES:
-        raise VideoError(f"{name} is {size / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB "
-                         f"(and {MAX_DURATION_S / 3600:g} hours): cut the clip or lower its resolution")
+        raise VideoError(f"{name} is {size / 2**20:,.2f} MB; the limit is {megabytes(MAX_FILE_BYTES)} "
+                         f"(and {span(MAX_DURATION_S)}): cut the clip or lower its resolution")
     with path.open("rb") as handle:
         container = container_of(handle.read(12))
     if container is None:
@@ -223,8 +237,8 @@ def probe(path) -> VideoInfo:
         raise VideoError(f"{path.name} says it runs at {info.fps:g} frames per second; a readable clip runs at "
                          f"{MIN_SOURCE_FPS:g}-{MAX_SOURCE_FPS:g} (the file's header is broken)")
     if info.duration_s is not None and info.duration_s > MAX_DURATION_S:
-        raise VideoError(f"{path.name} lasts {info.duration_s / 60:,.0f} minutes; the limit is "
-                         f"{MAX_DURATION_S / 3600:g} hours (and {MAX_FILE_BYTES // 2**20} MB): cut the clip")
+        raise VideoError(f"{path.name} lasts {span(info.duration_s)}; the limit is {span(MAX_DURATION_S)} "
+                         f"(and {megabytes(MAX_FILE_BYTES)}): cut the clip")
     if info.frame_count == 1:
         raise VideoError(STILL_IMAGE.format(name=path.name))
     if info.width * info.height > MAX_PIXELS:
@@ -303,7 +317,7 @@ class VideoReader:
     @property
     def duration_s(self) -> float:
         """Seconds of video read so far: the last decoded frame's time plus one source frame."""
-        return self.last_time_s + 1.0 / self.info.fps if self.decoded else 0.0
+        return round(self.last_time_s + 1.0 / self.info.fps, 6) if self.decoded else 0.0  # microseconds
 
     def frames(self) -> Iterator[SampledFrame]:
         """Yields SampledFrame in time order, the first at 0 s, then the first frame at or after each
@@ -328,7 +342,7 @@ class VideoReader:
             previous = time_s
             self.decoded, self.last_time_s = index + 1, time_s
             if time_s > MAX_DURATION_S:
-                raise VideoError(f"{name} runs past {MAX_DURATION_S / 3600:g} hours, the limit: cut the clip")
+                raise VideoError(f"{name} runs past {span(MAX_DURATION_S)}, the limit: cut the clip")
             if time_s + TIME_TOLERANCE_S < next_time:
                 continue
             self.sampled += 1
@@ -402,7 +416,7 @@ def temporary_copy(data: bytes, name: str = "upload.mp4"):
     upload's own file name (so messages name it), and yields the file's Path; the folder is deleted
     on leaving, whatever happens. VideoError when over MAX_FILE_BYTES."""
     if len(data) > MAX_FILE_BYTES:
-        raise VideoError(f"{name} is {len(data) / 2**20:,.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB")
+        raise VideoError(f"{name} is {len(data) / 2**20:,.2f} MB; the limit is {megabytes(MAX_FILE_BYTES)}")
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-SAFE_NAME_CHARS:].lstrip(".") or "upload"
     with tempfile.TemporaryDirectory(prefix="tomjerry-video-") as folder:
         path = Path(folder) / safe
