@@ -74,9 +74,11 @@ for column, (verdict, seconds) in zip(columns, result.seconds_on_screen().items(
     column.metric(f"{names_of[verdict]} on screen", f"{seconds:.0f} s")
 
 st.plotly_chart(charts.video_timeline(table, result.threshold, cuts), width="stretch", theme=None)
+verdict_at = dict(zip(table.frame_index, table.verdict))
 with st.container(height=230):
     st.image([thumb.image for thumb in result.thumbnails],
-             caption=[f"{thumb.time_s:.0f} s" for thumb in result.thumbnails], width=96)
+             caption=[f"{thumb.time_s:.0f} s · {verdict_at[thumb.frame_index]}" for thumb in result.thumbnails],
+             width=96)
 
 st.subheader("One frame")
 times = table.time_s.tolist()

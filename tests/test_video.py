@@ -255,7 +255,7 @@ def test_container_timestamps_are_used_for_a_gif_with_uneven_frame_times(segment
 
 @pytest.mark.parametrize("fourcc, suffix", [("MJPG", "avi"), ("VP90", "webm"), ("mp4v", "mov")])
 def test_other_containers_give_the_same_timeline(fourcc, suffix, segment_frames, model, tmp_path):
-    path = write_clip(tmp_path / f"segments.{suffix}", clip_frames(segment_frames), fourcc=fourcc)
+    path = write_clip(tmp_path / f"segments.{suffix}", clip_frames(segment_frames, fps=2), fps=2, fourcc=fourcc)
     result = classify_video(path, model)
     assert result.table.verdict.tolist() == EXPECTED and result.cut_times() == [5.0, 10.0, 15.0]
 
@@ -490,6 +490,13 @@ def test_the_page_classifies_an_uploaded_clip(clip, monkeypatch, demo_root, run_
     assert not app.exception, app.exception
     assert {metric.label: metric.value for metric in app.metric}["Verdict"] == "neither"
     assert len(app.get("download_button")) == 1
+
+
+def test_the_page_without_a_model_says_so(monkeypatch, demo_root, tmp_path):
+    app = open_video_page(monkeypatch, demo_root, tmp_path)
+    assert not app.exception, app.exception
+    assert any("No trained model yet" in info.value for info in app.info)
+    assert not app.file_uploader
 
 
 def test_the_page_says_what_is_wrong_with_a_bad_upload(monkeypatch, demo_root, run_artifacts):

@@ -32,11 +32,12 @@ from tomjerry.predict import MAX_PIXELS
 # A 2-hour clip at 480p in H.264 is about 300-700 MB; a file above this is more likely the wrong file
 # than a cartoon, and it has to sit on disk in full while it is read.
 MAX_FILE_BYTES = 500 * 2**20
-# Two hours at the default 1 frame a second is 7,200 frames: about 3 minutes of classification at
-# 40 frames/s on 2 CPU cores. Longer is a film, not a clip; cut it first.
+# Two hours at the default 1 frame a second is 7,200 frames: 3 minutes of classification at 40
+# frames/s, 7-14 minutes at the 9-17 frames/s measured on a busy 2-core machine (benchmarks/video.py).
+# Longer is a film, not a clip; cut it first.
 MAX_DURATION_S = 2 * 3600.0
-# Sampled frames classified in one go: at 40 frames/s on 2 cores this is ~8 minutes of waiting, and
-# the per-frame table and shot thumbnails stay a few MB.
+# Sampled frames classified in one go: 8 minutes at 40 frames/s, about half an hour at the busy
+# machine's rate, while the per-frame table and shot thumbnails stay a few MB.
 MAX_SAMPLED_FRAMES = 20_000
 # The sampling rate a user may ask for, frames per second of video: below 0.1 a shot (median 6 s in
 # the dataset) can pass unseen; above 10 neighbouring frames are near-identical and only cost time.
@@ -226,8 +227,8 @@ def _why_unreadable(path: Path) -> str:
 def probe(path) -> VideoInfo:
     """Checks a clip and reads its header: VideoInfo, or VideoError saying why it cannot be read
     (missing, empty, over MAX_FILE_BYTES, not one of the SUPPORTED containers, no decodable frame,
-    frame rate outside MIN_SOURCE_FPS-MAX_SOURCE_FPS, longer than MAX_DURATION_S, frames over
-    MAX_PIXELS). Reads the header and decodes one frame; nothing else."""
+    frame rate outside MIN_SOURCE_FPS-MAX_SOURCE_FPS, longer than MAX_DURATION_S, a single frame,
+    frames over MAX_PIXELS). Reads the header and decodes one frame; nothing else."""
     path = Path(path)
     container, size = _check_file(path)
     info = _probe_opencv(path, container, size) or _probe_pyav(path, container, size)
