@@ -75,3 +75,48 @@ def accuracy_bars(table: pd.DataFrame):
     figure.add_hline(y=STUDY_BEST_BINARY_ACCURACY, line_dash="dash",
                      annotation_text="study's best binary accuracy (94.53%)")
     return figure.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.02], height=420)
+
+
+# The video timeline sets its template and every colour itself: inside the app Streamlit's theme
+# would otherwise fill unset colours with placeholders that render black once exported.
+TIMELINE_TEMPLATE = "plotly_white"
+TIMELINE_LINES = {"tom": COLOURS["tom"], "jerry": COLOURS["jerry"], "threshold": "#555555", "cut": "#b0b0b0"}
+
+
+def video_timeline(table: pd.DataFrame, threshold: float, cuts):
+    """p(tom) and p(jerry) against time (s) (each held until the next sampled frame) with the decision threshold as a dashed line, shot cuts
+    as grey vertical lines, and under them a strip coloured by each sampled frame's verdict.
+
+    table: one row per sampled frame with time_s, p_tom, p_jerry, verdict (timeline.VideoTimeline.table);
+    threshold: 0-1; cuts: times (s) where a new shot starts."""
+    from plotly.subplots import make_subplots
+
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.82, 0.18], vertical_spacing=0.04)
+    times = table.time_s.to_numpy()
+    step = float(pd.Series(times).diff().median()) if len(times) > 1 else 1.0
+    cuts = list(cuts)
+    if cuts:
+        xs = [x for cut in cuts for x in (cut, cut, None)]
+        ys = [y for _ in cuts for y in (0, 1, None)]
+        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="shot cut", hoverinfo="skip",
+                                    line=dict(color=TIMELINE_LINES["cut"], width=1)), row=1, col=1)
+    for label in ("tom", "jerry"):
+        figure.add_trace(go.Scatter(x=times, y=table[f"p_{label}"], mode="lines+markers", name=f"p({label})",
+                                    line=dict(color=TIMELINE_LINES[label], width=2, shape="hv"), marker=dict(size=4)),
+                         row=1, col=1)
+    figure.add_trace(go.Scatter(x=[times.min() if len(times) else 0, (times.max() + step) if len(times) else 1],
+                                y=[threshold, threshold], mode="lines", name=f"threshold {threshold:.2f}",
+                                line=dict(color=TIMELINE_LINES["threshold"], dash="dash", width=1)), row=1, col=1)
+    for verdict in COMBINATIONS:
+        rows = table[table.verdict == verdict]
+        figure.add_trace(go.Bar(x=rows.time_s + step / 2, y=[1] * len(rows), width=step, name=verdict,
+                                marker=dict(color=COLOURS[verdict], line=dict(width=0)),
+                                hovertemplate="%{customdata:.1f} s: " + verdict + "<extra></extra>",
+                                customdata=rows.time_s), row=2, col=1)
+    figure.update_yaxes(range=[0, 1.02], title="probability", row=1, col=1)
+    figure.update_yaxes(visible=False, range=[0, 1], row=2, col=1)
+    figure.update_xaxes(title="time (s)", row=2, col=1)
+    return figure.update_layout(template=TIMELINE_TEMPLATE, colorway=list(TIMELINE_LINES.values()), height=420,
+                                barmode="overlay", bargap=0, title="Tom and Jerry over time",
+                                legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+                                margin=dict(t=100, b=40))

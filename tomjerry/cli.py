@@ -259,6 +259,54 @@ def cmd_predict(args):
     return 1 if any(result.error for result in results) else 0
 
 
+def cmd_video(args):
+    from tomjerry.predict import load_model
+    from tomjerry.results import best_run
+    from tomjerry.runs.record import read_runs
+    from tomjerry.timeline import CSV_COLUMNS, classify_video, inference_settings
+    from tomjerry.video import open_video
+
+    open_video(args.file, args.fps)  # a bad file or rate is refused before the model loads (seconds)
+    if args.model:
+        model_path, label = Path(args.model), Path(args.model).name
+    else:
+        best = best_run(read_runs())
+        if best is None:
+            raise ValueError("no finished run with a saved model: train one, or pass --model RUN_DIR_OR_MODEL")
+        model_path, label = best.path, best.label()
+    settings = inference_settings(model_path)
+    model = load_model(model_path)
+    print(f"model: {label} ({'TTA, ' if settings.tta else ''}threshold {settings.threshold:.2f})", file=sys.stderr)
+
+    def progress(done, expected):
+        share = f" ({min(done / expected, 1):.0%})" if expected else ""
+        print(f"classified {done} / {expected or '?'} frames{share}", file=sys.stderr, flush=True)
+
+    try:
+        result = classify_video(args.file, model, tta=settings.tta, threshold=settings.threshold, fps=args.fps,
+                                progress=progress)
+    except OSError as error:
+        raise ValueError(f"{args.file}: {error.strerror or error}") from None
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.csv:
+        Path(args.csv).write_text(result.csv(), encoding="utf-8")
+        print(f"{len(result.table)} rows ({','.join(CSV_COLUMNS)}) written to {args.csv}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(str(args.file), str(model_path)), indent=2))
+    elif not args.csv:
+        info, seconds, cuts = result.info, result.seconds_on_screen(), result.cut_times()
+        print(f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:g} fps, "
+              f"{result.duration_s:.1f} s)")
+        print(f"model      {label}")
+        print(f"sampled    {len(result.table)} frames at {result.fps_sampled:g} per second; threshold "
+              f"{result.threshold:.2f}{', mirror TTA' if result.tta else ''}")
+        print("on screen  " + ", ".join(f"{verdict} {value:.1f} s" for verdict, value in seconds.items()))
+        print(f"shots      {len(cuts) + 1}" + (f" (cuts at {', '.join(f'{cut:.1f}' for cut in cuts[:20])} s"
+                                               f"{' ...' if len(cuts) > 20 else ''})" if cuts else ""))
+    return 0
+
+
 def cmd_study(args):
     from tomjerry.discovery import find_dataset
     from tomjerry.runs.folder import artifacts_dir
@@ -412,6 +460,14 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.set_defaults(func=cmd_predict)
+
+    video = commands.add_parser("video", help="classify a whole clip: a timeline of Tom and Jerry, seconds on screen")
+    video.add_argument("file", metavar="FILE", help="mp4, mov, webm, mkv, avi or animated gif")
+    video.add_argument("--model", metavar="RUN_DIR_OR_MODEL", help="default: the best finished run (on validation)")
+    video.add_argument("--fps", type=float, default=1.0, help="frames sampled per second of video (default 1, as the dataset)")
+    video.add_argument("--csv", metavar="OUT", help="write time_s,p_tom,p_jerry,verdict, one row per sampled frame")
+    video.add_argument("--json", action="store_true", help="print the summary and every sampled frame as JSON")
+    video.set_defaults(func=cmd_video)
 
     splits = commands.add_parser("splits", help="compare the random, blocked and shots splits: sizes, "
                                  "near-duplicate test frames, combination shares")

@@ -1,0 +1,111 @@
+"""Video: a whole clip classified, as a timeline of Tom and Jerry."""
+
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+
+from tomjerry import charts
+from tomjerry.explain import overlay
+from tomjerry.predict import input_size, prepare
+from tomjerry.results import model_choices
+from tomjerry.timeline import classify_video, inference_settings
+from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, UPLOAD_TYPES, VideoError, read_frame,
+                            temporary_copy)
+from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, runs_in_use
+
+st.set_page_config(page_title="Video · tomjerry", layout="wide")
+st.title("Video")
+st.caption("A whole clip, sampled like the dataset (one frame per second by default), each sampled frame "
+           "classified as Tom, Jerry, both or neither.")
+source = dataset_source()
+demo_banner(source)
+labels, best = model_choices(runs_in_use(source, load_dataset(source)))
+if not labels:
+    st.info("No trained model yet: train one on the Train page.")
+    st.stop()
+names = list(labels)
+left, right = st.columns([3, 1])
+chosen = labels[left.selectbox("Model", names, index=names.index(best),
+                               help="Default: the best finished run on validation (real-data models first).")]
+fps = right.number_input("Frames sampled per second", MIN_SAMPLE_FPS, MAX_SAMPLE_FPS, DEFAULT_SAMPLE_FPS, 0.5,
+                         help="The dataset holds one frame per second of video.")
+settings = inference_settings(chosen.path)
+st.caption(f"Decision threshold {settings.threshold:.2f} (the run's, chosen on validation)"
+           f"{'; mirror-image test-time augmentation, as the run was scored' if settings.tta else ''}.")
+
+upload = st.file_uploader("Clip (mp4, webm, avi, mov, mkv or animated gif; up to 20 MB)", type=list(UPLOAD_TYPES))
+if upload is None:
+    st.caption("Drop a clip above.")
+    st.stop()
+
+data = upload.getvalue()
+key = (hashlib.sha256(data).hexdigest(), str(chosen.path), float(fps))
+if st.session_state.get("video_key") != key:
+    model = load_model(chosen.path)
+    bar = st.progress(0.0, text="Classifying the clip...")
+
+    def progress(done, expected):
+        bar.progress(min(done / expected, 1.0) if expected else 0.0, text=f"Classified {done} frames...")
+
+    try:
+        with temporary_copy(data, upload.name) as path:
+            result = classify_video(path, model, tta=settings.tta, threshold=settings.threshold, fps=fps,
+                                    progress=progress)
+    except VideoError as error:
+        bar.empty()
+        st.error(str(error))
+        st.stop()
+    bar.empty()
+    st.session_state["video_key"], st.session_state["video_result"] = key, result
+result = st.session_state["video_result"]
+table = result.table
+for warning in result.warnings:
+    st.warning(warning)
+
+info = result.info
+cuts = result.cut_times()
+st.caption(f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:g} frames per second, "
+           f"{result.duration_s:.1f} s; {len(table)} frames sampled at {result.fps_sampled:g} per second, "
+           f"{len(cuts) + 1} shot(s); decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s.")
+columns = st.columns(4)
+names_of = {"tom": "Tom alone", "jerry": "Jerry alone", "both": "Both", "neither": "Neither"}
+for column, (verdict, seconds) in zip(columns, result.seconds_on_screen().items()):
+    column.metric(f"{names_of[verdict]} on screen", f"{seconds:.0f} s")
+
+st.plotly_chart(charts.video_timeline(table, result.threshold, cuts), width="stretch", theme=None)
+verdict_at = dict(zip(table.frame_index, table.verdict))
+with st.container(height=230):
+    st.image([thumb.image for thumb in result.thumbnails],
+             caption=[f"{thumb.time_s:.0f} s · {verdict_at[thumb.frame_index]}" for thumb in result.thumbnails],
+             width=96)
+
+st.subheader("One frame")
+times = table.time_s.tolist()
+if len(times) > 1:
+    at = st.slider("Time (s)", float(times[0]), float(times[-1]), float(times[0]), 1.0 / result.fps_sampled,
+                   format="%.1f s")
+else:
+    at = times[0]
+row = table.iloc[min(range(len(times)), key=lambda i: abs(times[i] - at))]
+explain = st.toggle("Show Grad-CAM", value=True)
+try:
+    with temporary_copy(data, upload.name) as path:
+        rgb = read_frame(path, int(row.frame_index))
+except VideoError as error:
+    st.error(str(error))
+    st.stop()
+parts = st.columns([2, 1, 2, 2] if explain else [2, 1])
+parts[0].image(rgb, caption=f"{row.time_s:.1f} s (frame {row.frame_index})", width="stretch")
+parts[1].metric("Verdict", row.verdict)
+parts[1].metric("p(tom)", f"{row.p_tom:.3f}")
+parts[1].metric("p(jerry)", f"{row.p_jerry:.3f}")
+if explain:
+    image = prepare(rgb, input_size(load_model(chosen.path)))[None]
+    explainer = load_explainer(chosen.path)
+    for part, label in zip(parts[2:], ("tom", "jerry")):
+        part.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
+                   width="stretch")
+
+st.download_button("Download the per-frame CSV (time_s, p_tom, p_jerry, verdict)", result.csv(),
+                   file_name=f"{Path(upload.name).stem}-timeline.csv", mime="text/csv")
