@@ -54,5 +54,6 @@ st.markdown(
     "- **Compare**: the study's tables rebuilt from your runs, learning curves, confusion matrices.\n"
     "- **Grad-CAM**: where each model looks for Tom and for Jerry.\n"
     "- **Predict**: drop in your own frames.\n"
-    "- **Report**: the whole story as one HTML file for class."
+    "- **Report**: the whole story as one HTML file for class.\n"
+    "- **Video**: a whole clip classified, as a timeline of Tom and Jerry."
 )

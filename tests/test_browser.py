@@ -24,7 +24,7 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PAGES = {"home": ("", "Tom, Jerry, both or neither?"), "data": ("Data", "Validation report"),
          "train": ("Train", "New run"), "compare": ("Compare", "Misclassified test frames"),
          "grad-cam": ("Grad-CAM", "jerry p="), "predict": ("Predict", "Decision threshold"),
-         "report": ("Report", "Download the report")}
+         "report": ("Report", "Download the report"), "video": ("Video", "Drop a clip above")}
 
 pytestmark = [
     pytest.mark.slow,

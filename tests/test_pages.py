@@ -17,7 +17,7 @@ from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_runs
 
 PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Grad-CAM.py",
-         "pages/5_Predict.py", "pages/6_Report.py"]
+         "pages/5_Predict.py", "pages/6_Report.py", "pages/7_Video.py"]
 TIMEOUT = 180  # TensorFlow's import alone takes seconds
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tomjerry import COMBINATION_OF
-from tomjerry.predict import input_size, predict_arrays, prepare
+from tomjerry.predict import DEFAULT_THRESHOLD, InferenceRecipe, Predictor, input_size
 from tomjerry.runs.folder import RunFolder
 from tomjerry.shots import CUT_THRESHOLD, SHOT_IMAGE_SIZE, thumbnails
 from tomjerry.video import DEFAULT_SAMPLE_FPS, VideoInfo, open_video
@@ -36,7 +36,6 @@ THUMBNAIL_WIDTH = 96
 MAX_THUMBNAILS = 300
 PROBABILITY_DECIMALS = 6  # float32 carries ~7 significant digits; more would be noise in the CSV
 TIME_DECIMALS = 3  # milliseconds: frames are at least 1 ms apart
-DEFAULT_THRESHOLD = 0.5  # a run without a threshold chosen on validation
 # The order the summary lists the verdicts in (each frame has exactly one: "tom" is Tom alone).
 SUMMARY_ORDER = ("tom", "jerry", "both", "neither")
 CSV_COLUMNS = ["time_s", "p_tom", "p_jerry", "verdict"]
@@ -52,31 +51,27 @@ class InferenceSettings:
 
 
 def inference_settings(path) -> InferenceSettings:
-    """The settings of a run folder (its config's tta, its metrics' threshold_from_validation, else
-    DEFAULT_THRESHOLD), also for the model.keras inside one; a bare .keras file gets no TTA and
-    DEFAULT_THRESHOLD. ValueError when the run's config cannot be read."""
+    """The settings of a run folder from its inference recipe (inference.json, else its config's
+    tta and its metrics' threshold_from_validation), also for the model.keras inside one; a bare
+    .keras file gets no TTA and DEFAULT_THRESHOLD. ValueError when the run's config cannot be read."""
     path = Path(path)
     folder = RunFolder(path if path.is_dir() else path.parent)
     if not folder.file(RunFolder.CONFIG).is_file():
         return InferenceSettings(False, DEFAULT_THRESHOLD, path.name)
-    config = folder.read_config()
-    threshold = (folder.read_metrics() or {}).get("threshold_from_validation", DEFAULT_THRESHOLD)
-    return InferenceSettings(bool(config.tta), float(threshold), folder.run_id)
+    saved = folder.read_json(RunFolder.INFERENCE)
+    recipe = (InferenceRecipe.from_dict(saved) if saved
+              else InferenceRecipe.for_run(folder.read_config(), folder.read_metrics()))
+    return InferenceSettings(bool(recipe.tta), float(recipe.threshold), folder.run_id)
 
 
 def classify_batch(model, frames_rgb_uint8, tta: bool) -> np.ndarray:
     """Frames (a sequence of (H, W, 3) uint8 RGB arrays, any size) to (N, 2) float32 probabilities
-    (tom, jerry): each frame resized the dataset's way (`predict.prepare`: INTER_AREA to the model's
-    square input, float32 in [0, 1]); with tta, the mean over the frame and its horizontal mirror,
-    both in one model call."""
+    (tom, jerry) through the run's Predictor: each frame fitted to 16:9 and resized the dataset's
+    way, with tta the mean over the frame and its horizontal mirror."""
     if len(frames_rgb_uint8) == 0:
         return np.zeros((0, 2), np.float32)
-    size = input_size(model)
-    images = np.stack([prepare(frame, size) for frame in frames_rgb_uint8])
-    if not tta:
-        return predict_arrays(model, images)
-    both = predict_arrays(model, np.concatenate([images, images[:, :, ::-1]]))
-    return (both[:len(images)] + both[len(images):]) / 2
+    predictor = Predictor(model, InferenceRecipe(input_size=input_size(model), tta=tta))
+    return predictor.probabilities(np.stack([predictor.pixels(frame)[0] for frame in frames_rgb_uint8]))
 
 
 @dataclass(frozen=True)
