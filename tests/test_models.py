@@ -20,7 +20,8 @@ def test_model_builds_and_trains_one_step(name):
     weights = "none" if name == "inceptionv3" else "imagenet"  # no download in tests
     model = build_model(name, size, dropout_rate=0.3, weights=weights)
     assert model.output_shape == (None, 2)
-    assert model.get_layer(spec.last_conv_layer) is not None
+    feature_map = model.get_layer(spec.last_conv_layer).output.shape
+    assert len(feature_map) == 4 and feature_map[1] >= 1 and feature_map[2] >= 1  # a spatial map for Grad-CAM
     assert not any(isinstance(layer, keras.Model) for layer in model.layers[1:]), "graph must be flat"
     model.compile(optimizer="adam", loss="binary_crossentropy")
     x = np.random.default_rng(0).random((4, size, size, 3), np.float32)
@@ -97,3 +98,40 @@ def test_from_scratch_models_agree_in_training_and_inference_mode(demo_root):
     inference = model.evaluate(x, y, verbose=0)[1]
     assert history.history["binary_accuracy"][-1] > 0.9
     assert inference > history.history["binary_accuracy"][-1] - 0.1
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
+    import tensorflow as tf
+
+    spec = REGISTRY[name]
+    size = max(spec.min_image_size, 32)
+    # Fine-tune everything a pretrained base allows, so its unfrozen blocks are checked too.
+    model = build_model(name, size, dropout_rate=0.0, weights="none", fine_tune_from=0 if name == "efficientnet_lite0" else None)
+    x = tf.constant(np.random.default_rng(1).random((4, size, size, 3), np.float32))
+    y = tf.constant([[0, 0], [1, 0], [0, 1], [1, 1]], tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.keras.losses.binary_crossentropy(y, model(x, training=True)))
+    gradients = tape.gradient(loss, model.trainable_weights)
+    assert model.trainable_weights
+    for weight, gradient in zip(model.trainable_weights, gradients):
+        assert gradient is not None, f"{weight.path} gets no gradient"
+        values = np.asarray(gradient)
+        assert np.isfinite(values).all(), f"{weight.path} has a non-finite gradient"
+        assert np.abs(values).max() > 0, f"{weight.path} has an all-zero gradient"
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_grad_cam_gives_a_finite_map_per_label_for_every_model(name):
+    from tomjerry.explain import Explainer
+
+    spec = REGISTRY[name]
+    size = max(spec.min_image_size, 32)
+    model = build_model(name, size, weights="none")
+    images = np.random.default_rng(2).random((2, size, size, 3), np.float32)
+    explainer = Explainer(model)
+    assert explainer.layer == spec.last_conv_layer
+    for label in ("tom", "jerry"):
+        heat = np.asarray(explainer.heatmaps(images, label))
+        assert heat.shape == (2, size, size), heat.shape
+        assert np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1

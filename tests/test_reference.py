@@ -11,6 +11,7 @@ from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.status import read_status
 
 REFERENCE = sorted((ROOT / "artifacts" / "runs").glob("ref-*"))
+SHIPPED_MODEL_RUNS = [p.parent for p in sorted((ROOT / "artifacts" / "runs").glob("ref-*/model.keras"))]
 
 
 @pytest.mark.skipif(not REFERENCE, reason="no shipped reference runs in artifacts/runs")
@@ -39,10 +40,23 @@ def test_shipped_models_load_and_stay_small():
         model = load_model(path)
         size = model.input_shape[1]
         p = predict_arrays(model, np.zeros((1, size, size, 3), np.float32))
-        assert p.shape == (1, 2)
+        assert p.shape == (1, 2) and np.isfinite(p).all()
 
 
-SHIPPED_MODEL_RUNS = [p.parent for p in sorted((ROOT / "artifacts" / "runs").glob("ref-*/model.keras"))]
+@pytest.mark.skipif(not REAL_DATA.is_dir(), reason="needs ../shared/datasets/tom_and_jerry")
+def test_shipped_models_repredict_their_recorded_frames():
+    import numpy as np
+
+    from tomjerry.dataset import scan
+    from tomjerry.predict import Predictor
+
+    paths = scan(REAL_DATA).usable.set_index("filename").path
+    for run_dir in SHIPPED_MODEL_RUNS:
+        predictor = Predictor.from_path(run_dir)
+        recorded = RunFolder(run_dir).read_predictions().query("split == 'test'").iloc[::70]  # 8 frames
+        again = np.array([[p.p_tom, p.p_jerry] for p in (predictor.predict(paths[name], name)
+                                                         for name in recorded.filename)])
+        assert np.abs(again - recorded[["p_tom", "p_jerry"]].to_numpy()).max() < 1e-5
 
 
 @pytest.mark.slow
