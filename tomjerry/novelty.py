@@ -36,9 +36,9 @@ DEFAULT_K = 5
 DEFAULT_FALSE_ALARM_RATE = 0.01
 # Covariance = (1 - s) * sample covariance + s * (mean variance) * identity. Ledoit-Wolf's own
 # estimate for the shipped model is s = 0.003: it trusts the training frames' tightest directions,
-# which 2,000 frames of a few hundred shots barely span, and flags 5 % of frames from shots the
-# reference never saw. s = 0.5 flags 1.3-1.6 % of those and still 99 % of the non-cartoon
-# "select" pictures (benchmarks/novelty.py measures both; None gives Ledoit-Wolf's estimate).
+# which 2,000 frames of a few hundred shots barely span, and flags 5.2 % of frames from shots the
+# reference never saw (0.7 % of the random-split val frames). s = 0.5 flags 1.9 % of those and
+# still 98.8 % of the non-cartoon "select" pictures (benchmarks/novelty.py; None: Ledoit-Wolf).
 DEFAULT_SHRINKAGE = 0.5
 
 
@@ -195,6 +195,10 @@ class Reference:
             return _unpacked_lower(self.arrays["cholesky"])
         return self.arrays["bank"].astype(np.float32)
 
+    @cached_property
+    def _bank_squared_norms(self) -> np.ndarray:
+        return (self._matrix ** 2).sum(1)
+
     def score(self, features) -> np.ndarray:
         """(N, D) features to (N,) float64 scores; higher means less like the training frames.
         Raises ValueError for features of another width or with NaN."""
@@ -204,7 +208,7 @@ class Reference:
             return np.linalg.norm(whitened.astype(np.float64), axis=1)
         bank = self._matrix
         # |x - b|^2 = |x|^2 - 2 x.b + |b|^2, for every pair at once; round-off can dip below 0.
-        squared = (features ** 2).sum(1, keepdims=True) - 2 * features @ bank.T + (bank ** 2).sum(1)
+        squared = (features ** 2).sum(1, keepdims=True) - 2 * features @ bank.T + self._bank_squared_norms
         kth = np.partition(squared, self.k - 1, axis=1)[:, self.k - 1]
         return np.sqrt(np.maximum(kth.astype(np.float64), 0.0))
 
