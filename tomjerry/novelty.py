@@ -16,6 +16,7 @@ threshold calibrated on held-out real frames turns that distance into a flag.
 Everything here takes images as the models do: (N, size, size, 3) float32 RGB in [0, 1].
 """
 
+import io
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from tomjerry.atomic import write_bytes
 
 NOVELTY_FILE = "novelty.npz"
 FORMAT_VERSION = 1
@@ -243,13 +246,9 @@ class Reference:
     def save(self, path) -> Path:
         """Writes the reference as one .npz (its arrays plus to_dict() as JSON text), atomically.
         The .npz holds no pickled objects: load_reference reads it with allow_pickle=False."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(path.name + ".part")
-        with open(temporary, "wb") as handle:
-            np.savez(handle, summary=np.array(json.dumps(self.to_dict())), **self.arrays)
-        temporary.replace(path)  # a crash mid-write never leaves a half-written reference
-        return path
+        buffer = io.BytesIO()
+        np.savez(buffer, summary=np.array(json.dumps(self.to_dict())), **self.arrays)
+        return write_bytes(path, buffer.getvalue())  # a reader never sees a half-written reference
 
 
 def load_reference(path) -> Reference:
