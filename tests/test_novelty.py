@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from tomjerry.models import REGISTRY, build_model
+from tomjerry.model_specs import SPECS as REGISTRY
+from tomjerry.models import build_model
 from tomjerry.novelty import (conformal_threshold, feature_model, fit_features, load_reference,
                               predict_with_features)
 

@@ -95,3 +95,33 @@ def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
 
     assert verdicts(page) == verdicts(stored) == verdicts(cli_p)
     assert [row["verdict"] for row in cli] == [predictor.answer(p).verdict for p in stored]
+
+
+@pytest.mark.skipif(not SHIPPED_MODEL_RUNS, reason="no shipped model")
+def test_the_shipped_model_warns_on_a_photo_and_not_on_a_cartoon_frame():
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from tomjerry.predict import Predictor
+
+    predictor = Predictor.from_path(SHIPPED_MODEL_RUNS[0])
+    assert predictor.reference is not None
+    import io
+
+    def png(array):
+        buffer = io.BytesIO()
+        Image.fromarray(array).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    astronaut = predictor.predict(png(data.astronaut()), "astronaut.png")
+    assert any("does not look like a Tom and Jerry frame" in w for w in astronaut.warnings)
+    noise = predictor.predict(png(np.random.default_rng(0).integers(0, 256, (270, 480, 3), dtype=np.uint8)), "noise.png")
+    assert any("does not look like" in w for w in noise.warnings)
+    if REAL_DATA.is_dir():
+        recorded = RunFolder(SHIPPED_MODEL_RUNS[0]).read_predictions().query("split == 'test'").filename.iloc[:20]
+        from tomjerry.dataset import scan
+
+        paths = scan(REAL_DATA).usable.set_index("filename").path
+        flagged = sum(any("does not look" in w for w in predictor.predict(paths[n], n).warnings) for n in recorded)
+        assert flagged <= 1  # about 1 % of real frames are flagged by design

@@ -3,6 +3,7 @@
 import os
 import signal
 import time
+import zipfile
 
 import pandas as pd
 import pytest
@@ -137,8 +138,11 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
 
     def fake(name, demo, val, test):
         run_dir = create_run(TINY, tmp_path)
-        for file in ("split.csv", "predictions.csv", "model.keras"):
+        for file in ("split.csv", "predictions.csv"):
             (run_dir / file).write_text("x")
+        with zipfile.ZipFile(run_dir / "model.keras", "w") as archive:  # looks like a Keras archive
+            archive.writestr("config.json", "{}")
+            archive.writestr("model.weights.h5", "")
         (run_dir / "metrics.json").write_text(json.dumps({
             "dataset": {"demo": demo}, "validation": {"exact_match_accuracy": val},
             "test": {"exact_match_accuracy": test}}))

@@ -228,7 +228,7 @@ def cmd_evaluate(args):
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
     data = RunData(config, source.path, run_dir, split_file=args.split or RunFolder(run_dir).file(RunFolder.SPLIT))
-    _, result = score(load_model(run_dir), data, tta=config.tta)
+    _, result, _ = score(load_model(run_dir), data, tta=config.tta)
     print(json.dumps(result, indent=2))
     return 0
 

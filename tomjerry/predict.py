@@ -17,6 +17,7 @@ from tomjerry import COMBINATION_OF
 from tomjerry.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
 from tomjerry.images import model_input, to_float
 from tomjerry.model_files import ModelContractError, UnreadableModelError, load_model  # noqa: F401
+from tomjerry.novelty import feature_model, load_reference, predict_with_features
 from tomjerry.runs.folder import RunFolder
 
 DEFAULT_THRESHOLD = 0.5  # a bare model file has no validation frames to choose one on
@@ -107,10 +108,13 @@ def predict_arrays(model, images: np.ndarray) -> np.ndarray:
 class Predictor:
     """A model with its recipe: the one way tomjerry turns pictures into answers."""
 
-    def __init__(self, model, recipe: InferenceRecipe, source: Path | None = None):
+    def __init__(self, model, recipe: InferenceRecipe, source: Path | None = None, reference=None):
+        """`reference`: a calibrated tomjerry.novelty.Reference; with it every answer also says
+        whether the picture looks like the training frames."""
         if recipe.input_size != input_size(model):
             raise ValueError(f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px")
-        self.model, self.recipe, self.source = model, recipe, source
+        self.model, self.recipe, self.source, self.reference = model, recipe, source, reference
+        self._with_features = None
 
     @classmethod
     def from_path(cls, path, model=None) -> "Predictor":
@@ -122,6 +126,9 @@ class Predictor:
         if not path.is_dir():
             return cls(model, InferenceRecipe.for_model(model), path)
         folder = RunFolder(path)
+        reference = None
+        if folder.file(RunFolder.NOVELTY).is_file():
+            reference = load_reference(folder.file(RunFolder.NOVELTY))
         saved = folder.read_json(RunFolder.INFERENCE)
         if saved:
             recipe = InferenceRecipe.from_dict(saved)
@@ -130,29 +137,45 @@ class Predictor:
                 recipe = InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
             except ValueError:
                 recipe = InferenceRecipe.for_model(model)
-        return cls(model, recipe, path)
+        return cls(model, recipe, path, reference)
 
     def pixels(self, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
         """Full-size (H, W, 3) uint8 RGB to the model's (S, S, 3) uint8 input and the shape note."""
         return model_input(rgb, self.recipe.input_size)
 
-    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities (tom, jerry), with the recipe's
-        test-time augmentation: the mean over each picture and its mirror image."""
+    def infer(self, pixels: np.ndarray, features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, S, S, 3) uint8 model inputs to ((N, 2) probabilities (tom, jerry), (N, D) pooled
+        features of the pictures as given, or None). Probabilities use the recipe's test-time
+        augmentation: the mean over each picture and its mirror image. The features come from the
+        same forward pass (tomjerry.novelty.feature_model), so they cost nothing extra."""
         pixels = np.asarray(pixels)
         if len(pixels) == 0:
-            return np.zeros((0, 2), np.float32)
-        parts = []
+            return np.zeros((0, 2), np.float32), None
+        probabilities, pooled = [], []
         for start in range(0, len(pixels), BATCH):
             batch = to_float(pixels[start:start + BATCH])
-            p = predict_arrays(self.model, batch)
+            if features:
+                if self._with_features is None:
+                    self._with_features = feature_model(self.model)
+                f, p = predict_with_features(self._with_features, batch, BATCH)
+                pooled.append(f)
+            else:
+                p = predict_arrays(self.model, batch)
             if self.recipe.tta:
                 p = (p + predict_arrays(self.model, np.ascontiguousarray(batch[:, :, ::-1]))) / 2
-            parts.append(p)
-        return np.concatenate(parts)
+            probabilities.append(p)
+        return np.concatenate(probabilities), np.concatenate(pooled) if features else None
 
-    def answer(self, p: np.ndarray, note=None, name=None) -> Prediction:
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities, as `infer`."""
+        return self.infer(pixels, features=self.reference is not None)[0]
+
+    def answer(self, p: np.ndarray, note=None, name=None, novelty: float | None = None) -> Prediction:
         warnings = [f"The picture was not 16:9 like the training frames: {note}."] if note else []
+        if novelty is not None and self.reference.is_out_of_distribution(novelty):
+            warnings.append(f"This does not look like a Tom and Jerry frame (novelty {novelty:.1f}, above the "
+                            f"{self.reference.threshold:.1f} that about 1 % of real validation frames reach): "
+                            "treat the verdict with care.")
         return Prediction(float(p[0]), float(p[1]), self.recipe.threshold, note, warnings, name)
 
     def predict(self, source, name: str | None = None) -> Prediction:
@@ -162,7 +185,9 @@ class Predictor:
     def predict_with_pixels(self, source, name: str | None = None) -> tuple[Prediction, np.ndarray]:
         """The Prediction and the (S, S, 3) uint8 model input it was made from (for Grad-CAM)."""
         pixels, note = self.pixels(decode_image(source, name))
-        return self.answer(self.probabilities(pixels[None])[0], note, name), pixels
+        probabilities, features = self.infer(pixels[None], features=self.reference is not None)
+        novelty = float(self.reference.score(features)[0]) if features is not None else None
+        return self.answer(probabilities[0], note, name, novelty), pixels
 
     def predict_files(self, paths) -> list[Prediction]:
         """One Prediction per path; an unreadable picture gets its `error`, the others an answer."""

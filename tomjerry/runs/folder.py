@@ -37,6 +37,7 @@ class RunFolder:
     PREDICTIONS = "predictions.csv"     # validation, test and challenge rows with both probabilities
     PROVENANCE = "provenance.json"      # dataset, split, versions, commit, hardware
     INFERENCE = "inference.json"        # the inference recipe: input size, shape rule, TTA, threshold
+    NOVELTY = "novelty.npz"             # the out-of-distribution reference: training features' statistics
     MODEL = "model.keras"
     ERROR = "error.txt"                 # the traceback of a failed run
     LOG = "log.txt"                     # a background run's output
