@@ -1,11 +1,14 @@
 """Prediction on user images: decoding uploads safely and scoring them with a saved model."""
 
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from PIL import UnidentifiedImageError
 
 from tomjerry import COMBINATION_OF
 from tomjerry.images import resize_rgb
@@ -30,10 +33,20 @@ class Prediction:
         return COMBINATION_OF[(int(self.p_tom >= self.threshold), int(self.p_jerry >= self.threshold))]
 
 
+def reason(error: Exception) -> str:
+    """The decoder's complaint for a person: Pillow names the file it failed on by the repr of its
+    in-memory buffer ("cannot identify image file <_io.BytesIO object at 0x7f...>"), which means
+    nothing to the one who uploaded it."""
+    text = re.sub(r"\s*<[^<>]* object at 0x[0-9a-fA-F]+>", "", str(error)).strip()
+    if isinstance(error, UnidentifiedImageError) or text == "cannot identify image file":
+        return "not a picture format Pillow knows: JPEG, PNG, WebP, GIF or BMP"
+    return text[:120] or type(error).__name__
+
+
 def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
     """Image bytes to RGB uint8 at full size, or BadImage with a clear reason. The size is read
     from the header before decoding, so a huge image is refused without using its memory."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
     if not data:
         raise BadImage(f"{name} is empty (0 bytes)")
@@ -64,7 +77,7 @@ def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError,
             MemoryError) as error:
-        raise BadImage(f"{name} is not a readable image ({type(error).__name__}: {str(error)[:120]})") from None
+        raise BadImage(f"{name} is not a readable image ({reason(error)})") from None
     if rgb.ndim != 3 or rgb.shape[0] < 2 or rgb.shape[1] < 2:
         raise BadImage(f"{name} is too small to classify")
     return rgb
