@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tomjerry.explain import overlay
+from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.predict import BadImage, decode_upload, input_size, predict_arrays, prepare, Prediction
 from tomjerry.results import model_choices
 from ui import dataset_source, load_dataset, load_explainer, load_model, runs_in_use
@@ -22,6 +22,9 @@ left, right = st.columns(2)
 threshold = left.slider("Decision threshold", 0.05, 0.95, suggested, 0.05,
                         help="A label is present when its probability reaches this. Default: chosen on validation.")
 explain = right.toggle("Show Grad-CAM", value=True)
+if explain:
+    right.image(colour_scale(), width=320)
+    right.caption(SCALE_CAPTION)
 
 uploads = st.file_uploader("Frames (jpg, png, webp, gif, bmp)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
                            accept_multiple_files=True)
@@ -50,6 +53,6 @@ for upload in files:
     columns[1].metric("p(jerry)", f"{prediction.p_jerry:.3f}")
     if explain:
         explainer = load_explainer(chosen.path)
-        for column, label in zip(columns[2:], ("tom", "jerry")):
-            column.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
-                         width="stretch")
+        for column, label, p in zip(columns[2:], ("tom", "jerry"), (prediction.p_tom, prediction.p_jerry)):
+            column.image(overlay(image[0], explainer.heatmaps(image, label)[0], probability=p, threshold=threshold),
+                         caption=f"Grad-CAM · {cam_caption(label, p, threshold)}", width="stretch")
