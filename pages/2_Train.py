@@ -8,6 +8,7 @@ from tomjerry import charts
 from tomjerry.config import (PRESET_DESCRIPTIONS, RUN_PRESETS, RunConfig, config_from_form, describe_changes, options,
                              preset_changes)
 from tomjerry.model_specs import SPECS
+from tomjerry.results import run_names
 from tomjerry.runs import states
 from tomjerry.runs.folder import RunFolder, run_path
 from tomjerry.runs.launcher import RunBusy, cancel, launch, launch_study, resume
@@ -15,7 +16,8 @@ from tomjerry.runs.record import read_run
 from tomjerry.runs.status import read_status, run_states
 from tomjerry.runs.study import PRESETS
 from tomjerry.runs.table import runs_table
-from ui import artifacts, chart, config_inputs, dataset_source, demo_banner, load_dataset, results_table, runs_in_use
+from ui import (artifacts, chart, config_inputs, dataset_source, demo_banner, fingerprint_in_use, load_dataset, pick_run,
+                results_table, runs_in_use)
 
 st.set_page_config(page_title="Train · tomjerry", layout="wide")
 st.title("Train")
@@ -51,7 +53,7 @@ if submitted:
         if config.fine_tune_from is not None and config.learning_rate > 3e-4:
             st.warning("Fine-tuning a pretrained base above a 3e-4 learning rate can wreck its features "
                        "while the new head is still random (the lite0-best preset uses 3e-4).")
-        run_dir = launch(config, source.path, artifacts())
+        run_dir = launch(config, source.path, artifacts(), dataset_fingerprint=fingerprint_in_use(source, dataset))
         st.session_state["watched_run"] = run_dir.name
         st.success(f"Started {read_run(run_dir).label()} as {run_dir.name}")
     except (ValueError, TypeError, RunBusy) as error:
@@ -69,16 +71,19 @@ with st.expander("Run the study's grid (base, tuned, augmented for each model)")
             st.error(str(error))
 
 st.subheader("Live view")
-runs = runs_table(runs_in_use(source, dataset))
+records = runs_in_use(source, dataset)
+# Distinct names (a repeated label gets its id's hash): the browser answers with the name.
+names = run_names(records)
+runs = runs_table(records)
+runs["label"] = runs.run_id.map(names)
 if runs.empty:
     st.info("No runs on this dataset yet: launch one above.")
     st.stop()
 choices = list(runs.run_id)
-names = {row.run_id: f"{row.label} — {row.state}" for row in runs.itertuples()}
 active = runs[runs.state.isin(states.ACTIVE)]
 if st.session_state.get("watched_run") not in choices:
     st.session_state["watched_run"] = active.run_id.iloc[0] if len(active) else choices[0]
-watched = st.selectbox("Run", choices, format_func=names.get, key="watched_run")
+watched = pick_run("Run", choices, names, "watched_run")
 seen_states = run_states(artifacts())
 
 

@@ -54,7 +54,10 @@ class Run:
         path = legacy.get("path") or self.status.get("data")
         demo = legacy.get("demo", self.status.get("demo"))
         name = "unknown" if path is None else ("demo" if demo else Path(path).name)
-        return {"name": name, "demo": demo, "fingerprint": None, "path": path, "images": legacy.get("images")}
+        # A run launched from the dashboard records its dataset's fingerprint in status.json at
+        # once, so it is listed with that dataset's runs before it writes provenance.json.
+        return {"name": name, "demo": demo, "fingerprint": self.status.get("dataset_fingerprint"), "path": path,
+                "images": legacy.get("images")}
 
     @property
     def split(self) -> dict:
