@@ -59,7 +59,7 @@ def load_dataset(source):
 def demo_banner(source):
     if source.is_demo:
         st.info("Showing **demo data**: generated cat and mouse drawings, not frames of the cartoon. "
-                "Get the real dataset with `python -m tomjerry download`.")
+                "Get the real dataset with `.venv/bin/python -m tomjerry download`.")
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
@@ -184,10 +184,27 @@ def config_inputs(options, base, key: str, model_descriptions=None) -> dict:
             values[option.name] = where.number_input(
                 option.label, min_value=number(option.minimum), max_value=number(option.maximum),
                 value=None if value is None else number(value), step=step,
-                format="%d" if option.kind == "int" else "%g", **common)
+                format="%d" if option.kind == "int" else "%g", placeholder="none" if option.optional else None,
+                **common)
         elif option.kind == "tags":
             text = where.text_input(option.label, value=", ".join(value), **common)
             values[option.name] = option.parse(text)
         else:
             values[option.name] = where.text_input(option.label, value=value or "", **common)
     return values
+
+
+def pick_run(label, ids, names, key, container=st, **options):
+    """A selectbox of run ids shown by their names. The browser answers with the shown name, and
+    a name can change between reruns (the sidebar's toggle names datasets): a name no longer on
+    offer falls back to the first run instead of failing."""
+    choice = container.selectbox(label, ids, format_func=lambda run_id: names.get(run_id, str(run_id)), key=key,
+                                 **options)
+    return choice if choice in ids else ids[0]
+
+
+def pick_runs(label, ids, names, key, default, container=st, **options) -> list:
+    """The multiselect of pick_run; names no longer on offer are dropped."""
+    chosen = container.multiselect(label, ids, default=default, key=key,
+                                   format_func=lambda run_id: names.get(run_id, str(run_id)), **options)
+    return [run_id for run_id in chosen if run_id in ids]

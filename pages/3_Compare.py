@@ -9,8 +9,8 @@ from tomjerry.results import finished, made_on, metrics_at_threshold, misclassif
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.study import (BEYOND_COLUMNS, CELL_COLUMNS, STUDY_VARIANTS, beyond_study, challenge_note,
                                  shipped_note, skipped_models, study_cells, study_splits, study_tables)
-from ui import (artifacts, chart, dataset_source, demo_banner, fingerprint_in_use, load_dataset, results_table,
-                runs_in_use)
+from ui import (artifacts, chart, dataset_source, demo_banner, fingerprint_in_use, load_dataset, pick_run, pick_runs,
+                results_table, runs_in_use)
 
 st.set_page_config(page_title="Compare · tomjerry", layout="wide")
 st.title("Compare")
@@ -70,13 +70,16 @@ if not comparison.empty:
 st.subheader("Learning curves")
 ids = [run.run_id for run in runs]
 by_id = {run.run_id: run for run in runs}
-picked = st.multiselect("Runs", ids, default=ids[:4], format_func=names.get, key="curve_runs")
+# The browser sends a picker's choice back by its shown name, and names change with the set of
+# runs shown (the sidebar's toggle names datasets): a new set of runs starts the pickers afresh.
+fresh = f"{len(ids)}"
+picked = pick_runs("Runs", ids, names, f"curve_runs.{fresh}", default=ids[:4])
 metric = st.radio("Metric", ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"],
                   horizontal=True, key="curve_metric")
 chart(charts.learning_curves({names[run_id]: by_id[run_id].folder.read_history() for run_id in picked}, metric))
 
 st.subheader("One run in detail")
-chosen = by_id[st.selectbox("Run", ids, format_func=names.get, key="detail_run")]
+chosen = by_id[pick_run("Run", ids, names, f"detail_run.{fresh}")]
 metrics = chosen.metrics or {}
 threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05, key="threshold",
                       help=f"A label is present when its probability reaches this. Chosen on validation for this "

@@ -21,7 +21,9 @@ if not labels:
     st.info("No finished run with a saved model yet: train one on the Train page.")
     st.stop()
 
-picked = st.multiselect("Models", list(labels), default=[best], max_selections=3, key="cam_models")
+# Only names on offer: the browser answers with names, and they change with the runs shown.
+picked = [name for name in st.multiselect("Models", list(labels), default=[best], max_selections=3, key="cam_models")
+          if name in labels]
 if not picked:
     st.stop()
 letters = "ABC"
@@ -43,8 +45,8 @@ else:
 if pool.empty:
     st.info("No such frames in the dataset in use.")
     st.stop()
-names = st.multiselect("Images", list(pool.filename), default=list(pool.filename[:2]), max_selections=6,
-                       key="cam_images")
+names = [name for name in st.multiselect("Images", list(pool.filename), default=list(pool.filename[:2]),
+                                        max_selections=6, key="cam_images") if name in set(pool.filename)]
 st.image(colour_scale(), width=320)
 st.caption(SCALE_CAPTION)
 

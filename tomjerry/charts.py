@@ -69,8 +69,10 @@ def sizes_scatter(sizes: pd.DataFrame):
 
 
 def epoch_axis(figure: go.Figure) -> go.Figure:
-    # Epochs are whole numbers: without this, plotly puts ticks at 1.5, 2.5 on short runs.
-    return figure.update_xaxes(title="epoch", tickmode="linear", dtick=1, tickformat="d")
+    # Epochs are whole numbers: without this, plotly puts ticks at 1.5, 2.5 on short runs (and
+    # a one-epoch run spans 0 to 2).
+    last = max((max(trace.x) for trace in figure.data if trace.x is not None and len(trace.x)), default=1)
+    return figure.update_xaxes(title="epoch", tickmode="linear", dtick=1, tickformat="d", range=[0.5, last + 0.5])
 
 
 def learning_curves(histories: dict, metric: str = "val_loss"):

@@ -26,7 +26,11 @@ def run_names(runs: list[Run]) -> dict[str, str]:
     that would still share a name get the hash at the end of their id, so no two merge."""
     names = {run.run_id: run.label() for run in runs}
     if len({run.dataset.get("fingerprint") for run in runs}) > 1:
-        names = {run.run_id: f"{names[run.run_id]} · {run.dataset.get('name')} data" for run in runs}
+        # Runs from several datasets: the demo ones say so; real ones name theirs only when
+        # there are several real datasets.
+        real = {run.dataset.get("fingerprint") for run in runs if not run.dataset.get("demo")}
+        names = {run.run_id: f"{names[run.run_id]} · {run.dataset.get('name')} data"
+                 if run.dataset.get("demo") or len(real) > 1 else names[run.run_id] for run in runs}
     counts = Counter(names.values())
     return {run_id: name if counts[name] == 1 else f"{name} · {run_id.rsplit('-', 1)[-1]}"
             for run_id, name in names.items()}
