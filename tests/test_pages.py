@@ -148,14 +148,18 @@ def test_train_launches_and_live_view_reaches_finished(monkeypatch, demo_root, t
     assert not app.exception, app.exception
     assert any("Started" in s.value for s in app.success), [e.value for e in app.error]
     run_id = read_runs(tmp_path)[0].run_id
+    # Watched at once, while still queued: it is listed with its dataset's runs before it writes
+    # provenance.json (the launch records the dataset's fingerprint).
+    assert app.selectbox(key="watched_run").value == run_id
     status = wait(tmp_path / "runs" / run_id, timeout=240)
     assert status["state"] == "finished", (tmp_path / "runs" / run_id / "log.txt").read_text()[-2000:]
     app.run()
     assert any("Finished" in s.value for s in app.success)
     run = read_runs(tmp_path)[0]
     assert run.config.preset == "demo" and run.config.epochs == 1 and run.config.image_size == 48
-    # The picker and the table read the new state, not the one the page saw at launch.
-    assert app.selectbox(key="watched_run").options[0].endswith("— finished")
+    # The picker names the run as everywhere else; the live line and the table read the new state.
+    assert app.selectbox(key="watched_run").options == [run.label()]
+    assert app.get("progress")[0].proto.text.startswith("finished")
     assert list(app.dataframe[-1].value.state) == ["finished"]
 
 
@@ -343,10 +347,11 @@ def test_galleries_only_from_the_runs_own_dataset(monkeypatch, demo_root, mixed_
     app.sidebar.toggle(key="all_runs").set_value(True).run()
     demo = next(run for run in read_runs(mixed_artifacts) if not run.reference)
     real = next(run for run in read_runs(mixed_artifacts) if run.reference)
-    app.selectbox(key="detail_run").set_value(demo.run_id).run()
+    detail = next(box.key for box in app.selectbox if box.key.startswith("detail_run"))
+    app.selectbox(key=detail).set_value(demo.run_id).run()
     app.slider(key="threshold").set_value(0.3).run()
     assert gallery_captions(app), "the demo run's mistakes are demo frames: shown"
-    app.selectbox(key="detail_run").set_value(real.run_id).run()
+    app.selectbox(key=detail).set_value(real.run_id).run()
     assert not app.exception, app.exception
     assert gallery_captions(app) == []  # real-data probabilities on demo drawings: never
     assert any("made on other data" in c.value for c in app.caption)
