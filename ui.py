@@ -1,12 +1,14 @@
 """Streamlit helpers shared by the pages: the dataset picker and cached loaders. Logic stays in
 the tomjerry package; this file only holds what needs streamlit."""
 
+import dataclasses
 import os
 from pathlib import Path
 
 import streamlit as st
 
 from tomjerry.dataset import scan
+from tomjerry.results import COLUMNS
 from tomjerry.discovery import find_dataset
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.provenance import dataset_fingerprint
@@ -57,7 +59,7 @@ def load_dataset(source):
 def demo_banner(source):
     if source.is_demo:
         st.info("Showing **demo data**: generated cat and mouse drawings, not frames of the cartoon. "
-                "Get the real dataset with `python -m tomjerry download`.")
+                "Get the real dataset with `.venv/bin/python -m tomjerry download`.")
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
@@ -109,11 +111,17 @@ def cached_fingerprint(path: str, stamp: float, _dataset) -> str:
     return dataset_fingerprint(_dataset.usable)
 
 
+def fingerprint_in_use(source, dataset) -> str:
+    """The fingerprint of the dataset in use: a run's predictions belong to these images only
+    when its own dataset fingerprint is this one."""
+    csv = Path(source.path) / "ground_truth.csv"
+    return cached_fingerprint(str(source.path), csv.stat().st_mtime, dataset)
+
+
 def runs_in_use(source, dataset) -> list:
     """The runs made on the dataset in use (matched by fingerprint), or every run when the
     sidebar's toggle says so; the sidebar says how many are hidden."""
-    csv = Path(source.path) / "ground_truth.csv"
-    fingerprint = cached_fingerprint(str(source.path), csv.stat().st_mtime, dataset)
+    fingerprint = fingerprint_in_use(source, dataset)
     show_all = st.sidebar.toggle("Runs from every dataset", key="all_runs",
                                  help="Off: only runs trained on the dataset in use. On: every run "
                                       "in the artifacts folder, each with the dataset it was made on.")
@@ -123,3 +131,96 @@ def runs_in_use(source, dataset) -> list:
     if hidden:
         st.sidebar.caption(f"{hidden} run(s) made on other datasets (or unreadable) are hidden.")
     return shown
+
+
+def chart(figure, container=st, key=None):
+    """A figure as it is built: theme=None keeps Streamlit's theme from restyling it, so it looks
+    the same here as in the downloaded report (the figures carry their own template)."""
+    container.plotly_chart(figure, theme=None, width="stretch", key=key)
+
+
+COLUMN_KINDS = {
+    # Shown as percent with one decimal (results_table multiplies by 100): "percent" would print
+    # 88% beside 95.8%.
+    "percent": lambda c: st.column_config.NumberColumn(c.title, help=c.help or None, format="%.1f%%", width=c.width),
+    "f1": lambda c: st.column_config.NumberColumn(c.title, help=c.help or None, format="%.3f", width=c.width),
+    "rate": lambda c: st.column_config.NumberColumn(c.title, help=c.help or None, format="%.0e", width=c.width),
+    "seconds": lambda c: st.column_config.NumberColumn(c.title, help=c.help or None, format="%.0f", width=c.width),
+    "number": lambda c: st.column_config.NumberColumn(c.title, help=c.help or None, width=c.width),
+    "check": lambda c: st.column_config.CheckboxColumn(c.title, help=c.help or None, width=c.width),
+    "text": lambda c: st.column_config.TextColumn(c.title, help=c.help or None, width=c.width),
+}
+
+
+def results_table(frame, columns):
+    """`columns` of a results frame under their human titles and widths (tomjerry.results.COLUMNS,
+    the same the report uses)."""
+    columns = [c for c in columns if c in frame]
+    shown = frame[columns].copy()
+    for column in columns:
+        if COLUMNS[column].kind == "percent":
+            shown[column] = shown[column] * 100
+    config = {}
+    for column in columns:
+        spec = COLUMNS[column]
+        if spec.kind == "text" and (spec.width or 0) >= 250 and len(shown):
+            # A name column as wide as its longest name (about 6 px a character), within reason.
+            longest = int(shown[column].fillna("").astype(str).str.len().max())
+            spec = dataclasses.replace(spec, width=min(max(spec.width, 6 * longest + 20), 420))
+        config[column] = COLUMN_KINDS[spec.kind](spec)
+    st.dataframe(shown, width="stretch", hide_index=True, column_config=config)
+
+
+def config_inputs(options, base, key: str, model_descriptions=None) -> dict:
+    """One input per RunConfig option (tomjerry.config.options), starting at `base`'s values,
+    laid out four to a row; returns {field name: value}. `key` prefixes every
+    widget key (a new prefix starts the inputs afresh, e.g. when another preset is picked)."""
+    values = {}
+    # Row by row, four to a row (rows line up); check boxes after the inputs, being shorter.
+    ordered = [o for o in options if o.kind != "bool"] + [o for o in options if o.kind == "bool"]
+    for index, option in enumerate(ordered):
+        if index % 4 == 0:
+            columns = st.columns(4)
+        where = columns[index % 4]
+        value = getattr(base, option.name)
+        common = {"help": option.help, "key": f"{key}.{option.name}"}
+        if option.kind == "choice":
+            choices = list(option.choices or option.suggest)
+            if value not in choices:  # a split CSV path from a config: offered as it is
+                choices.append(value)
+            describe = (lambda name: f"{name} — {model_descriptions[name]}") if (
+                option.name == "model" and model_descriptions) else str
+            values[option.name] = where.selectbox(option.label, choices, index=choices.index(value),
+                                                  format_func=describe, **common)
+        elif option.kind == "bool":
+            values[option.name] = where.checkbox(option.label, value=bool(value), **common)
+        elif option.kind in ("int", "float"):
+            number = int if option.kind == "int" else float
+            step = number(option.step or 1)
+            values[option.name] = where.number_input(
+                option.label, min_value=number(option.minimum), max_value=number(option.maximum),
+                value=None if value is None else number(value), step=step,
+                format="%d" if option.kind == "int" else "%g", placeholder="none" if option.optional else None,
+                **common)
+        elif option.kind == "tags":
+            text = where.text_input(option.label, value=", ".join(value), **common)
+            values[option.name] = option.parse(text)
+        else:
+            values[option.name] = where.text_input(option.label, value=value or "", **common)
+    return values
+
+
+def pick_run(label, ids, names, key, container=st, **options):
+    """A selectbox of run ids shown by their names. The browser answers with the shown name, and
+    a name can change between reruns (the sidebar's toggle names datasets): a name no longer on
+    offer falls back to the first run instead of failing."""
+    choice = container.selectbox(label, ids, format_func=lambda run_id: names.get(run_id, str(run_id)), key=key,
+                                 **options)
+    return choice if choice in ids else ids[0]
+
+
+def pick_runs(label, ids, names, key, default, container=st, **options) -> list:
+    """The multiselect of pick_run; names no longer on offer are dropped."""
+    chosen = container.multiselect(label, ids, default=default, key=key,
+                                   format_func=lambda run_id: names.get(run_id, str(run_id)), **options)
+    return [run_id for run_id in chosen if run_id in ids]

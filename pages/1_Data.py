@@ -5,7 +5,7 @@ import streamlit as st
 from tomjerry import COMBINATIONS, charts, eda
 from tomjerry.images import validate
 from tomjerry.leakage import split_and_leakage
-from ui import dataset_source, demo_banner, load_dataset
+from ui import chart, dataset_source, demo_banner, load_dataset
 
 st.set_page_config(page_title="Data · tomjerry", layout="wide")
 st.title("Data")
@@ -17,9 +17,9 @@ if table.empty:
     st.error("No usable images in this dataset: see the validation report below.")
 
 left, middle, right = st.columns(3)
-left.plotly_chart(charts.combinations_bar(eda.combination_counts(table)), width="stretch")
-middle.plotly_chart(charts.labels_bar(eda.label_counts(table)), width="stretch")
-right.plotly_chart(charts.co_occurrence_heatmap(eda.co_occurrence(table)), width="stretch")
+chart(charts.combinations_bar(eda.combination_counts(table)), left)
+chart(charts.labels_bar(eda.label_counts(table)), middle)
+chart(charts.co_occurrence_heatmap(eda.co_occurrence(table)), right)
 
 st.subheader("Splits")
 kind_column, seed_column, block_column = st.columns(3)
@@ -38,7 +38,7 @@ def measured_split(path: str, kind: str, seed: int, block: int):
 
 if len(table):
     split, leakage = measured_split(str(source.path), kind, int(seed), int(block))
-    st.plotly_chart(charts.splits_bar(eda.per_split_counts(table, split)), width="stretch")
+    chart(charts.splits_bar(eda.per_split_counts(table, split)))
     in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
     left, middle, right = st.columns(3)
     left.metric("test frames with a near-duplicate in training", f"{leakage['near_duplicate_test_fraction']:.1%}",
@@ -57,7 +57,13 @@ def sizes(path, count):
     return eda.image_sizes(table)
 
 
-st.plotly_chart(charts.sizes_scatter(sizes(str(source.path), len(table))), width="stretch")
+frame_sizes = sizes(str(source.path), len(table))
+one_size = eda.single_size(frame_sizes)
+if one_size:
+    st.write(f"All {int(frame_sizes.width.notna().sum()):,} frames are {one_size[0]} x {one_size[1]} pixels; "
+             "every model sees them resized to a square (its image size), as the study did.")
+else:
+    chart(charts.sizes_scatter(frame_sizes))
 
 st.subheader("Samples")
 choice = st.segmented_control("Show", ["all", *COMBINATIONS], default="all")

@@ -1,15 +1,17 @@
-"""Compare: the study's tables rebuilt from run folders, learning curves, confusion matrices,
-a decision-threshold slider and the mistakes."""
+"""Compare: the study's tables rebuilt from run folders, work beyond the study, learning curves,
+confusion matrices, a decision-threshold slider and the mistakes."""
 
 import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts
-from tomjerry.eda import sample
-from tomjerry.results import (comparability, finished, metrics_at_threshold, misclassified, paired_comparison,
-                              run_label, split_comparison)
+from tomjerry.eda import frames_of
+from tomjerry.results import (comparability, finished, made_on, metrics_at_threshold, misclassified,
+                              paired_comparison, run_names, split_comparison)
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.study import skipped_models, study_tables
-from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
+from tomjerry.runs.study import (BEYOND_COLUMNS, CELL_COLUMNS, STUDY_VARIANTS, beyond_study, challenge_note,
+                                 shipped_note, skipped_models, study_cells, study_splits, study_tables)
+from ui import (artifacts, chart, dataset_source, demo_banner, fingerprint_in_use, load_dataset, pick_run, pick_runs,
+                results_table, runs_in_use)
 
 st.set_page_config(page_title="Compare · tomjerry", layout="wide")
 st.title("Compare")
@@ -20,100 +22,135 @@ runs = finished(runs_in_use(source, dataset))
 if not runs:
     st.info("No finished run yet: start one on the Train page, then come back.")
     st.stop()
-
+names = run_names(runs)
 table = study_tables(runs)
+
 st.subheader("The study's tables, rebuilt from the run folders")
-st.caption(f"Correct predictions counted as the study did (binary accuracy x test images), beside "
-           f"exact-match accuracy (both labels right) and per-label F1. The study's best: "
-           f"{STUDY_BEST_BINARY_ACCURACY:.2%} binary accuracy (tuned AlexNet with augmentation, random split).")
-percent = st.column_config.NumberColumn(format="percent")
-for variant, title in (("base", "Base models"), ("tuned", "Tuned (Keras Tuner)"), ("augmented", "Tuned with augmentation")):
-    part = table[table.variant == variant]
-    st.markdown(f"**{title}**")
-    if part.empty:
-        st.caption("no finished runs")
-        continue
-    st.dataframe(part.drop(columns=["variant"]), width="stretch", hide_index=True,
-                 column_config={"binary_accuracy": percent, "exact_match": percent,
-                                "f1_tom": st.column_config.NumberColumn(format="%.3f"),
-                                "f1_jerry": st.column_config.NumberColumn(format="%.3f")})
+st.caption(f"The study's grid: each model as a base model, tuned (Keras Tuner), and tuned with augmentation, all "
+           f"on one split. Binary accuracy is the study's metric; exact match (both labels right) is the honest "
+           f"one for a four-way answer. The study's best: {STUDY_BEST_BINARY_ACCURACY:.2%} binary accuracy (tuned "
+           f"AlexNet with augmentation, random split). Hover a column title for what it means.")
+cells = study_cells(table)
+if cells.empty:
+    st.caption("No study cell has finished yet (runs started from a preset are listed under Beyond the study).")
+else:
+    split = st.selectbox("Split", study_splits(table), key="study_split",
+                         help="The study compares its cells on one shared split. random: frames drawn at random "
+                              "(the study's); blocked: runs of consecutive frames kept on one side; shots: whole "
+                              "shots kept on one side. The number is the split's seed.")
+    on_split = cells[cells.split == split]
+    st.caption(f"{challenge_note(on_split)} {shipped_note(on_split)}")
+    for variant, title in STUDY_VARIANTS.items():
+        part = on_split[on_split.variant == variant]
+        st.markdown(f"**{title}**")
+        if part.empty:
+            st.caption("no finished run on this split")
+            continue
+        results_table(part, CELL_COLUMNS)
+    chart(charts.accuracy_bars(on_split, f"Test accuracy: the study's cells ({split} split)"))
 for model, reason in skipped_models(artifacts()).items():
     st.warning(f"**{model} was not run**: {reason}")
-st.plotly_chart(charts.accuracy_bars(table), width="stretch")
 
-splits = split_comparison(runs)
-if not splits.empty and set(splits.split) >= {"random", "blocked"}:
-    st.subheader("Random split against blocked split")
-    st.caption("A random split puts near-identical neighbouring frames on both sides of train and test, "
-               "so it rewards memorising shots; the blocked split keeps each run of frames on one side "
-               "and measures what a model does on scenes it has never seen.")
-    st.dataframe(splits, width="stretch", hide_index=True,
-                 column_config={c: percent for c in ("binary_accuracy", "exact_match", "exact_match_min", "exact_match_max")})
+beyond = beyond_study(table)
+if len(beyond):
+    st.subheader("Beyond the study")
+    st.caption("Runs started from a named preset (lite0-best, demo, ...): not cells of the study's grid, so they "
+               f"are listed here, on every split they ran on. {shipped_note(beyond)}")
+    results_table(beyond, BEYOND_COLUMNS)
+    chart(charts.accuracy_bars(beyond, "Test accuracy: beyond the study"))
+
+comparison = split_comparison(runs)
+if not comparison.empty:
+    st.subheader("One setting on several splits")
+    st.caption("A random split puts near-identical neighbouring frames on both sides of train and test, so it "
+               "rewards memorising shots; a blocked split keeps each run of frames on one side (a shots split, "
+               "each shot) and measures what a model does on scenes it has never seen.")
+    results_table(comparison, ["setting", "split", "seeds", "runs", "binary_accuracy", "exact_match",
+                               "exact_match_min", "exact_match_max"])
 
 st.subheader("Learning curves")
-labels = {run_label(r): r for r in runs}
-picked = st.multiselect("Runs", list(labels), default=list(labels)[:4])
-metric = st.radio("Metric", ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"], horizontal=True)
-st.plotly_chart(charts.learning_curves({label: labels[label].folder.read_history() for label in picked}, metric),
-                width="stretch")
+ids = [run.run_id for run in runs]
+by_id = {run.run_id: run for run in runs}
+# The browser sends a picker's choice back by its shown name, and names change with the set of
+# runs shown (the sidebar's toggle names datasets): a new set of runs starts the pickers afresh.
+fresh = f"{len(ids)}"
+picked = pick_runs("Runs", ids, names, f"curve_runs.{fresh}", default=ids[:4])
+metric = st.radio("Metric", ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"],
+                  horizontal=True, key="curve_metric")
+chart(charts.learning_curves({names[run_id]: by_id[run_id].folder.read_history() for run_id in picked}, metric))
 
 st.subheader("One run in detail")
-chosen = labels[st.selectbox("Run", list(labels))]
+chosen = by_id[pick_run("Run", ids, names, f"detail_run.{fresh}")]
 metrics = chosen.metrics or {}
-threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05,
-                      help=f"Chosen on validation for this run: {metrics.get('threshold_from_validation', 0.5)}")
+threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05, key="threshold",
+                      help=f"A label is present when its probability reaches this. Chosen on validation for this "
+                           f"run: {metrics.get('threshold_from_validation', 0.5)}")
 st.caption(f"Moving the threshold **explores the test set**: choosing it here would tune on the test frames. "
            f"The official figures are at 0.5 and at the threshold chosen on validation "
            f"({metrics.get('threshold_from_validation', 0.5)}).")
 scores = metrics_at_threshold(chosen, threshold)
 test, challenge = scores["test"], scores["challenge"]
-columns = st.columns(5)
+labels = test.get("labels", {})
+columns = st.columns(3)
 columns[0].metric("binary accuracy", f"{test.get('binary_accuracy', 0):.2%}")
-columns[1].metric("correct (study's count)", f"{test.get('correct_predictions', 0)} / {test.get('count', 0)}")
-columns[2].metric("exact match", f"{test.get('exact_match_accuracy', 0):.2%}")
-columns[3].metric("F1 tom / jerry", f"{test.get('labels', {}).get('tom', {}).get('f1', 0):.3f} / "
-                                     f"{test.get('labels', {}).get('jerry', {}).get('f1', 0):.3f}")
-columns[4].metric("challenge frames right", f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
+columns[1].metric("exact match", f"{test.get('exact_match_accuracy', 0):.2%}", help="Both labels right.")
+columns[2].metric("correct (the study's count)", f"{test.get('correct_predictions', 0):g} / {test.get('count', 0)}",
+                  help="Binary accuracy x test frames, as the study counted: it averages the two labels, so a "
+                       "frame with one label right counts as half.")
+columns = st.columns(3)
+columns[0].metric("F1 tom", f"{labels.get('tom', {}).get('f1', 0):.3f}")
+columns[1].metric("F1 jerry", f"{labels.get('jerry', {}).get('f1', 0):.3f}")
+columns[2].metric("challenge frames right", f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
                   help=f"{metrics.get('challenge_in_training', '?')} of them were in this run's training split.")
 left, right = st.columns(2)
 if "confusion_matrix" in test:
-    left.plotly_chart(charts.confusion_heatmap(test["confusion_matrix"]["rows_true_columns_predicted"],
-                                               "Test set (rows: truth, columns: predicted)"), width="stretch")
+    chart(charts.confusion_heatmap(test["confusion_matrix"]["rows_true_columns_predicted"],
+                                   "Test set (rows: truth, columns: predicted)"), left)
 if "confusion_matrix" in challenge:
-    right.plotly_chart(charts.confusion_heatmap(challenge["confusion_matrix"]["rows_true_columns_predicted"],
-                                                "Challenge frames"), width="stretch")
+    chart(charts.confusion_heatmap(challenge["confusion_matrix"]["rows_true_columns_predicted"],
+                                   "Challenge frames"), right)
 
 st.markdown("**Misclassified test frames** (most confident mistakes first)")
 wrong = misclassified(chosen, threshold)
 if wrong.empty:
     st.success("No test frame is wrong at this threshold.")
+elif made_on(chosen, fingerprint_in_use(source, dataset)):
+    rows, images = frames_of(wrong.filename.head(12), dataset.usable)
+    called = wrong.set_index("filename")
+    st.image(images, width=160, caption=[
+        f"{r.filename} · truth {r.combination}, called {called.predicted[r.filename]} · "
+        f"p(tom) {called.p_tom[r.filename]:.2f}, p(jerry) {called.p_jerry[r.filename]:.2f}" for r in rows.itertuples()])
 else:
-    rows = dataset.usable[dataset.usable.filename.isin(wrong.filename.head(12))]
-    if rows.empty:
-        st.dataframe(wrong.head(20), hide_index=True)
-        st.caption("The images are not in the dataset in use, so only the table is shown.")
-    else:
-        probabilities = wrong.set_index("filename")
-        rows, images = sample(rows, None, count=12)
-        st.image(images, width=160, caption=[
-            f"{r.filename} · truth {r.combination} · p_tom {probabilities.p_tom[r.filename]:.2f} "
-            f"p_jerry {probabilities.p_jerry[r.filename]:.2f}" for r in rows.itertuples()])
+    results_table(wrong.head(20), ["filename", "tom", "jerry", "predicted", "p_tom", "p_jerry", "confidence"])
+    st.caption(f"This run was made on other data ({chosen.dataset.get('name')}), not the dataset in use, so its "
+               "frames are not shown: file names repeat across datasets and would show other pictures.")
 
 left, right = st.columns(2)
+# Bytes, not a callable: a callable's file is registered anew on every rerun, and a click after
+# the slider moved asked for the old one ("Deferred file ... not found").
+right.download_button("Download metrics (.json)", chosen.folder.file(RunFolder.METRICS).read_bytes(),
+                      file_name=f"{chosen.run_id}-metrics.json", mime="application/json", on_click="ignore",
+                      key="download_metrics")
 if chosen.has_model:
-    # A callable: the (possibly 250 MB) file is read only when the button is clicked.
-    left.download_button("Download model (.keras)", chosen.folder.model_path.read_bytes,
-                         file_name=f"{chosen.run_id}.keras", mime="application/octet-stream")
-right.download_button("Download metrics (.json)", chosen.folder.file(RunFolder.METRICS).read_bytes,
-                      file_name=f"{chosen.run_id}-metrics.json", mime="application/json")
+    # The model can be hundreds of MB: read only after a click, and offered while this run stays chosen.
+    if st.session_state.get("model_download") != chosen.run_id:
+        if left.button("Prepare the model download (.keras)", key="prepare_model"):
+            st.session_state["model_download"] = chosen.run_id
+            st.rerun()
+    else:
+        left.download_button("Download model (.keras)", chosen.folder.model_path.read_bytes(),
+                             file_name=f"{chosen.run_id}.keras", mime="application/octet-stream",
+                             on_click="ignore", key="download_model")
 
 st.subheader("Two runs, paired")
 st.caption("The same test frames scored by both runs: the difference with its 95 % interval (a bootstrap "
            "over shots, so near-copy frames count once) and an exact McNemar test on exact match. Runs "
            "tested on different frames are never compared.")
 left, right = st.columns(2)
-first = labels[left.selectbox("Run A", list(labels), key="paired_a")]
-second = labels[right.selectbox("Run B", list(labels), index=min(1, len(labels) - 1), key="paired_b")]
+by_id = {run.run_id: run for run in runs}
+ids = list(by_id)
+first = by_id[left.selectbox("Run A", ids, format_func=names.get, key="paired_a")]
+second = by_id[right.selectbox("Run B", ids, index=min(1, len(ids) - 1), format_func=names.get, key="paired_b")]
 reason = comparability(first, second) if first.run_id != second.run_id else "pick two different runs"
 if reason:
     st.info(f"Not compared: {reason}.")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tomjerry.explain import overlay
+from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.images import to_float
 from tomjerry.predict import BadImage
 from tomjerry.results import model_choices
@@ -34,6 +34,9 @@ threshold = left.slider("Decision threshold", 0.05, 0.95, float(recipe.threshold
 if threshold != recipe.threshold:
     st.caption(f"Threshold moved from the run's {recipe.threshold:g}: verdicts differ from its evaluation.")
 explain = right.toggle("Show Grad-CAM", value=True)
+if explain:
+    right.image(colour_scale(), width=320)
+    right.caption(SCALE_CAPTION)
 
 uploads = st.file_uploader("Frames (jpg, png, webp, gif, bmp)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
                            accept_multiple_files=True)
@@ -60,12 +63,12 @@ for upload in files:
     columns[1].metric("p(jerry)", f"{prediction.p_jerry:.3f}")
     for warning in prediction.warnings:
         columns[1].warning(warning)
-    shown.append((pixels, columns))
+    shown.append((pixels, prediction, columns))
 
 if explain:
     explainer = load_explainer(chosen.path)
-    for pixels, columns in shown:
+    for pixels, prediction, columns in shown:
         image = to_float(pixels[None])
-        for column, label in zip(columns[2:], ("tom", "jerry")):
-            column.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
-                         width="stretch")
+        for column, label, p in zip(columns[2:], ("tom", "jerry"), (prediction.p_tom, prediction.p_jerry)):
+            column.image(overlay(image[0], explainer.heatmaps(image, label)[0], probability=p, threshold=threshold),
+                         caption=f"Grad-CAM · {cam_caption(label, p, threshold)}", width="stretch")

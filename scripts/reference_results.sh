@@ -5,7 +5,8 @@
 set -euo pipefail
 DATA=${DATA:-../shared/datasets/tom_and_jerry}
 OUT=${OUT:-/tmp/tomjerry-reference}
-py=${PYTHON:-python}
+# The project's virtual environment (README set-up) unless PYTHON says otherwise.
+py=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
 
 # 1. The study's grid (alexnet, zfnet, inceptionv3, efficientnet_lite0; base, tuned, tuned+aug),
 #    one random split (seed 42), the CPU preset.

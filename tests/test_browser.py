@@ -23,7 +23,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PAGES = {"home": ("", "Tom, Jerry, both or neither?"), "data": ("Data", "Validation report"),
          "train": ("Train", "New run"), "compare": ("Compare", "Misclassified test frames"),
-         "grad-cam": ("Grad-CAM", "jerry p="), "predict": ("Predict", "Decision threshold"),
+         "grad-cam": ("Grad-CAM", "Colour scale"), "predict": ("Predict", "Decision threshold"),
          "report": ("Report", "Download the report"), "video": ("Video", "Drop a clip above")}
 
 pytestmark = [

@@ -13,6 +13,8 @@ def test_info_prints_counts(demo_root):
     result = run_cli("info", "--data", str(demo_root))
     assert result.returncode == 0, result.stderr
     assert "DEMO DATA" in result.stdout and "320" in result.stdout and "challenges 12" in result.stdout
+    # info opens no image, so it says where identical and unreadable images are counted.
+    assert "run `validate` for the full report (identical images, unreadable files)" in result.stdout
 
 
 def test_validate_and_bad_path(demo_root, tmp_path):
@@ -67,3 +69,67 @@ def test_train_evaluate_predict_and_ship_from_the_command_line(demo_root, tmp_pa
     reference = artifacts / "runs" / f"ref-{run_dir.rsplit('/', 1)[-1]}"
     assert (reference / "REFERENCE").is_file() and (reference / "model.keras").is_file()
     assert (reference / "metrics.json").read_text() == (tmp_path / run_dir / "metrics.json").read_text()
+
+
+def test_run_options_are_the_config_fields():
+    from tomjerry.cli import build_parser, config_from_args
+    from tomjerry.config import options
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    common = {"data", "config", "preset", "artifacts", "help"}
+    train = {action.dest for action in commands["train"]._actions}
+    assert train == common | {option.name for option in options("run")}
+    tune = {action.dest for action in commands["tune"]._actions}
+    assert tune >= common | {option.name for option in options("run", "tuning")}
+    # The options the tests and the README have always used, and the ones that had drifted away.
+    args = parser.parse_args(["train", "--model", "efficientnet_lite0", "--epochs", "1", "--image-size", "48",
+                              "--patience", "0", "--tta", "--label-smoothing", "0.1", "--block-frames", "20",
+                              "--split", "blocked", "--tags", "class, demo"])
+    config = config_from_args(args)
+    assert (config.epochs, config.image_size, config.tta, config.label_smoothing, config.block_frames) == (
+        1, 48, True, 0.1, 20)
+    assert config.tags == ("class", "demo") and config.split == "blocked"
+    args = parser.parse_args(["train", "--preset", "lite0-best", "--no-tta", "--epochs", "2"])
+    config = config_from_args(args)
+    assert config.preset == "lite0-best" and config.tta is False and config.fine_tune_from == 8
+    tuned = config_from_args(parser.parse_args(["tune", "--model", "zfnet", "--max-trials", "5", "--tune-dropout"]),
+                             variant="tuned")
+    assert (tuned.max_trials, tuned.tune_dropout, tuned.variant) == (5, True, "tuned")
+
+
+def test_report_out_writes_the_html_file(demo_root, tmp_path):
+    out = tmp_path / "class" / "report.html"
+    result = run_cli("report", "--out", str(out), "--data", str(demo_root), "--artifacts", str(tmp_path / "a"),
+                     "--no-gradcam")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str(out)
+    page = out.read_text()
+    assert page.startswith("<!doctype html>") and "Demo data" in page and "#000001" not in page
+
+
+def test_tensorflow_start_up_lines_are_filtered():
+    from tomjerry.quiet import filtered
+
+    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+             "I0000 00:00:1796176391.910492   22503 port.cc:153] oneDNN custom operations are on.\n"
+             "W0000 00:00:1796176391.910492   22503 x.cc:1] a warning\n"
+             "  that goes on\n")
+    real = "E0000 00:00:1796176392.079435   22503 x.cc:1] a real error\nTraceback (most recent call last):\n"
+    assert filtered(noise + real, level=2) == real
+    assert filtered(noise + real, level=0) == noise + real
+
+
+SHIPPED_MODEL = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
+
+
+def test_commands_start_without_log_noise_and_name_bad_files_plainly(tmp_path):
+    import pytest
+
+    if not (SHIPPED_MODEL / "model.keras").is_file():
+        pytest.skip("the shipped model is not in this checkout")
+    (tmp_path / "notes.jpg").write_text("not an image")
+    result = run_cli("predict", "--model", str(SHIPPED_MODEL), str(tmp_path / "notes.jpg"))
+    assert result.returncode == 1
+    assert "absl::InitializeLog" not in result.stderr and "port.cc" not in result.stderr, result.stderr
+    assert "notes.jpg is not a readable image" in result.stdout and "object at 0x" not in result.stdout

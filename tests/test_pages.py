@@ -1,7 +1,11 @@
 """Every page through Streamlit's AppTest: on the demo data with no runs, with one finished tiny
-run, a launch from the Train page that reaches finished, and Predict with good and bad uploads."""
+run, a launch from the Train page that reaches finished, and Predict with good and bad uploads;
+what the pages show: one bar per run, no demo rows on real data, galleries only from the run's
+own dataset, the most confident mistakes first, the Train form made of the config's fields."""
 
 
+import base64
+import json
 import shutil
 
 import cv2
@@ -9,8 +13,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
-from tomjerry.config import RunConfig
+from conftest import REAL_DATA, ROOT
+from tomjerry.config import RUN_PRESETS, RunConfig, options
 from tomjerry.runs.execute import execute_run
 from tomjerry.runs.launcher import wait
 from tomjerry.runs.lifecycle import create_run
@@ -29,8 +33,8 @@ def finished_artifacts(demo_root, tmp_path_factory):
     return artifacts
 
 
-def open_page(page, monkeypatch, demo_root, artifacts):
-    monkeypatch.setenv("TOMJERRY_DATA", str(demo_root))
+def open_page(page, monkeypatch, data, artifacts):
+    monkeypatch.setenv("TOMJERRY_DATA", str(data))
     monkeypatch.setenv("TOMJERRY_ARTIFACTS", str(artifacts))
     return AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
 
@@ -83,25 +87,80 @@ def test_train_lists_unreadable_runs_with_their_reason(monkeypatch, demo_root, m
     assert table.error.str.contains("learning_rte").any()
 
 
-def test_home_shows_the_headline(monkeypatch, demo_root, finished_artifacts):
+def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finished_artifacts):
     app = open_page("app.py", monkeypatch, demo_root, finished_artifacts)
+    assert not app.exception, app.exception
     labels = [m.label for m in app.metric]
-    assert "test binary accuracy" in labels and "the study's best (binary)" in labels
+    # One finished run on the random split: it leads, labelled with its split, beside the study.
+    assert "exact match · random split" in labels, labels
+    assert "binary accuracy · random split" in labels
+    assert "the study's best · random split" in labels
+    assert "seed 42" in [c.value for c in app.caption]
+    navigation = (ROOT / "app.py").read_text()
+    assert 'title="Home"' in navigation and "st.navigation" in navigation
+
+
+def test_home_shows_an_interval_next_to_its_number(monkeypatch, demo_root, finished_artifacts, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    shutil.copytree(finished_artifacts / "runs", artifacts / "runs")
+    metrics_path = read_runs(artifacts)[0].folder.file("metrics.json")
+    metrics = json.loads(metrics_path.read_text())
+    metrics["test"]["exact_match_ci95"] = [0.41, 0.69]
+    metrics_path.write_text(json.dumps(metrics))
+    app = open_page("app.py", monkeypatch, demo_root, artifacts)
+    assert "seed 42; 95 % interval 41.0% to 69.0%" in [c.value for c in app.caption]
+
+
+def train_form_widgets(app):
+    widgets = {}
+    for kind in ("selectbox", "number_input", "checkbox", "text_input"):
+        for widget in getattr(app, kind):
+            if widget.key and widget.key.startswith("cfg."):
+                preset, name = widget.key[len("cfg."):].split(".", 1)
+                widgets[name] = (preset, widget)
+    return widgets
+
+
+def test_train_form_fields_are_the_config_fields(monkeypatch, demo_root, tmp_path):
+    app = open_page("pages/2_Train.py", monkeypatch, demo_root, tmp_path)
+    assert not app.exception, app.exception
+    widgets = train_form_widgets(app)
+    assert set(widgets) == {option.name for option in options() if option.scope != "fixed"}
+    assert {preset for preset, _ in widgets.values()} == {"demo"}  # demo data: the demo preset first
+    assert widgets["image_size"][1].value == RUN_PRESETS["demo"].image_size
+
+    app.selectbox(key="train_preset").set_value("lite0-best").run()
+    widgets = train_form_widgets(app)
+    best = RUN_PRESETS["lite0-best"]
+    for name in ("tta", "fine_tune_from", "lr_schedule", "augmentation", "dropout_rate", "learning_rate"):
+        assert widgets[name][0] == "lite0-best"
+        assert widgets[name][1].value == getattr(best, name), name
+    shown = " ".join(c.value for c in app.caption)
+    assert "Test-time augmentation (mirror) on" in shown and "Fine-tune from block 8" in shown
 
 
 def test_train_launches_and_live_view_reaches_finished(monkeypatch, demo_root, tmp_path):
     app = open_page("pages/2_Train.py", monkeypatch, demo_root, tmp_path)
-    app.number_input[0].set_value(1)  # epochs
-    app.number_input[1].set_value(48)  # image size
-    app.number_input[6].set_value(0)  # patience
-    app.button[0].click().run()  # the form's Launch
+    app.number_input(key="cfg.demo.epochs").set_value(1)
+    app.number_input(key="cfg.demo.image_size").set_value(48)
+    app.number_input(key="cfg.demo.patience").set_value(0)
+    app.button(key="launch").click().run()
     assert not app.exception, app.exception
     assert any("Started" in s.value for s in app.success), [e.value for e in app.error]
     run_id = read_runs(tmp_path)[0].run_id
+    # Watched at once, while still queued: it is listed with its dataset's runs before it writes
+    # provenance.json (the launch records the dataset's fingerprint).
+    assert app.selectbox(key="watched_run").value == run_id
     status = wait(tmp_path / "runs" / run_id, timeout=240)
     assert status["state"] == "finished", (tmp_path / "runs" / run_id / "log.txt").read_text()[-2000:]
     app.run()
     assert any("Finished" in s.value for s in app.success)
+    run = read_runs(tmp_path)[0]
+    assert run.config.preset == "demo" and run.config.epochs == 1 and run.config.image_size == 48
+    # The picker names the run as everywhere else; the live line and the table read the new state.
+    assert app.selectbox(key="watched_run").options == [run.label()]
+    assert app.get("progress")[0].proto.text.startswith("finished")
+    assert list(app.dataframe[-1].value.state) == ["finished"]
 
 
 def png_bytes():
@@ -144,3 +203,193 @@ def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(monkey
     app = open_page("pages/2_Train.py", monkeypatch, demo_root, artifacts)
     table = app.dataframe[-1].value
     assert table.set_index("run_id").model_error[broken.name].startswith("model.keras is a Git LFS pointer")
+
+
+def values(array) -> list:
+    """A plotly JSON array: a list, or a base64 typed array {"dtype": ..., "bdata": ...}."""
+    if isinstance(array, dict) and "bdata" in array:
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
+    return list(array)
+
+
+def bar_traces(app) -> list:
+    traces = []
+    for chart in app.get("plotly_chart"):
+        assert "#000001" not in chart.proto.spec  # Streamlit's placeholder colours: black outside the app
+        traces += [trace for trace in json.loads(chart.proto.spec)["data"] if trace.get("type") == "bar"]
+    return traces
+
+
+def assert_one_bar_per_run(traces, runs: int):
+    assert traces, "no bar chart"
+    for trace in traces:
+        names, heights = values(trace["y"]), values(trace["x"])
+        assert len(names) == len(set(names)) == runs, names
+        assert all(0 <= height <= 1 for height in heights), heights
+
+
+@pytest.fixture(scope="module")
+def twin_artifacts(finished_artifacts, tmp_path_factory):
+    """The finished run and its copy: same model, variant and label, two runs."""
+    artifacts = tmp_path_factory.mktemp("twins")
+    shutil.copytree(finished_artifacts / "runs", artifacts / "runs")
+    original = read_runs(artifacts)[0].path
+    shutil.copytree(original, original.with_name(original.name[:-6] + "0twin0"))
+    return artifacts
+
+
+def test_one_bar_per_run_and_none_above_100_percent(monkeypatch, demo_root, twin_artifacts):
+    app = open_page("pages/3_Compare.py", monkeypatch, demo_root, twin_artifacts)
+    assert not app.exception, app.exception
+    assert_one_bar_per_run(bar_traces(app), runs=2)
+
+
+def test_tables_show_human_headers(monkeypatch, demo_root, twin_artifacts):
+    app = open_page("pages/3_Compare.py", monkeypatch, demo_root, twin_artifacts)
+    for frame in app.dataframe:
+        shown = json.loads(frame.proto.columns)
+        for column in frame.value.columns:
+            assert column in shown and "_" not in shown[column]["label"], (column, shown.get(column))
+
+
+def test_report_html_has_no_streamlit_placeholder_colours(demo_root, finished_artifacts):
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    from tomjerry.dataset import scan
+    from tomjerry.report import build_report
+
+    configure_streamlit_plotly_theme()  # what importing streamlit does in the app
+    assert pio.templates.default == "streamlit"
+    page = build_report(scan(demo_root), read_runs(finished_artifacts), finished_artifacts, with_gradcam=False)
+    assert "Plotly.newPlot" in page
+    assert "#000001" not in page and "#000002" not in page
+
+
+def gallery_captions(app) -> list:
+    return [image.caption for element in app.get("image") for image in element.proto.imgs
+            if " · truth " in image.caption]
+
+
+def test_mistakes_most_confident_first_on_the_page(monkeypatch, demo_root, finished_artifacts):
+    from tomjerry.results import misclassified
+
+    app = open_page("pages/3_Compare.py", monkeypatch, demo_root, finished_artifacts)
+    app.slider(key="threshold").set_value(0.3).run()  # a tiny model: enough mistakes to order
+    run = read_runs(finished_artifacts)[0]
+    expected = list(misclassified(run, 0.3).filename.head(12))
+    assert len(expected) > 2
+    assert [caption.split(" · ")[0] for caption in gallery_captions(app)] == expected
+
+
+@pytest.fixture(scope="module")
+def mixed_artifacts(finished_artifacts, tmp_path_factory):
+    """The demo run beside the shipped runs made on the real frames."""
+    artifacts = tmp_path_factory.mktemp("mixed")
+    shutil.copytree(finished_artifacts / "runs", artifacts / "runs")
+    for run in (ROOT / "artifacts" / "runs").glob("ref-*"):
+        shutil.copytree(run, artifacts / "runs" / run.name)
+    shutil.copytree(ROOT / "artifacts" / "studies", artifacts / "studies")
+    return artifacts
+
+
+needs_real_data = pytest.mark.skipif(not (REAL_DATA / "ground_truth.csv").is_file(),
+                                     reason=f"the real dataset is not at {REAL_DATA}")
+
+
+def everything_shown(app) -> str:
+    parts = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "success", "subheader")
+             for e in getattr(app, kind)]
+    parts += [f"{m.label} {m.value}" for m in app.metric]
+    parts += [frame.value.to_csv() for frame in app.dataframe]
+    parts += [chart.proto.spec for chart in app.get("plotly_chart")]
+    parts += [frame.proto.srcdoc for frame in app.get("iframe")]
+    parts += [str(option) for box in app.selectbox for option in box.options]
+    parts += [str(option) for box in app.multiselect for option in box.options]
+    return "\n".join(parts)
+
+
+@needs_real_data
+def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_path):
+    import subprocess
+    import sys
+
+    demo = next(run for run in read_runs(mixed_artifacts) if not run.reference)
+    demo_name = demo.label()  # "... · 48 px": no shipped run has that size
+    for page in ("app.py", "pages/3_Compare.py", "pages/6_Report.py"):
+        app = open_page(page, monkeypatch, REAL_DATA, mixed_artifacts)
+        assert not app.exception, (page, app.exception)
+        shown = everything_shown(app)
+        assert "lite0-best" in shown, page  # the real runs are there ...
+        assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, page  # ... the demo one not
+        if page == "pages/3_Compare.py":
+            # The study's cells on one split at a time; the lite0-best runs only beyond the study.
+            assert app.selectbox(key="study_split").options == ["random 42", "blocked 42"]
+            study, beyond = app.dataframe[0].value, app.dataframe[3].value
+            assert not study.run.str.contains("lite0-best").any()
+            assert beyond.run.str.contains("lite0-best").all() and len(beyond) == 4
+            assert_one_bar_per_run(bar_traces(app)[:2], runs=9)  # the study's 3 x 3 cells on random 42
+            assert_one_bar_per_run(bar_traces(app)[-2:], runs=4)  # lite0-best x 4: no stacking
+        if page == "app.py":
+            labels = [m.label for m in app.metric]
+            assert labels[6] == "exact match · blocked split", labels  # first, after the dataset's counts
+            assert "binary accuracy · random split" in labels
+            assert "mean of 3 seeds (1, 2, 42); from 83.2% to 88.4%" in [c.value for c in app.caption]
+    out = tmp_path / "report.html"
+    result = subprocess.run([sys.executable, "-m", "tomjerry", "report", "--out", str(out), "--data", str(REAL_DATA),
+                             "--artifacts", str(mixed_artifacts), "--no-gradcam"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = out.read_text()
+    assert "lite0-best" in page and "48 px" not in page and demo.run_id not in page and "#000001" not in page
+    # The best run with a model (lite0-best, random 42) and its own split.csv.
+    assert "<b>random</b> (seed 42): 24 of 32 challenge frames are in its training split" in page
+
+
+@needs_real_data
+def test_report_reads_a_blocked_runs_own_split(tmp_path):
+    from tomjerry.dataset import scan
+    from tomjerry.report import build_report
+    from tomjerry.runs.record import read_run
+
+    blocked = next(run for run in read_runs(ROOT / "artifacts") if run.label().startswith(
+        "efficientnet_lite0 lite0-best · blocked 42"))
+    copy = shutil.copytree(blocked.path, tmp_path / "runs" / blocked.run_id)
+    (copy / "model.keras").write_bytes(b"")  # a run with a model: the report's best (not loaded without Grad-CAM)
+    run = read_run(copy)
+    page = build_report(scan(REAL_DATA), [run], tmp_path, with_gradcam=False)
+    in_training = run.metrics["challenge_in_training"]
+    assert in_training == 28
+    assert f"<b>blocked</b> (seed 42): {in_training} of 32 challenge frames are in its training split" in page
+
+
+def test_galleries_only_from_the_runs_own_dataset(monkeypatch, demo_root, mixed_artifacts):
+    app = open_page("pages/3_Compare.py", monkeypatch, demo_root, mixed_artifacts)
+    app.sidebar.toggle(key="all_runs").set_value(True).run()
+    demo = next(run for run in read_runs(mixed_artifacts) if not run.reference)
+    real = next(run for run in read_runs(mixed_artifacts) if run.reference)
+    detail = next(box.key for box in app.selectbox if box.key.startswith("detail_run"))
+    app.selectbox(key=detail).set_value(demo.run_id).run()
+    app.slider(key="threshold").set_value(0.3).run()
+    assert gallery_captions(app), "the demo run's mistakes are demo frames: shown"
+    app.selectbox(key=detail).set_value(real.run_id).run()
+    assert not app.exception, app.exception
+    assert gallery_captions(app) == []  # real-data probabilities on demo drawings: never
+    assert any("made on other data" in c.value for c in app.caption)
+
+
+def download_buttons(app) -> dict:
+    return {button.proto.label: button.proto for button in app.get("download_button")}
+
+
+def test_compare_downloads_survive_a_rerun(monkeypatch, demo_root, finished_artifacts):
+    app = open_page("pages/3_Compare.py", monkeypatch, demo_root, finished_artifacts)
+    app.slider(key="threshold").set_value(0.7).run()  # a rerun: a callable's file would be registered anew
+    metrics = download_buttons(app)["Download metrics (.json)"]
+    assert metrics.url and not metrics.deferred_file_id  # the bytes themselves, served from a stable URL
+    assert "Download model (.keras)" not in download_buttons(app)  # read only when asked for
+    app.button(key="prepare_model").click().run()
+    model = download_buttons(app)["Download model (.keras)"]
+    assert model.url and not model.deferred_file_id
+    app.slider(key="threshold").set_value(0.6).run()
+    assert download_buttons(app)["Download model (.keras)"].url == model.url

@@ -3,8 +3,12 @@ Tom, Jerry, both or neither (two sigmoid outputs: tom, jerry)."""
 
 import os
 
+from tomjerry import quiet
+
 # TensorFlow's C++ start-up chatter hides the progress lines users want; set it to 0 to see it.
+# TensorFlow 2.21 logs through absl before it reads the variable: quiet filters those lines.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+quiet.install()
 
 LABELS = ("tom", "jerry")
 # The four label combinations, in the order used by every table and confusion matrix.

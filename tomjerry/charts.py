@@ -1,53 +1,90 @@
-"""Plotly figures, built from tables the package computes; the pages and the HTML report share them."""
+"""Plotly figures, built from tables the package computes; the pages and the HTML report share them.
+
+Every figure carries its own template and colours. Importing streamlit makes its own plotly
+template the default, and that template holds placeholder colours (#000001, #000002, ...) which
+only Streamlit's front end replaces: a figure built under it is black in a standalone HTML file.
+The pages show the figures with `theme=None`, so the app and the report look the same."""
 
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
+import plotly.io as pio
 
 from tomjerry import COMBINATIONS, STUDY_BEST_BINARY_ACCURACY
 
+# Tableau 10: tells its first colours apart for most colour-blind readers, and in print.
+PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d",
+           "#ff9da6", "#bab0ac"]
+TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
+TEMPLATE.layout.colorway = PALETTE
+TEMPLATE.layout.font = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
+TEMPLATE.layout.margin = {"t": 50, "b": 40, "l": 50, "r": 20}
+
 COLOURS = {"neither": "#9e9e9e", "tom": "#5c7cba", "jerry": "#c0783c", "both": "#7b5ea7"}
+METRIC_COLOURS = {"binary accuracy": PALETTE[0], "exact match": PALETTE[1]}
+# A legend under the plot takes no width from it, however long the run names are.
+LEGEND_BELOW = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "xanchor": "left", "x": 0}
+LEGEND_ABOVE = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1}
+
+
+def styled(figure: go.Figure, **layout) -> go.Figure:
+    return figure.update_layout(template=TEMPLATE, **layout)
 
 
 def combinations_bar(counts: pd.DataFrame, title="Frames per label combination"):
-    figure = px.bar(counts, x="combination", y="images", color="combination", text="images",
+    figure = px.bar(counts, x="combination", y="images", color="combination", text="images", template=TEMPLATE,
                     color_discrete_map=COLOURS, category_orders={"combination": list(COMBINATIONS)}, title=title)
-    return figure.update_layout(showlegend=False, height=340)
+    return styled(figure, showlegend=False, height=340)
 
 
 def labels_bar(counts: pd.DataFrame):
     long = counts.melt(id_vars="label", var_name="in frame", value_name="images")
-    return px.bar(long, x="label", y="images", color="in frame", barmode="group", text="images",
-                  color_discrete_map={"present": "#4c78a8", "absent": "#bab0ac"},
-                  title="Each label: present or absent").update_layout(height=340)
+    figure = px.bar(long, x="label", y="images", color="in frame", barmode="group", text="images", template=TEMPLATE,
+                    color_discrete_map={"present": "#4c78a8", "absent": "#bab0ac"},
+                    title="Each label: present or absent")
+    figure.update_traces(textangle=0, textposition="outside", cliponaxis=False)
+    return styled(figure, height=340, legend=LEGEND_ABOVE | {"title": None})
 
 
 def co_occurrence_heatmap(matrix: pd.DataFrame):
     figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=["jerry absent", "jerry present"],
                                   y=["tom absent", "tom present"], text=matrix.to_numpy(),
                                   texttemplate="%{text}", colorscale="Blues", showscale=False))
-    return figure.update_layout(title="Label co-occurrence", height=340)
+    return styled(figure, title="Label co-occurrence", height=340)
 
 
 def splits_bar(counts: pd.DataFrame):
-    return px.bar(counts, x="split", y="images", color="combination", barmode="group",
-                  color_discrete_map=COLOURS, category_orders={"combination": list(COMBINATIONS)},
-                  title="Label combinations per split").update_layout(height=360)
+    figure = px.bar(counts, x="split", y="images", color="combination", barmode="group", template=TEMPLATE,
+                    color_discrete_map=COLOURS, category_orders={"combination": list(COMBINATIONS)},
+                    title="Label combinations per split")
+    return styled(figure, height=360, legend=LEGEND_ABOVE | {"title": None})
 
 
 def sizes_scatter(sizes: pd.DataFrame):
+    """Only worth drawing when the frames come in more than one size (see eda.size_summary)."""
     counts = sizes.groupby(["width", "height"]).size().rename("images").reset_index()
-    return px.scatter(counts, x="width", y="height", size="images", text="images",
-                      title="Image sizes (before resizing)").update_layout(height=340)
+    figure = px.scatter(counts, x="width", y="height", size="images", text="images", template=TEMPLATE,
+                        title="Image sizes (before resizing)")
+    return styled(figure, height=340)
+
+
+def epoch_axis(figure: go.Figure) -> go.Figure:
+    # Epochs are whole numbers: without this, plotly puts ticks at 1.5, 2.5 on short runs (and
+    # a one-epoch run spans 0 to 2).
+    last = max((max(trace.x) for trace in figure.data if trace.x is not None and len(trace.x)), default=1)
+    return figure.update_xaxes(title="epoch", tickmode="linear", dtick=1, tickformat="d", range=[0.5, last + 0.5])
 
 
 def learning_curves(histories: dict, metric: str = "val_loss"):
-    """histories: label -> history.csv frame. One line per run."""
+    """histories: run name -> history.csv frame. One line per run, the legend under the plot."""
     figure = go.Figure()
-    for label, history in histories.items():
+    for name, history in histories.items():
         if metric in history:
-            figure.add_trace(go.Scatter(x=history.epoch, y=history[metric], mode="lines+markers", name=label))
-    return figure.update_layout(title=metric.replace("_", " "), xaxis_title="epoch", height=360)
+            figure.add_trace(go.Scatter(x=history.epoch, y=history[metric], mode="lines+markers", name=name))
+    rows = max(len(histories), 1)
+    styled(figure, title=metric.replace("_", " "), height=380 + 22 * rows, legend=LEGEND_BELOW,
+           margin={"b": 60 + 22 * rows})
+    return epoch_axis(figure)
 
 
 def train_val_curves(history: pd.DataFrame, metric: str = "loss"):
@@ -55,26 +92,36 @@ def train_val_curves(history: pd.DataFrame, metric: str = "loss"):
     for column, name in ((metric, "train"), (f"val_{metric}", "validation")):
         if column in history:
             figure.add_trace(go.Scatter(x=history.epoch, y=history[column], mode="lines+markers", name=name))
-    return figure.update_layout(title=metric.replace("_", " "), xaxis_title="epoch", height=320)
+    return epoch_axis(styled(figure, title=metric.replace("_", " "), height=320))
 
 
 def confusion_heatmap(matrix: list, title="Confusion matrix (rows: truth, columns: predicted)"):
     figure = go.Figure(go.Heatmap(z=matrix, x=list(COMBINATIONS), y=list(COMBINATIONS), text=matrix,
                                   texttemplate="%{text}", colorscale="Blues", showscale=False))
     figure.update_yaxes(autorange="reversed", title="truth")
-    return figure.update_layout(title=title, xaxis_title="predicted", height=360)
+    return styled(figure, title=title, xaxis_title="predicted", height=360)
 
 
-def accuracy_bars(table: pd.DataFrame):
-    """Grouped bars: binary and exact-match accuracy per model and variant, the study's best as a line."""
-    long = table.melt(id_vars=["model", "variant"], value_vars=["binary_accuracy", "exact_match"],
-                      var_name="metric", value_name="accuracy")
-    long["run"] = long.model + " " + long.variant
-    figure = px.bar(long, x="run", y="accuracy", color="metric", barmode="group", text_auto=".1%",
-                    title="Test accuracy per model and variant")
-    figure.add_hline(y=STUDY_BEST_BINARY_ACCURACY, line_dash="dash",
-                     annotation_text="study's best binary accuracy (94.53%)")
-    return figure.update_layout(yaxis_tickformat=".0%", yaxis_range=[0, 1.02], height=420)
+def accuracy_bars(table: pd.DataFrame, title="Test accuracy per run"):
+    """One pair of bars per run (binary accuracy, exact match), one run per row: `table` has a
+    `run` column of distinct names. Rows share a bar only if they share a name, so the names must
+    be distinct (results.run_names); the study's best is the dashed line."""
+    if table.run.duplicated().any():
+        raise ValueError("accuracy_bars needs one row per run: the run names repeat")
+    figure = go.Figure()
+    for column, name in (("binary_accuracy", "binary accuracy"), ("exact_match", "exact match")):
+        figure.add_trace(go.Bar(y=table.run, x=table[column], name=name, orientation="h",
+                                marker_color=METRIC_COLOURS[name], text=table[column],
+                                texttemplate="%{x:.1%}", textposition="outside", cliponaxis=False))
+    # The study's best as a dashed line, named in the legend: a label on the line itself sat on
+    # the first bar's number.
+    figure.add_vline(x=STUDY_BEST_BINARY_ACCURACY, line_dash="dash", line_color="#555")
+    figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line={"dash": "dash", "color": "#555"},
+                                name=f"the study's best binary accuracy ({STUDY_BEST_BINARY_ACCURACY:.2%})"))
+    figure.update_yaxes(autorange="reversed", title=None, automargin=True)
+    figure.update_xaxes(tickformat=".0%", range=[0, 1.08], title="test accuracy")
+    return styled(figure, title=title, barmode="group", height=150 + 46 * len(table), legend=LEGEND_ABOVE,
+                  margin={"l": 10, "t": 80})
 
 
 # The video timeline sets its template and every colour itself: inside the app Streamlit's theme

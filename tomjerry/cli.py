@@ -39,7 +39,10 @@ def cmd_info(args):
     print(f"labels     tom {counts['labels']['tom']:,}, jerry {counts['labels']['jerry']:,}")
     print(f"challenges {counts['challenges']} images")
     problems = counts["problems"]
-    print(f"problems   {problems['errors']} errors, {problems['warnings']} warnings (run `validate` for the report)")
+    # info reads the CSVs and lists the files without opening a single image, so it cannot see
+    # identical or undecodable images: validate (and the Data page) can, and may count more.
+    print(f"problems   {problems['errors']} errors, {problems['warnings']} warnings in the labels and folders; "
+          "run `validate` for the full report (identical images, unreadable files)")
     return 0
 
 
@@ -89,63 +92,51 @@ def cmd_demo_data(args):
     return 0
 
 
-def add_run_options(parser):
+def add_run_options(parser, *scopes):
+    """--data, --config, --preset, --artifacts, and one option per RunConfig field in `scopes`
+    (tomjerry.config.options: the same list the Train page's form is built from)."""
+    from tomjerry.config import RUN_PRESETS, options
+
     add_data_option(parser)
-    parser.add_argument("--model", help="alexnet, zfnet, inceptionv3 or efficientnet_lite0")
     parser.add_argument("--config", metavar="RUN_CONFIG.json", help="start from this run config; options override it")
-    parser.add_argument("--preset", help="start from a named config (lite0-best, demo); options override it")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--image-size", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--dropout-rate", type=float)
-    parser.add_argument("--augment", action="store_true", default=None, help="augment training batches")
-    parser.add_argument("--augmentation", choices=["study", "light"], help="which augmentation (default: study)")
-    parser.add_argument("--tta", action="store_true", default=None, help="mirror-image test-time augmentation")
-    parser.add_argument("--split", help="random, blocked, shots (whole shots per side) or SPLIT.csv")
-    parser.add_argument("--split-seed", type=int)
-    parser.add_argument("--exclude-challenges", action="store_true", default=None,
-                        help="keep the challenge frames out of train and validation")
-    parser.add_argument("--patience", type=int, help="early-stopping patience (0: off)")
-    parser.add_argument("--fine-tune-from", type=int, help="efficientnet_lite0: first trainable block")
-    parser.add_argument("--lr-schedule", choices=["constant", "cosine"])
-    parser.add_argument("--weights", choices=["imagenet", "none"], help="pretrained models only")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"])
-    parser.add_argument("--mixed-precision", action="store_true", default=None)
-    parser.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: artifacts/)")
-
-
-RUN_OPTIONS = ("model", "epochs", "image_size", "batch_size", "learning_rate", "dropout_rate", "augment",
-               "augmentation", "tta",
-               "split", "split_seed", "exclude_challenges", "patience", "fine_tune_from", "lr_schedule",
-               "weights", "seed", "strategy", "mixed_precision")
+    parser.add_argument("--preset", choices=list(RUN_PRESETS),
+                        help="start from a named config; options override it")
+    for option in options(*scopes):
+        default = "none" if option.optional else option.default
+        text = f"{option.help} (default: {default})"
+        if option.kind == "bool":
+            # --tta / --no-tta: a preset's True can be turned off; unset keeps the preset's value.
+            parser.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            parser.add_argument(option.flag, type=option.parse, choices=option.choices, default=None, help=text,
+                                metavar=option.name.upper() if option.choices is None else None)
+    parser.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
 
 
 def config_from_args(args, **fixed):
-    from tomjerry.config import RUN_PRESETS, RunConfig
+    from tomjerry.config import RUN_PRESETS, RunConfig, options
 
     if args.config and args.preset:
         raise ValueError("give --config or --preset, not both")
-    if args.preset and args.preset not in RUN_PRESETS:
-        raise ValueError(f"unknown preset {args.preset!r}; choose one of {', '.join(RUN_PRESETS)}")
     config = (RunConfig.from_json(args.config) if args.config
               else RUN_PRESETS[args.preset] if args.preset else RunConfig())
-    changes = {name: getattr(args, name) for name in RUN_OPTIONS if getattr(args, name, None) is not None}
+    changes = {option.name: getattr(args, option.name) for option in options()
+               if getattr(args, option.name, None) is not None}
     if changes.get("split", "").endswith(".csv"):
         changes["split"] = str(Path(changes["split"]).resolve())
-    return config.replace(**changes, **fixed)
+    return config.replace(**{**changes, **fixed})
 
 
 def start_run(args, config, path=None):
     from tomjerry.discovery import find_dataset
     from tomjerry.runs.execute import execute_run
     from tomjerry.runs.lifecycle import create_run
+    from tomjerry.runs.record import read_run
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
     run_dir = create_run(config, args.artifacts, source.path, path=path)
-    print(f"run {run_dir.name}: {config.label()}", file=sys.stderr)
+    print(f"run {run_dir.name}: {read_run(run_dir).label()}", file=sys.stderr)
     try:
         result = execute_run(run_dir, source.path)
     except Exception as error:
@@ -153,7 +144,8 @@ def start_run(args, config, path=None):
         print(run_dir)
         return 1
     test = result["test"]
-    print(f"test: binary accuracy {test['binary_accuracy']:.2%} ({test['correct_predictions']} / {test['count']}), "
+    print(f"test: binary accuracy {test['binary_accuracy']:.2%} (the study's count: {test['correct_predictions']:g} / "
+          f"{test['count']} frames), "
           f"exact match {test['exact_match_accuracy']:.2%}; challenge {result['challenge'].get('exact_match_correct', 0)}"
           f" / {result['challenge'].get('count', 0)} ({result['challenge_in_training']} of them in training)",
           file=sys.stderr)
@@ -186,7 +178,7 @@ def cmd_tune(args):
         print(f"worker {os.environ['KERASTUNER_TUNER_ID']} done; {count} trial(s) recorded in the run", file=sys.stderr)
         print(args.run_dir)
         return 0
-    config = config_from_args(args, variant="tuned", max_trials=args.max_trials, tune_dropout=args.tune_dropout)
+    config = config_from_args(args, variant="tuned")
     return start_run(args, config, path=args.run_dir)
 
 
@@ -394,6 +386,25 @@ def cmd_runs(args):
     return 0
 
 
+def cmd_report(args):
+    from tomjerry.atomic import write_text
+    from tomjerry.report import build_report
+    from tomjerry.runs.provenance import dataset_fingerprint
+    from tomjerry.runs.record import read_runs
+    from tomjerry.runs.table import on_dataset
+
+    dataset = open_dataset(args)
+    # The runs made on this dataset, as the Report page shows them by default.
+    runs = on_dataset(read_runs(args.artifacts), dataset_fingerprint(dataset.usable))
+    print(f"{len(runs)} run(s) on this dataset", file=sys.stderr)
+    page = build_report(dataset, runs, args.artifacts, with_gradcam=not args.no_gradcam)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_text(out, page)
+    print(out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tomjerry", description=(
         "Train, compare and explain CNNs that tell Tom, Jerry, both or neither in cartoon frames."))
@@ -423,13 +434,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo_data)
 
     train = commands.add_parser("train", help="train one model; prints the run folder last")
-    add_run_options(train)
+    add_run_options(train, "run")
     train.set_defaults(func=cmd_train)
 
     tune = commands.add_parser("tune", help="Keras Tuner random search; prints the run folder last")
-    add_run_options(tune)
-    tune.add_argument("--max-trials", type=int, default=3)
-    tune.add_argument("--tune-dropout", action="store_true", help="also search dropout 0.1-0.5")
+    add_run_options(tune, "run", "tuning")
     tune.add_argument("--role", choices=["chief", "worker"], help="distributed search with Keras Tuner's gRPC oracle")
     tune.add_argument("--oracle", metavar="HOST:PORT", help="where the chief's oracle listens")
     tune.add_argument("--worker-id", help="this worker's id (default: host name and process id)")
@@ -483,6 +492,14 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="print a JSON list, one object per run")
     runs.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
     runs.set_defaults(func=cmd_runs)
+
+    report = commands.add_parser("report", help="write the standalone HTML report (the Report page's) to a file")
+    report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")
+    add_data_option(report)
+    report.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
+    report.add_argument("--no-gradcam", action="store_true", help="leave out the Grad-CAM examples (no TensorFlow: "
+                        "seconds instead of a minute)")
+    report.set_defaults(func=cmd_report)
 
     study = commands.add_parser("study", help="the study's grid: base, tuned, augmented per model")
     add_data_option(study)

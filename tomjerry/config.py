@@ -11,35 +11,81 @@ from tomjerry.model_specs import SPECS, check_model
 VARIANTS = ("base", "tuned", "augmented")
 
 
+def option(default, help: str, *, kind: str, label: str, choices=None, suggest=None, advanced: bool = False,
+           scope: str = "run", minimum=None, maximum=None, step=None, factory=None):
+    """A RunConfig field with what the Train form and the command line need to offer it.
+
+    kind: int | float | bool | choice | text | tags. choices: the only values allowed; suggest:
+    the values the form offers where the command line also takes others (split: a CSV path).
+    scope: run (train and tune), tuning (tune and the tuned variant only), form (the command
+    line sets it by its command: variant), fixed (chosen by picking a preset: preset)."""
+    metadata = {"help": help, "kind": kind, "label": label, "choices": choices, "suggest": suggest,
+                "advanced": advanced, "scope": scope, "minimum": minimum, "maximum": maximum, "step": step}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    model: str = "alexnet"
-    image_size: int = 224            # the study's 224 x 224
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = 1e-3      # Adam's default, the study's base models
-    dropout_rate: float = 0.5
-    augment: bool = False            # augment training batches (see `augmentation`)
-    augmentation: str = "study"      # study: rotation 5, shift 0.01, zoom 0.2, both flips; light: h-flip, zoom 0.1
-    tta: bool = False                # test-time augmentation: average the frame and its mirror image
-    split: str = "random"            # random | blocked | path to a split CSV
-    split_seed: int = 42
-    block_frames: int = 50           # blocked split: frames per block that stay together
-    exclude_challenges: bool = False # put the challenge frames in test, never in training
-    patience: int = 3                # early stopping on val_loss, best weights restored
-    seed: int = 1
-    weights: str = "imagenet"        # pretrained models: imagenet | none (random init, labelled so)
-    fine_tune_from: int | None = None  # efficientnet_lite0: first trainable block (None: frozen base)
-    lr_schedule: str = "constant"    # constant | cosine (decays to 0 over the epochs)
-    label_smoothing: float = 0.0
-    variant: str = "base"            # base | tuned | augmented: where the run sits in the study
-    max_trials: int = 3              # tuning: random-search trials
-    tune_dropout: bool = False       # tuning: also search dropout 0.1-0.5 (InceptionV3 in the study)
-    strategy: str = "auto"           # tf.distribute: auto | default | mirrored | multiworker
-    mixed_precision: bool = False    # float16 compute on GPU
-    preset: str | None = None        # the named preset the run started from, if any
-    notes: str = ""
-    tags: tuple = field(default_factory=tuple)
+    model: str = option("alexnet", "alexnet and zfnet train from scratch (as the study); inceptionv3 and "
+                        "efficientnet_lite0 start from ImageNet weights", kind="choice", label="Model",
+                        choices=tuple(SPECS))
+    image_size: int = option(224, "frames are resized to a square of this side (the study: 224)", kind="int",
+                             label="Image size (px)", minimum=32, maximum=1024, step=16)
+    epochs: int = option(10, "passes over the training frames", kind="int", label="Epochs", minimum=1, maximum=500)
+    batch_size: int = option(32, "frames per step, per GPU or CPU replica", kind="int", label="Batch size",
+                             minimum=1, maximum=1024)
+    learning_rate: float = option(1e-3, "Adam's step size (1e-3 is Adam's default and the study's base models; "
+                                  "fine-tuning a pretrained base wants 3e-4 or less)", kind="float",
+                                  label="Learning rate", minimum=1e-6, maximum=0.5, step=1e-4)
+    dropout_rate: float = option(0.5, "dropout before the head's last layer", kind="float", label="Dropout",
+                                 minimum=0.0, maximum=0.95, step=0.05)
+    augment: bool = option(False, "augment the training batches (see augmentation)", kind="bool",
+                           label="Augment training batches")
+    augmentation: str = option("study", "study: rotation 5, shift 0.01, zoom 0.2, both flips; light: horizontal "
+                               "flip and zoom 0.1", kind="choice", label="Augmentation", choices=("study", "light"))
+    tta: bool = option(False, "test-time augmentation: average the predictions for the frame and its mirror image",
+                       kind="bool", label="Test-time augmentation (mirror)")
+    split: str = option("random", "random: stratified 80/10/10 as the study; blocked: runs of consecutive frames "
+                        "stay on one side; shots: whole shots stay on one side; or the path of a split CSV",
+                        kind="choice", label="Split", suggest=("random", "blocked", "shots"))
+    split_seed: int = option(42, "seed of the split", kind="int", label="Split seed", minimum=0, maximum=1_000_000)
+    block_frames: int = option(50, "blocked split: consecutive frames per block that stay together", kind="int",
+                               label="Frames per block (blocked split)", minimum=1, maximum=10_000, advanced=True)
+    exclude_challenges: bool = option(False, "put the challenge frames in test, never in training or validation",
+                                      kind="bool", label="Keep challenge frames out of training", advanced=True)
+    patience: int = option(3, "early stopping on validation loss after this many epochs without improvement, best "
+                           "weights restored (0: off)", kind="int", label="Early-stopping patience (0: off)",
+                           minimum=0, maximum=500)
+    seed: int = option(1, "seed of weights, shuffling and augmentation", kind="int", label="Training seed",
+                       minimum=0, maximum=2**31 - 1, advanced=True)
+    weights: str = option("imagenet", "pretrained models: imagenet, or none (random initial weights, labelled so)",
+                          kind="choice", label="Pretrained weights", choices=("imagenet", "none"), advanced=True)
+    fine_tune_from: int | None = option(None, "efficientnet_lite0: the first block that trains with the head "
+                                        "(none, or empty in the form: the base stays frozen)", kind="int", label="Fine-tune from block",
+                                        minimum=0, maximum=15)
+    lr_schedule: str = option("constant", "constant, or cosine (decays to 0 over the epochs)", kind="choice",
+                              label="Learning-rate schedule", choices=("constant", "cosine"))
+    label_smoothing: float = option(0.0, "binary cross-entropy label smoothing", kind="float",
+                                    label="Label smoothing", minimum=0.0, maximum=0.5, step=0.05, advanced=True)
+    variant: str = option("base", "where the run sits in the study: base, tuned (Keras Tuner random search over "
+                          "the learning rate) or augmented", kind="choice", label="Variant", choices=VARIANTS,
+                          scope="form")
+    max_trials: int = option(3, "tuning: random-search trials", kind="int", label="Tuning trials", minimum=1,
+                             maximum=200, scope="tuning")
+    tune_dropout: bool = option(False, "tuning: also search dropout 0.1-0.5 (InceptionV3 in the study)",
+                                kind="bool", label="Also tune dropout", scope="tuning")
+    strategy: str = option("auto", "tf.distribute: auto (mirrored with several GPUs), default, mirrored, "
+                           "multiworker (reads TF_CONFIG)", kind="choice", label="Distribution strategy",
+                           choices=("auto", "default", "mirrored", "multiworker"), advanced=True)
+    mixed_precision: bool = option(False, "float16 compute on a GPU (ignored on a CPU)", kind="bool",
+                                   label="Mixed precision", advanced=True)
+    preset: str | None = option(None, "the named preset the run started from, if any", kind="text",
+                                label="Preset", scope="fixed")
+    notes: str = option("", "free text kept with the run", kind="text", label="Notes", advanced=True)
+    tags: tuple = option(None, "labels kept with the run, separated by commas", kind="tags", label="Tags",
+                         advanced=True, factory=tuple)
 
     def __post_init__(self):
         check_model(self.model)
@@ -97,6 +143,83 @@ class RunConfig:
         return " ".join(parts) + f" @{self.image_size}"
 
 
+@dataclass(frozen=True)
+class Option:
+    """One RunConfig field as the Train form and the command line offer it (see `option`)."""
+    name: str
+    default: object
+    help: str
+    kind: str
+    label: str
+    choices: tuple | None
+    suggest: tuple | None
+    advanced: bool
+    scope: str
+    minimum: float | None
+    maximum: float | None
+    step: float | None
+
+    @property
+    def flag(self) -> str:
+        """The command-line option: image_size -> --image-size."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def optional(self) -> bool:
+        """None is a value of its own (fine_tune_from: None is a frozen base)."""
+        return self.default is None and self.kind != "text"
+
+    def parse(self, text: str):
+        """A command-line string to the field's type."""
+        if self.kind == "int":
+            return int(text)
+        if self.kind == "float":
+            return float(text)
+        if self.kind == "tags":
+            return tuple(tag.strip() for tag in text.split(",") if tag.strip())
+        return text
+
+
+def options(*scopes: str) -> list[Option]:
+    """The RunConfig fields in these scopes (all of them without any), in the dataclass's order:
+    the one list both the Train form and the command line are built from."""
+    found = []
+    for item in dataclasses.fields(RunConfig):
+        meta = item.metadata
+        default = item.default_factory() if item.default is dataclasses.MISSING else item.default
+        if scopes and meta["scope"] not in scopes:
+            continue
+        found.append(Option(item.name, default, meta["help"], meta["kind"], meta["label"], meta["choices"],
+                            meta["suggest"], meta["advanced"], meta["scope"], meta["minimum"], meta["maximum"],
+                            meta["step"]))
+    return found
+
+
+def config_from_form(base: "RunConfig", values: dict) -> "RunConfig":
+    """The run the Train form describes: the form's values over `base` (a preset or the
+    defaults). The augmented variant always augments, as in the study."""
+    config = base.replace(**values)
+    if config.variant == "augmented" and not config.augment:
+        config = config.replace(augment=True)
+    return config
+
+
+def preset_changes(name: str) -> dict:
+    """What a preset sets: its fields that differ from RunConfig's defaults."""
+    preset, default = RUN_PRESETS[name].to_dict(), RunConfig().to_dict()
+    return {key: value for key, value in preset.items() if value != default[key] and key != "preset"}
+
+
+def describe_changes(changes: dict) -> str:
+    """'Model efficientnet_lite0, Epochs 5, Test-time augmentation (mirror) on': for a person."""
+    labels = {option.name: option.label for option in options()}
+
+    def shown(value):
+        return "on" if value is True else "off" if value is False else "none" if value is None else value
+
+    return ", ".join(f"{labels[name]} {shown(value)}" for name, value in changes.items())
+
+
 # Named configurations anyone can re-run: `python -m tomjerry train --preset NAME --data PATH`.
 RUN_PRESETS = {
     # The study's future work, done: EfficientNet-Lite0 with ImageNet weights, blocks 8-15 and the
@@ -113,3 +236,8 @@ RUN_PRESETS = {
 }
 # Each preset records its own name, so a run says which preset it started from.
 RUN_PRESETS = {name: config.replace(preset=name) for name, config in RUN_PRESETS.items()}
+PRESET_DESCRIPTIONS = {
+    "lite0-best": "the project's best: EfficientNet-Lite0 fine-tuned from block 8, light augmentation, cosine "
+                  "learning rate, mirror TTA (about 10 minutes on 2 CPU cores with the real frames)",
+    "demo": "seconds on the demo data: EfficientNet-Lite0 with a frozen base and a linear head at 96 px",
+}

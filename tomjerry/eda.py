@@ -45,6 +45,21 @@ def image_sizes(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["filename", "width", "height"])
 
 
+def single_size(sizes: pd.DataFrame) -> tuple[int, int] | None:
+    """(width, height) when every readable frame has that one size, else None: a scatter plot
+    of one size is a single dot, better said in a sentence."""
+    known = sizes.dropna(subset=["width", "height"]).drop_duplicates(["width", "height"])
+    return (int(known.width.iloc[0]), int(known.height.iloc[0])) if len(known) == 1 else None
+
+
+def frames_of(names: pd.Series, table: pd.DataFrame, size: int = 160) -> tuple[pd.DataFrame, list]:
+    """The rows of `table` for these file names and their pictures, in the order of `names`
+    (a ranking, such as the most confident mistakes first, keeps its order)."""
+    rows = pd.DataFrame({"filename": list(names)}).merge(table, on="filename", how="inner")
+    images = [read_frame(path, size) for path in rows.path]
+    return rows, [image if image is not None else np.zeros((size, size, 3), np.uint8) for image in images]
+
+
 def sample(table: pd.DataFrame, combination: str | None = None, count: int = 12, seed: int = 0,
            size: int = 160) -> tuple[pd.DataFrame, list]:
     rows = table if combination in (None, "all") else table[table.combination == combination]

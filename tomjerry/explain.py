@@ -45,10 +45,38 @@ class Explainer:
         return np.nan_to_num(np.asarray(cams, np.float32)).reshape(len(images), *images.shape[1:3])
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-    """An RGB uint8 picture of the heatmap (jet colours) over the image (float [0, 1] or uint8)."""
+# Grad-CAM scales every map to its own maximum, so a label the model calls absent (p = 0.00)
+# still gets bright red areas, which reads as "the model sees Tom here". Its map is drawn faded.
+FADED_ALPHA = 0.12
+SCALE_CAPTION = ("Colour scale, left to right: blue, little influence on the label's score; red, the most. Each "
+                 "map is scaled to its own maximum, so red means \"most, for this label in this frame\", not a "
+                 "probability; the map of a label the model calls absent is drawn faded.")
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45, probability: float | None = None,
+            threshold: float = 0.5) -> np.ndarray:
+    """An RGB uint8 picture of the heatmap (jet colours) over the image (float [0, 1] or uint8).
+    With the label's `probability`, a label below `threshold` (absent) is drawn faded."""
     base = image if image.dtype == np.uint8 else (np.clip(image, 0, 1) * 255).astype(np.uint8)
     heat = cv2.resize(heatmap.astype(np.float32), (base.shape[1], base.shape[0]))
-    colours = cv2.cvtColor(cv2.applyColorMap((np.clip(heat, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET),
-                           cv2.COLOR_BGR2RGB)
+    colours = jet(np.clip(heat, 0, 1))
+    if probability is not None and probability < threshold:
+        alpha = FADED_ALPHA
     return cv2.addWeighted(base, 1 - alpha, colours, alpha, 0)
+
+
+def jet(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] to RGB uint8 in OpenCV's jet colour map."""
+    return cv2.cvtColor(cv2.applyColorMap((values * 255).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+
+
+def colour_scale(width: int = 320, height: int = 14) -> np.ndarray:
+    """The overlay's colour scale as a picture: low influence (left, blue) to high (right, red)."""
+    return jet(np.tile(np.linspace(0, 1, width, dtype=np.float32), (height, 1)))
+
+
+def cam_caption(label: str, probability: float, threshold: float = 0.5) -> str:
+    """'tom present: p=0.93' or 'jerry absent: p=0.02 (faded)'."""
+    if probability >= threshold:
+        return f"{label} present: p={probability:.2f}"
+    return f"{label} absent: p={probability:.2f} (faded)"

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from PIL import UnidentifiedImageError
+
 from tomjerry import COMBINATION_OF
 from tomjerry.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
 from tomjerry.images import model_input, to_float

@@ -62,12 +62,12 @@ def spawn(run_dir: Path, data_path=None):
     update_status(run_dir, pid=child.pid, host=HOST)
 
 
-def launch(config: RunConfig, data_path=None, artifacts=None) -> Path:
+def launch(config: RunConfig, data_path=None, artifacts=None, dataset_fingerprint=None) -> Path:
     """Create the run folder and start its process; RunBusy while another run is active."""
     reap()
     with FileLock(runs_dir(artifacts) / LAUNCH_LOCK, timeout=60):
         refuse_if_busy(artifacts)
-        run_dir = create_run(config, artifacts, data_path)
+        run_dir = create_run(config, artifacts, data_path, dataset_fingerprint=dataset_fingerprint)
         spawn(run_dir, data_path)
     return run_dir
 

@@ -69,7 +69,10 @@ class Run:
         path = legacy.get("path") or self.status.get("data")
         demo = legacy.get("demo", self.status.get("demo"))
         name = "unknown" if path is None else ("demo" if demo else Path(path).name)
-        return {"name": name, "demo": demo, "fingerprint": None, "path": path, "images": legacy.get("images")}
+        # A run launched from the dashboard records its dataset's fingerprint in status.json at
+        # once, so it is listed with that dataset's runs before it writes provenance.json.
+        return {"name": name, "demo": demo, "fingerprint": self.status.get("dataset_fingerprint"), "path": path,
+                "images": legacy.get("images")}
 
     @property
     def split(self) -> dict:
@@ -91,20 +94,30 @@ class Run:
         return self.config.preset if self.config else self.provenance.get("preset")
 
     def label(self) -> str:
-        """Model, variant, split with seed, image size and TTA, e.g.
-        'efficientnet_lite0 augmented · blocked 42 · 224 px · TTA'."""
+        """Model, variant (or preset), split with seed, image size and TTA, e.g.
+        'efficientnet_lite0 lite0-best · blocked 42 · 224 px · TTA'."""
         if self.config is None:
             return f"unreadable run {self.run_id}"
-        config = self.config
-        name = f"{config.model} {config.preset or config.variant}"
         split = self.split
         split_text = split["kind"] if split.get("seed") is None else f"{split['kind']} {split['seed']}"
-        parts = [name, split_text, f"{config.image_size} px"]
+        name, *rest = self._setting_parts()
+        return " · ".join([name, split_text, *rest])
+
+    def setting(self) -> str:
+        """The label without the split: what was trained, whichever split it was tested on
+        (runs of one setting on several split seeds are averaged under this name)."""
+        if self.config is None:
+            return f"unreadable run {self.run_id}"
+        return " · ".join(self._setting_parts())
+
+    def _setting_parts(self) -> list[str]:
+        config = self.config
+        parts = [f"{config.model} {config.preset or config.variant}", f"{config.image_size} px"]
         if config.tta:
             parts.append("TTA")
         if config.weights == "none" and config.model in ("inceptionv3", "efficientnet_lite0"):
             parts.append("random init")
-        return " · ".join(parts)
+        return parts
 
 
 def unreadable(folder: RunFolder, reason: str, **known) -> Run:

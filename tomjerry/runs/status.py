@@ -15,7 +15,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from tomjerry.runs import states
-from tomjerry.runs.folder import RunFolder, now
+from tomjerry.runs.folder import RunFolder, now, run_folders
 
 HEARTBEAT_SECONDS = 5
 # A heartbeat older than this means the process is gone: six missed beats, room for a slow disk.
@@ -133,3 +133,9 @@ class Heartbeat:
         self.stopped.set()
         self.thread.join(timeout=self.interval + 5)
         return False
+
+
+def run_states(artifacts=None) -> dict:
+    """run id -> state of every run folder, from status.json alone (no metrics): cheap enough to
+    poll, so a page can refresh when a run starts, finishes or stops."""
+    return {folder.run_id: read_status(folder.path).get("state") for folder in run_folders(artifacts)}

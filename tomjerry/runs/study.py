@@ -10,6 +10,7 @@ import pandas as pd
 from tomjerry.atomic import read_json, write_csv, write_json
 from tomjerry.config import RunConfig
 from tomjerry.model_specs import SPECS, WeightsUnavailableError
+from tomjerry.results import run_names
 from tomjerry.runs import states
 from tomjerry.runs.execute import RunCancelled, execute_run
 from tomjerry.runs.folder import RunFolder, artifacts_dir
@@ -50,19 +51,27 @@ PRESETS = {
 }
 
 
+def split_name(run: Run) -> str:
+    """'random 42', 'blocked 1', 'file' (a split CSV): the split a run was tested on."""
+    split = run.split
+    return split.get("kind") if split.get("seed") is None else f"{split['kind']} {split['seed']}"
+
+
 def study_tables(runs: list[Run]) -> pd.DataFrame:
-    """One row per finished run: the study's columns (correct N / total, binary accuracy) and ours."""
+    """One row per finished run: the study's columns (correct N / total, binary accuracy) and
+    ours. `preset` is empty for the study's cells (model x variant) and names the preset of
+    work beyond the study (e.g. lite0-best); `split` is the split kind with its seed."""
+    done = [run for run in runs if run.state == states.FINISHED]
+    names = run_names(done)
     rows = []
-    for run in runs:
-        if run.state != states.FINISHED:
-            continue
+    for run in done:
         config, metrics = run.config, run.metrics or {}
         test = metrics.get("test", {})
         challenge = metrics.get("challenge", {})
         labels = test.get("labels", {})
         rows.append({
-            "variant": config.variant, "model": config.model, "split": config.split,
-            "shipped": run.reference, "label": run.label(),
+            "variant": config.variant, "model": config.model, "run": names[run.run_id],
+            "split": split_name(run), "preset": run.preset, "shipped": run.reference,
             "image_size": config.image_size, "run_id": run.run_id,
             "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
             "binary_accuracy": test.get("binary_accuracy"), "exact_match": test.get("exact_match_accuracy"),
@@ -72,7 +81,70 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
             "learning_rate": (metrics.get("tuning") or {}).get("best_learning_rate", config.learning_rate),
             "seconds": metrics.get("train_seconds"),
         })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=STUDY_COLUMNS)
+
+
+STUDY_COLUMNS = ["variant", "model", "run", "split", "preset", "shipped", "image_size", "run_id", "correct",
+                 "binary_accuracy", "exact_match", "f1_tom", "f1_jerry", "challenge", "challenge_in_training",
+                 "learning_rate", "seconds"]
+# The study's three tables, in its order.
+STUDY_VARIANTS = {"base": "Base models", "tuned": "Tuned (Keras Tuner)",
+                  "augmented": "Tuned with augmentation (the tuned search's hyperparameters)"}
+SPLIT_RESISTANCE = ("shots", "blocked", "random")  # most leakage-resistant first
+# The columns the app and the report show. A study table holds one split, whose challenge frames
+# in training are the same for every cell (said once, in a sentence); beyond the study they differ.
+# Which runs are shipped is said once, in a sentence, too (shipped_note): the tables fit a page.
+CELL_COLUMNS = ["run", "correct", "binary_accuracy", "exact_match", "f1_tom", "f1_jerry", "challenge",
+                "learning_rate", "seconds"]
+# Beyond the study, no study's count ("correct"): the names are longer, the room goes to them.
+BEYOND_COLUMNS = ["run", "binary_accuracy", "exact_match", "f1_tom", "f1_jerry", "challenge",
+                  "challenge_in_training", "seconds"]
+
+
+def study_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The study's cells: runs that started from no preset (a preset is work beyond the study)."""
+    return table[table.preset.isna()]
+
+
+def beyond_study(table: pd.DataFrame) -> pd.DataFrame:
+    """Runs that are not a study cell: those started from a preset (lite0-best, demo, ...)."""
+    return table[table.preset.notna()]
+
+
+def challenge_note(cells: pd.DataFrame) -> str:
+    """'24 of the 32 challenge frames are in training on this split.' (every cell of one split
+    shares its split, so they agree; runs with other settings, such as exclude_challenges, are
+    named by their count)."""
+    counts = sorted({int(n) for n in cells.challenge_in_training.dropna()})
+    total = cells.challenge.iloc[0].split(" / ")[-1] if len(cells) else "?"
+    if not counts:
+        return ""
+    if len(counts) == 1:
+        return f"{counts[0]} of the {total} challenge frames are in training on this split."
+    return f"{' or '.join(str(n) for n in counts)} of the {total} challenge frames are in training, by run."
+
+
+def shipped_note(rows: pd.DataFrame) -> str:
+    """Which of these runs are the reference results shipped with the project."""
+    shipped = int(rows.shipped.sum())
+    if shipped == 0:
+        return ""
+    which = "All" if shipped == len(rows) else f"{shipped} of the {len(rows)}"
+    return (f"{which} of these runs are shipped with the project (artifacts/runs/ref-*): reference results "
+            "measured on the real frames on 2 CPU cores, not re-run here.")
+
+
+def study_splits(table: pd.DataFrame) -> list[str]:
+    """The splits the study's cells ran on, the one with the most cells first (ties: the more
+    leakage-resistant kind first): the study's tables show one split at a time."""
+    cells = study_cells(table)
+    counts = cells.split.value_counts()
+
+    def order(split: str):
+        kind = split.split()[0]
+        return -counts[split], SPLIT_RESISTANCE.index(kind) if kind in SPLIT_RESISTANCE else 9, split
+
+    return sorted(counts.index, key=order)
 
 
 def format_table(table: pd.DataFrame, variant: str) -> str:

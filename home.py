@@ -1,0 +1,92 @@
+"""Home: which data is in use, the latest results at a glance, and what to do next."""
+
+import streamlit as st
+
+from tomjerry import STUDY_BEST_BINARY_ACCURACY
+from tomjerry.results import headline
+from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
+
+st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
+st.title("Tom, Jerry, both or neither?")
+st.caption("Train, compare and explain CNNs on frames of the cartoon: two sigmoid outputs, tom and jerry.")
+
+source = dataset_source()
+demo_banner(source)
+dataset = load_dataset(source)
+counts = dataset.counts()
+runs = runs_in_use(source, dataset)
+
+st.subheader("Dataset")
+st.write(f"`{source.path}` — {'**demo data**' if source.is_demo else source.origin}")
+columns = st.columns(6)
+columns[0].metric("images", f"{counts['images']:,}")
+for column, (name, value) in zip(columns[1:5], counts["combinations"].items()):
+    column.metric(name, f"{value:,}")
+columns[5].metric("challenge frames", counts["challenges"])
+if counts["problems"]["errors"]:
+    st.warning(f"{counts['problems']['errors']} problem(s) leave images out: see the Data page's report.")
+if source.is_demo:
+    st.markdown("**Get the real frames** (5,478 images, needs Kaggle credentials):")
+    st.code(".venv/bin/python -m tomjerry download\nexport TOMJERRY_DATA=<the path it prints>", language="bash")
+
+
+def scores(result, setting=None):
+    """One row of numbers for one split: exact match, binary accuracy, each labelled with its
+    split; under each, its seeds and its interval (one run) or its range over the seeds."""
+    if setting:
+        st.caption(f"Best on the random split: **{setting}**")
+    left, right, last = st.columns(3)
+    for column, metric, title, value, ci in (
+            (left, "exact_match_accuracy", "exact match", result.exact_match, result.exact_match_ci95),
+            (right, "binary_accuracy", "binary accuracy", result.binary_accuracy, result.binary_accuracy_ci95)):
+        column.metric(f"{title} · {result.kind} split", f"{value:.2%}",
+                      help="Both labels right." if title == "exact match" else
+                      "Share of label decisions (two per frame) that are right: the study's metric.")
+        seeds = result.describe().split(", ", 1)[1]  # 'seed 42' or 'mean of 3 seeds (1, 2, 42)'
+        spread = result.spread(metric)
+        if ci:
+            column.caption(f"{seeds}; 95 % interval {ci[0]:.1%} to {ci[1]:.1%}")
+        elif spread:
+            column.caption(f"{seeds}; from {spread[0]:.1%} to {spread[1]:.1%}")
+        else:
+            column.caption(seeds)
+    return last
+
+
+st.subheader("Results at a glance")
+found = headline(runs)
+if found is None:
+    st.info("No finished run yet. Start one on the **Train** page (the demo preset takes under a minute on the "
+            "demo data).")
+else:
+    st.write(f"Best setting (chosen on validation): **{found.setting}**")
+    last = scores(found.lead)
+    if found.lead.kind == "random":
+        last.metric("the study's best · random split", f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
+                    f"{(found.lead.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
+                    help="Tuned AlexNet with augmentation, binary accuracy on a random split: the same kind of split.")
+    else:
+        st.caption(f"The {found.lead.kind} split keeps "
+                   + ("whole shots" if found.lead.kind == "shots" else "runs of consecutive frames")
+                   + " on one side of train and test, so no near-identical neighbour of a test frame was trained on: "
+                     "the honest number. Beside it, the random split (the study's), where neighbours straddle "
+                     "train and test and scores read higher.")
+        if found.random is not None:
+            last = scores(found.random, found.random_setting)
+            last.metric("the study's best · random split", f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
+                        f"{(found.random.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
+                        help="Tuned AlexNet with augmentation, binary accuracy on a random split: compare it with "
+                             "the random-split number beside it.")
+    st.caption(f"{len(runs)} run(s) on this dataset in `{artifacts()}`; "
+               f"{sum(run.finished for run in runs)} finished.")
+
+st.subheader("What next")
+st.markdown(
+    "- **Data**: the label balance, the splits, samples, the challenge frames and the validation report.\n"
+    "- **Train**: launch a run (base, tuned, augmented, or a preset such as lite0-best) and watch it live.\n"
+    "- **Compare**: the study's tables rebuilt from your runs, learning curves, confusion matrices.\n"
+    "- **Grad-CAM**: where each model looks for Tom and for Jerry.\n"
+    "- **Predict**: drop in your own frames.\n"
+    "- **Report**: the whole story as one HTML file for class.\n"
+    "- **Video**: a whole clip classified, as a timeline of Tom and Jerry."
+)

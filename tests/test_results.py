@@ -1,0 +1,179 @@
+"""What the results pages compute, without a page: the most confident mistakes first, distinct run
+names, the headline on the most leakage-resistant split, the study's cells apart from presets,
+Grad-CAM overlays faded for absent labels, and the chart figures (explicit colours, one bar per run)."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.record import read_run, read_runs
+
+SHIPPED = ROOT / "artifacts"
+
+
+def run_with_predictions(tmp_path, rows):
+    """A shipped run copied, its predictions.csv replaced by `rows`."""
+    source = next(run for run in read_runs(SHIPPED) if run.reference)
+    copy = shutil.copytree(source.path, tmp_path / "runs" / source.run_id)
+    frame = pd.DataFrame(rows, columns=["filename", "split", "tom", "jerry", "p_tom", "p_jerry", "challenge"])
+    RunFolder(copy).write_predictions(frame)
+    return read_run(copy)
+
+
+def test_mistakes_come_most_confident_first(tmp_path):
+    from tomjerry.results import misclassified
+
+    run = run_with_predictions(tmp_path, [
+        # frame, split, tom, jerry, p_tom, p_jerry, challenge
+        ("a.jpg", "test", 1, 0, 0.20, 0.40, False),   # tom missed at 0.20: confidence 0.80 (both off: sum 1.2)
+        ("b.jpg", "test", 0, 0, 0.05, 0.95, False),   # jerry seen at 0.95: confidence 0.95
+        ("c.jpg", "test", 1, 1, 0.45, 0.99, False),   # tom missed at 0.45: confidence 0.55
+        ("d.jpg", "test", 1, 1, 0.90, 0.90, False),   # right
+        ("e.jpg", "val", 0, 0, 0.99, 0.99, False),    # wrong, but not a test frame
+    ])
+    wrong = misclassified(run, 0.5)
+    assert list(wrong.filename) == ["b.jpg", "a.jpg", "c.jpg"]
+    assert wrong.confidence.round(2).tolist() == [0.95, 0.80, 0.55]
+    assert wrong.confidence.is_monotonic_decreasing
+
+
+def test_frames_keep_the_ranking(demo_root):
+    from tomjerry.dataset import scan
+    from tomjerry.eda import frames_of
+
+    table = scan(demo_root).usable
+    ranking = pd.Series(list(table.filename[[7, 2, 30, 0]]))
+    rows, images = frames_of(ranking, table, size=32)
+    assert list(rows.filename) == list(ranking) and len(images) == 4
+
+
+def test_run_names_are_distinct_and_name_the_split():
+    from tomjerry.results import run_names
+
+    runs = read_runs(SHIPPED)
+    names = run_names(runs)
+    assert len(set(names.values())) == len(runs)
+    best = [name for name in names.values() if "lite0-best" in name]
+    assert sorted(best) == ["efficientnet_lite0 lite0-best · blocked 1 · 224 px · TTA",
+                            "efficientnet_lite0 lite0-best · blocked 2 · 224 px · TTA",
+                            "efficientnet_lite0 lite0-best · blocked 42 · 224 px · TTA",
+                            "efficientnet_lite0 lite0-best · random 42 · 224 px · TTA"]
+
+
+def test_run_names_of_one_label_twice_get_their_hash(tmp_path):
+    from tomjerry.results import run_names
+
+    source = next(run for run in read_runs(SHIPPED) if run.reference)
+    shutil.copytree(source.path, tmp_path / "runs" / source.run_id)
+    shutil.copytree(source.path, tmp_path / "runs" / (source.run_id[:-6] + "abc123"))
+    names = run_names(read_runs(tmp_path))
+    assert len(set(names.values())) == 2
+    assert all(name.startswith(source.label() + " · ") for name in names.values())
+
+
+def test_headline_leads_with_the_blocked_split_and_shows_the_random_one():
+    from tomjerry.results import headline
+
+    found = headline(read_runs(SHIPPED))
+    assert found.setting == "efficientnet_lite0 lite0-best · 224 px · TTA"
+    assert found.lead.kind == "blocked" and found.lead.seeds == [1, 2, 42]
+    assert found.lead.describe() == "blocked split, mean of 3 seeds (1, 2, 42)"
+    runs = [run for run in read_runs(SHIPPED) if run.split.get("kind") == "blocked" and "lite0-best" in run.label()]
+    assert found.lead.exact_match == pytest.approx(np.mean([run.test["exact_match_accuracy"] for run in runs]))
+    assert found.random.kind == "random" and found.random.describe() == "random split, seed 42"
+    assert found.random.binary_accuracy == pytest.approx(0.9781, abs=1e-4)
+
+
+def test_headline_prefers_a_shots_split(tmp_path):
+    from tomjerry.results import headline
+
+    for run in read_runs(SHIPPED):
+        shutil.copytree(run.path, tmp_path / "runs" / run.run_id)
+    shots = next(path for path in (tmp_path / "runs").iterdir() if "zfnet-tuned-e2789e" in path.name)
+    provenance = json.loads((shots / "provenance.json").read_text())
+    provenance["split"]["kind"] = "shots"
+    (shots / "provenance.json").write_text(json.dumps(provenance))
+    found = headline(read_runs(tmp_path))
+    assert found.lead.kind == "shots" and found.setting == "zfnet tuned · 96 px"
+    assert found.random.kind == "random" and found.random_setting is None  # zfnet tuned ran on random 42 too
+
+
+def test_study_cells_on_one_split_and_presets_beyond():
+    from tomjerry.runs.study import beyond_study, study_cells, study_splits, study_tables
+
+    table = study_tables(read_runs(SHIPPED))
+    assert study_splits(table) == ["random 42", "blocked 42"]
+    cells = study_cells(table)
+    assert len(cells[cells.split == "random 42"]) == 9
+    assert list(cells[cells.split == "blocked 42"].run) == ["zfnet tuned · blocked 42 · 96 px"]
+    beyond = beyond_study(table)
+    assert set(beyond.preset) == {"lite0-best"} and len(beyond) == 4
+    assert not cells.run.str.contains("lite0-best").any()
+
+
+def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    from tomjerry import charts
+    from tomjerry.runs.study import beyond_study, study_tables
+
+    configure_streamlit_plotly_theme()
+    assert pio.templates.default == "streamlit"
+    beyond = beyond_study(study_tables(read_runs(SHIPPED)))  # four runs of one model and variant
+    figure = charts.accuracy_bars(beyond)
+    bars = [trace for trace in figure.data if trace.type == "bar"]
+    assert len(bars) == 2
+    for trace in bars:
+        assert len(trace.y) == len(set(trace.y)) == 4
+        assert max(trace.x) <= 1
+    assert "#000001" not in figure.to_json()
+    with pytest.raises(ValueError, match="one row per run"):
+        charts.accuracy_bars(pd.concat([beyond, beyond]))
+
+
+def test_learning_curves_have_whole_epoch_ticks():
+    from tomjerry import charts
+
+    history = pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.6]})
+    figure = charts.learning_curves({"a run with a long name · random 42 · 224 px · TTA": history})
+    assert figure.layout.xaxis.dtick == 1 and figure.layout.xaxis.tickformat == "d"
+    assert figure.layout.legend.orientation == "h"  # under the plot, taking no width from it
+
+
+def test_single_image_size_is_a_sentence_not_a_chart():
+    from tomjerry.eda import single_size
+
+    assert single_size(pd.DataFrame({"width": [480, 480], "height": [270, 270]})) == (480, 270)
+    assert single_size(pd.DataFrame({"width": [480, 640], "height": [270, 360]})) is None
+
+
+def test_overlay_fades_an_absent_label():
+    from tomjerry.explain import cam_caption, colour_scale, overlay
+
+    image = np.full((32, 32, 3), 128, np.uint8)
+    heat = np.ones((8, 8), np.float32)  # all red
+    present = overlay(image, heat, probability=0.9)
+    absent = overlay(image, heat, probability=0.02)
+    # Red over grey: the absent label's picture stays much closer to the frame.
+    assert np.abs(absent.astype(int) - image).mean() < np.abs(present.astype(int) - image).mean() / 2
+    assert cam_caption("tom", 0.02) == "tom absent: p=0.02 (faded)"
+    assert cam_caption("jerry", 0.93) == "jerry present: p=0.93"
+    scale = colour_scale()
+    assert scale[0, 0, 2] > scale[0, 0, 0] and scale[0, -1, 0] > scale[0, -1, 2]  # blue to red
+
+
+def test_config_options_cover_every_field():
+    import dataclasses
+
+    from tomjerry.config import RunConfig, options
+
+    assert [option.name for option in options()] == [f.name for f in dataclasses.fields(RunConfig)]
+    assert {option.name for option in options("tuning")} == {"max_trials", "tune_dropout"}
+    for option in options():
+        assert option.help and option.label, option.name
