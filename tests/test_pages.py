@@ -7,6 +7,7 @@ own dataset, the most confident mistakes first, the Train form made of the confi
 import base64
 import json
 import shutil
+import zipfile
 
 import cv2
 import numpy as np
@@ -95,7 +96,8 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
     assert "exact match · random split" in labels, labels
     assert "binary accuracy · random split" in labels
     assert "the study's best · random split" in labels
-    assert "seed 42" in [c.value for c in app.caption]
+    headline = [c.value for c in app.caption if c.value.startswith("seed 42")]
+    assert headline and "95 % interval" in headline[0], [c.value for c in app.caption]
     navigation = (ROOT / "app.py").read_text()
     assert 'title="Home"' in navigation and "st.navigation" in navigation
 
@@ -355,7 +357,10 @@ def test_report_reads_a_blocked_runs_own_split(tmp_path):
     blocked = next(run for run in read_runs(ROOT / "artifacts") if run.label().startswith(
         "efficientnet_lite0 lite0-best · blocked 42"))
     copy = shutil.copytree(blocked.path, tmp_path / "runs" / blocked.run_id)
-    (copy / "model.keras").write_bytes(b"")  # a run with a model: the report's best (not loaded without Grad-CAM)
+    # A run with a model file (a Keras archive's directory, never loaded without Grad-CAM): the report's best.
+    with zipfile.ZipFile(copy / "model.keras", "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr("model.weights.h5", "")
     run = read_run(copy)
     page = build_report(scan(REAL_DATA), [run], tmp_path, with_gradcam=False)
     in_training = run.metrics["challenge_in_training"]
