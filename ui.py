@@ -32,6 +32,8 @@ def dataset_source():
     except ValueError as error:
         st.sidebar.error(str(error))
         source = find_dataset()
+        st.warning(f"The folder typed in the sidebar holds no dataset, so this page shows {source.describe()} "
+                   "instead.")
     with st.sidebar:
         if source.is_demo:
             st.warning("**Demo data** (generated drawings, not the real frames)")

@@ -398,3 +398,11 @@ def test_compare_downloads_survive_a_rerun(monkeypatch, demo_root, finished_arti
     assert model.url and not model.deferred_file_id
     app.slider(key="threshold").set_value(0.6).run()
     assert download_buttons(app)["Download model (.keras)"].url == model.url
+
+
+def test_a_typed_folder_without_a_dataset_says_what_is_shown_instead(monkeypatch, demo_root, tmp_path):
+    app = open_page("pages/1_Data.py", monkeypatch, demo_root, tmp_path)
+    app.sidebar.text_input(key="data_path_input").set_value(str(tmp_path / "nowhere")).run()
+    assert not app.exception, app.exception
+    assert any("No dataset at" in e.value for e in app.sidebar.error)
+    assert any("holds no dataset, so this page shows" in w.value for w in app.warning), [w.value for w in app.warning]
