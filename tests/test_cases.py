@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT
+from pictures import cartoon, encode
 from tomjerry.dataset import image_root, scan
 from tomjerry.decoding import MAX_PIXELS, BadImage, decode_image
 from tomjerry.images import load_images, model_input, read_frame
@@ -27,16 +28,7 @@ CASES = ROOT.parent / "shared" / "cases"
 SHIPPED_RUN = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
 
 
-def encode(image: Image.Image, format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **options)
-    return buffer.getvalue()
 
-
-def cartoon(width=160, height=90, seed=0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (max(1, height // 8), max(1, width // 8), 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(small).resize((width, height), Image.NEAREST))
 
 
 def one_line(error) -> str:

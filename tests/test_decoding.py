@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import REAL_DATA
+from pictures import cartoon, encode
 from tomjerry.dataset import image_root
 from tomjerry.decoding import (
     MAX_BYTES,
@@ -34,17 +35,7 @@ def training_frame(path, size: int) -> np.ndarray:
     return cv2.cvtColor(cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
 
 
-def encode(image: Image.Image, format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **options)
-    return buffer.getvalue()
 
-
-def cartoon(width=160, height=90, seed=0) -> np.ndarray:
-    """Smooth colour fields with edges, like a cartoon frame (noise would be a poor JPEG test)."""
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 256, (max(1, height // 8), max(1, width // 8), 3), dtype=np.uint8)
-    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
 
 
 # --- the training's arrays are kept -----------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Bad input, faults and safety: every case gets a correct answer or a clear message, and
 nothing already saved is lost."""
 
-import io
 import json
 import os
 import signal
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from conftest import ROOT
+from pictures import encode
 from tomjerry.config import RunConfig
 from tomjerry.dataset import image_root
 from tomjerry.images import validate
@@ -36,11 +36,6 @@ def model():
 
     return build_model("efficientnet_lite0", 32, weights="none")
 
-
-def encode(image: Image.Image, format: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format=format, **options)
-    return buffer.getvalue()
 
 
 def photo(mode="RGB", size=(160, 90)):

@@ -1,0 +1,21 @@
+"""Pictures the tests make: encoded in any format, and cartoon-like frames (smooth colour fields
+with edges; noise would be a poor JPEG test)."""
+
+import io
+
+import cv2
+import numpy as np
+from PIL import Image
+
+
+def encode(image: Image.Image, format: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=format, **options)
+    return buffer.getvalue()
+
+
+def cartoon(width=160, height=90, seed=0) -> np.ndarray:
+    """(height, width, 3) uint8 RGB made of flat blocks of random colour."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (max(1, height // 8), max(1, width // 8), 3), dtype=np.uint8)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_NEAREST)
