@@ -4,6 +4,7 @@ for what is in the folder: a broken, foreign or newer folder becomes a run in st
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from tomjerry.config import RunConfig
@@ -41,7 +42,7 @@ class Run:
     def finished(self) -> bool:
         return self.state == states.FINISHED
 
-    @property
+    @cached_property  # read once per record: the runs table asks for it and for has_model
     def model_error(self) -> str | None:
         """Why the run's model.keras cannot be used (a Git LFS pointer, truncated, not a Keras
         archive), found from the file's first bytes and zip directory; None when it looks sound
