@@ -67,8 +67,14 @@ def main():
     from tomjerry.video import open_video
 
     print(f"cpu cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (1 min) at start")
+    from tomjerry.lite_runtime import accelerated
+
     settings = inference_settings(args.model)
-    model = load_model(args.model)
+    keras_model = load_model(args.model)
+    started = time.perf_counter()
+    model, note = accelerated(args.model, keras_model)  # what the Video page and the CLI run
+    print(f"TensorFlow Lite model ready in {time.perf_counter() - started:.1f} s (converted once, then cached)"
+          + (f"; {note}" if note else ""))
     with tempfile.TemporaryDirectory() as folder:
         clip = Path(folder) / "bench.mp4"
         write_clip(clip, args.seconds, args.source_fps)
@@ -83,14 +89,22 @@ def main():
         print(f"decode only:   {count / decode:7.1f} sampled frames/s ({decode / count * 1000:5.1f} ms each, CPU "
               f"{cpu / count * 1000:5.1f} ms; {args.source_fps / args.fps:g} frames decoded per sampled frame)")
 
-        for tta in (False, True):
-            classify_batch(model, frames[:BATCH_SIZE], tta)  # warm-up: tracing
-            started, cpu = time.perf_counter(), time.process_time()
-            for start in range(0, count, BATCH_SIZE):
-                classify_batch(model, frames[start:start + BATCH_SIZE], tta)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-            print(f"classify only: {count / seconds:7.1f} sampled frames/s ({seconds / count * 1000:5.1f} ms each, CPU "
-                  f"{cpu / count * 1000:5.1f} ms), TTA {tta} (frames in memory, batches of {BATCH_SIZE})")
+        answers = {}
+        for runtime, runner in (("Keras", keras_model), ("TF Lite", model)):
+            for tta in (False, True):
+                classify_batch(runner, frames[:BATCH_SIZE], tta)  # warm-up: tracing
+                started, cpu = time.perf_counter(), time.process_time()
+                answers[runtime, tta] = np.concatenate([classify_batch(runner, frames[start:start + BATCH_SIZE], tta)
+                                                        for start in range(0, count, BATCH_SIZE)])
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+                print(f"classify only: {count / seconds:7.1f} sampled frames/s ({seconds / count * 1000:5.1f} ms each, "
+                      f"CPU {cpu / count * 1000:5.1f} ms), {runtime:<7}, TTA {tta} (frames in memory, batches of "
+                      f"{BATCH_SIZE})")
+        difference = np.abs(answers["Keras", settings.tta] - answers["TF Lite", settings.tta]).max()
+        flipped = ((answers["Keras", settings.tta] >= settings.threshold)
+                   != (answers["TF Lite", settings.tta] >= settings.threshold)).any(axis=1).sum()
+        print(f"TF Lite against Keras: largest probability difference {difference:.1e}, verdicts changed {flipped} "
+              f"of {count}")
         del frames
 
         started, cpu = time.perf_counter(), time.process_time()

@@ -12,7 +12,7 @@ from tomjerry.results import model_choices
 from tomjerry.timeline import classify_video, inference_settings
 from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, UPLOAD_TYPES, VideoError, read_frame,
                             temporary_copy)
-from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, runs_in_use
+from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, load_video_model, runs_in_use
 
 st.set_page_config(page_title="Video · tomjerry", layout="wide")
 st.title("Video")
@@ -42,7 +42,9 @@ if upload is None:
 data = upload.getvalue()
 key = (hashlib.sha256(data).hexdigest(), str(chosen.path), float(fps))
 if st.session_state.get("video_key") != key:
-    model = load_model(chosen.path)
+    model, note = load_video_model(chosen.path)
+    if note:
+        st.caption(note)
     bar = st.progress(0.0, text="Classifying the clip...")
 
     def progress(done, expected):

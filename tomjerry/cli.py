@@ -267,8 +267,12 @@ def cmd_video(args):
             raise ValueError("no finished run with a saved model: train one, or pass --model RUN_DIR_OR_MODEL")
         model_path, label = best.path, best.label()
     settings = inference_settings(model_path)
-    model = load_model(model_path)
+    from tomjerry.lite_runtime import accelerated
+
+    model, note = accelerated(model_path, load_model(model_path))
     print(f"model: {label} ({'TTA, ' if settings.tta else ''}threshold {settings.threshold:.2f})", file=sys.stderr)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
     def progress(done, expected):
         share = f" ({min(done / expected, 1):.0%})" if expected else ""
