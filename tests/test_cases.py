@@ -115,7 +115,9 @@ EXPECTED = {
 def case_names() -> list:
     if not CASES.is_dir():
         return [pytest.param("", marks=pytest.mark.skip(reason=f"no shared cases folder at {CASES}"))]
-    return sorted(p.name for p in CASES.iterdir() if p.name != "README.md")
+    # The 48-megapixel phone photo takes seconds to decode: --slow.
+    return [pytest.param(name, marks=pytest.mark.slow) if "48mp" in name else name
+            for name in sorted(p.name for p in CASES.iterdir() if p.name != "README.md")]
 
 
 @pytest.mark.parametrize("name", case_names())
@@ -282,6 +284,7 @@ def test_a_model_that_keeps_the_contract_loads_and_predicts(tmp_path):
     assert 0 <= prediction.p_tom <= 1 and 0 <= prediction.p_jerry <= 1
 
 
+@pytest.mark.slow
 def test_every_model_tomjerry_builds_keeps_the_contract():
     from tomjerry.model_specs import SPECS as REGISTRY
     from tomjerry.models import build_model
@@ -345,6 +348,7 @@ def run_predict(*args):
                           capture_output=True, text=True, timeout=180)
 
 
+@pytest.mark.slow
 def test_command_line_refuses_an_lfs_pointer_model_in_one_line(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
@@ -358,6 +362,7 @@ def test_command_line_refuses_an_lfs_pointer_model_in_one_line(tmp_path):
         "error: model.keras is a Git LFS pointer, not the model: run `git lfs pull`"]
 
 
+@pytest.mark.slow
 def test_command_line_reports_a_bad_image_and_classifies_the_others(tmp_path):
     model = save(tiny(lambda x, L: L.Dense(2, activation="sigmoid")(x)), tmp_path / "good.keras")
     bad, good, wide = tmp_path / "text.jpg", tmp_path / "frame.png", tmp_path / "wide.png"

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+import pytest
 
 from conftest import ROOT
 
@@ -17,6 +18,7 @@ def test_info_prints_counts(demo_root):
     assert "run `validate` for the full report (identical images, unreadable files)" in result.stdout
 
 
+@pytest.mark.slow
 def test_validate_and_bad_path(demo_root, tmp_path):
     result = run_cli("validate", "--data", str(demo_root), "--image-size", "32")
     assert result.returncode == 0 and "no problems found" in result.stdout
@@ -24,6 +26,7 @@ def test_validate_and_bad_path(demo_root, tmp_path):
     assert missing.returncode == 2 and "No dataset" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@pytest.mark.slow
 def test_download_offline_fails_cleanly(tmp_path):
     import os
 
@@ -34,12 +37,14 @@ def test_download_offline_fails_cleanly(tmp_path):
     assert "Could not download" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_data_command(tmp_path):
     result = run_cli("demo-data", "--dest", str(tmp_path / "d"), "--frames", "40")
     assert result.returncode == 0
     assert (tmp_path / "d" / "ground_truth.csv").read_text().count("\n") == 41
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_and_ship_from_the_command_line(demo_root, tmp_path):
     import json
 
@@ -98,6 +103,7 @@ def test_run_options_are_the_config_fields():
     assert (tuned.max_trials, tuned.tune_dropout, tuned.variant) == (5, True, "tuned")
 
 
+@pytest.mark.slow
 def test_report_out_writes_the_html_file(demo_root, tmp_path):
     out = tmp_path / "class" / "report.html"
     result = run_cli("report", "--out", str(out), "--data", str(demo_root), "--artifacts", str(tmp_path / "a"),
@@ -123,6 +129,7 @@ def test_tensorflow_start_up_lines_are_filtered():
 SHIPPED_MODEL = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
 
 
+@pytest.mark.slow
 def test_commands_start_without_log_noise_and_name_bad_files_plainly(tmp_path):
     import pytest
 

@@ -153,6 +153,7 @@ def test_app_shows_a_broken_dataset_instead_of_a_traceback(demo_copy, tmp_path, 
 
 # --- runs -----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_write_error_fails_the_run_with_a_clear_message(demo_root, tmp_path, monkeypatch):
     import tomjerry.training as training
     import tomjerry.tuning  # noqa: F401  (imported first, so its own save_model stays the real one)

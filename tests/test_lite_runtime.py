@@ -16,6 +16,7 @@ def saved_model(tmp_path_factory):
     return path, model
 
 
+@pytest.mark.slow
 def test_lite_model_gives_the_keras_probabilities_and_is_cached(saved_model, tmp_path, monkeypatch):
     monkeypatch.setenv("TOMJERRY_CACHE", str(tmp_path / "cache"))
     path, model = saved_model

@@ -10,7 +10,10 @@ import pytest
 from tomjerry.model_specs import SPECS as REGISTRY
 from tomjerry.models import build_model
 
+# InceptionV3 takes seconds to build; the quick run checks the other models, --slow all of them.
+HEAVY_LAST = [pytest.param(name, marks=pytest.mark.slow) if name == "inceptionv3" else name for name in sorted(REGISTRY)]
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_model_builds_and_trains_one_step(name):
     import keras
@@ -81,6 +84,7 @@ def test_unknown_model_and_too_small_image_are_clear_errors():
         build_model("alexnet", 32)
 
 
+@pytest.mark.slow
 def test_from_scratch_models_agree_in_training_and_inference_mode(demo_root):
     """Batch-norm moving statistics must follow the weights within a short CPU run; with Keras's
     default momentum AlexNet scored 100% in training mode and 51% on the same frames in inference."""
@@ -100,7 +104,7 @@ def test_from_scratch_models_agree_in_training_and_inference_mode(demo_root):
     assert inference > history.history["binary_accuracy"][-1] - 0.1
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", HEAVY_LAST)
 def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
     import tensorflow as tf
 
@@ -121,7 +125,7 @@ def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
         assert np.abs(values).max() > 0, f"{weight.path} has an all-zero gradient"
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+@pytest.mark.parametrize("name", HEAVY_LAST)
 def test_grad_cam_gives_a_finite_map_per_label_for_every_model(name):
     from tomjerry.explain import Explainer
 

@@ -8,6 +8,7 @@ import base64
 import json
 import shutil
 import zipfile
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -16,22 +17,14 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REAL_DATA, ROOT
 from tomjerry.config import RUN_PRESETS, RunConfig, options
-from tomjerry.runs.execute import execute_run
 from tomjerry.runs.launcher import wait
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_runs
 
 PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Grad-CAM.py",
          "pages/5_Predict.py", "pages/6_Report.py", "pages/7_Video.py"]
+MODEL_PAGES = ("pages/4_Grad-CAM.py", "pages/6_Report.py")  # seconds of Grad-CAM each: --slow (Predict stays)
 TIMEOUT = 180  # TensorFlow's import alone takes seconds
-
-
-@pytest.fixture(scope="module")
-def finished_artifacts(demo_root, tmp_path_factory):
-    artifacts = tmp_path_factory.mktemp("artifacts")
-    config = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, patience=0)
-    execute_run(create_run(config, artifacts, demo_root), demo_root)
-    return artifacts
 
 
 def open_page(page, monkeypatch, data, artifacts):
@@ -52,7 +45,8 @@ def test_page_renders_with_no_runs(page, monkeypatch, demo_root, tmp_path):
     assert "demo data" in texts(app).lower() or page == "pages/5_Predict.py"
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.slow) if page in MODEL_PAGES else page
+                                  for page in PAGES])
 def test_page_renders_with_a_finished_run(page, monkeypatch, demo_root, finished_artifacts):
     app = open_page(page, monkeypatch, demo_root, finished_artifacts)
     assert not app.exception, app.exception
@@ -70,6 +64,7 @@ def messy_artifacts(finished_artifacts, tmp_path_factory):
     return artifacts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_beside_unreadable_run_folders(page, monkeypatch, demo_root, messy_artifacts):
     for show_all in (False, True) if page != "pages/1_Data.py" else (False,):  # Data lists no runs
@@ -141,6 +136,57 @@ def test_train_form_fields_are_the_config_fields(monkeypatch, demo_root, tmp_pat
     assert "Test-time augmentation (mirror) on" in shown and "Fine-tune from block 8" in shown
 
 
+FINISHED_FILES = ("split.csv", "provenance.json", "history.csv", "model.keras", "metrics.json", "predictions.csv", "inference.json", "novelty.npz")
+
+
+def test_train_lists_a_launch_at_once_and_follows_it_to_finished(monkeypatch, demo_root, trained_run, tmp_path):
+    """The page's side of a launch, with the process starter replaced: a stand-in process that
+    does nothing, whose run the test then finishes with the files of the suite's real fit."""
+    import subprocess
+    import sys
+
+    from tomjerry.runs import launcher
+    from tomjerry.runs.status import update_status
+
+    started = []
+
+    def stand_in(command, log_path):
+        assert command[1:3] == ["-m", "tomjerry.runs.execute"]
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        started.append((Path(command[3]), child))
+        return child
+
+    monkeypatch.setattr(launcher, "start_process", stand_in)
+    app = open_page("pages/2_Train.py", monkeypatch, demo_root, tmp_path)
+    app.number_input(key="cfg.demo.epochs").set_value(1)
+    app.number_input(key="cfg.demo.image_size").set_value(48)
+    app.button(key="launch").click().run()
+    assert not app.exception, app.exception
+    assert any("Started" in s.value for s in app.success), [e.value for e in app.error]
+    (run_dir, child), = started
+    try:
+        run = read_runs(tmp_path)[0]
+        assert run.run_id == run_dir.name and run.state == "queued"
+        assert run.config.preset == "demo" and run.config.epochs == 1 and run.config.image_size == 48
+        assert app.selectbox(key="watched_run").value == run.run_id
+        update_status(run_dir, state="waiting")  # what the real process writes, in order
+        update_status(run_dir, state="running", epoch=0, epochs=1)
+        app.run()
+        assert app.get("progress")[0].proto.text.startswith("running")
+        for name in FINISHED_FILES:
+            shutil.copy(trained_run.path / name, run_dir / name)
+        update_status(run_dir, state="finished", epoch=1, epochs=1)
+        app.run()
+        assert any("Finished" in s.value for s in app.success), (app.get("progress")[0].proto.text, [e.value for e in app.error], app.exception)
+        assert app.selectbox(key="watched_run").options == [read_runs(tmp_path)[0].label()]
+        assert app.get("progress")[0].proto.text.startswith("finished")
+        assert list(app.dataframe[-1].value.state) == ["finished"]
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.slow
 def test_train_launches_and_live_view_reaches_finished(monkeypatch, demo_root, tmp_path):
     app = open_page("pages/2_Train.py", monkeypatch, demo_root, tmp_path)
     app.number_input(key="cfg.demo.epochs").set_value(1)
@@ -186,6 +232,7 @@ def test_predict_good_and_corrupt_uploads(monkeypatch, demo_root, finished_artif
     assert len(errors) == 1 and "broken.jpg is not a readable image" in errors[0]
 
 
+@pytest.mark.slow
 def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(monkeypatch, demo_root, finished_artifacts,
                                                                          tmp_path):
     from tomjerry.runs.record import read_runs as records
@@ -312,6 +359,7 @@ def everything_shown(app) -> str:
 
 
 @needs_real_data
+@pytest.mark.slow
 def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_path):
     import subprocess
     import sys
@@ -368,6 +416,7 @@ def test_report_reads_a_blocked_runs_own_split(tmp_path):
     assert f"<b>blocked</b> (seed 42): {in_training} of 32 challenge frames are in its training split" in page
 
 
+@pytest.mark.slow
 def test_galleries_only_from_the_runs_own_dataset(monkeypatch, demo_root, mixed_artifacts):
     app = open_page("pages/3_Compare.py", monkeypatch, demo_root, mixed_artifacts)
     app.sidebar.toggle(key="all_runs").set_value(True).run()
@@ -387,6 +436,7 @@ def download_buttons(app) -> dict:
     return {button.proto.label: button.proto for button in app.get("download_button")}
 
 
+@pytest.mark.slow
 def test_compare_downloads_survive_a_rerun(monkeypatch, demo_root, finished_artifacts):
     app = open_page("pages/3_Compare.py", monkeypatch, demo_root, finished_artifacts)
     app.slider(key="threshold").set_value(0.7).run()  # a rerun: a callable's file would be registered anew

@@ -43,6 +43,7 @@ def test_shipped_models_load_and_stay_small():
         assert p.shape == (1, 2) and np.isfinite(p).all()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not REAL_DATA.is_dir(), reason="needs ../shared/datasets/tom_and_jerry")
 def test_shipped_models_repredict_their_recorded_frames():
     import numpy as np
@@ -97,6 +98,7 @@ def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
     assert [row["verdict"] for row in cli] == [predictor.answer(p).verdict for p in stored]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHIPPED_MODEL_RUNS, reason="no shipped model")
 def test_the_shipped_model_warns_on_a_photo_and_not_on_a_cartoon_frame():
     import numpy as np

@@ -20,9 +20,9 @@ from tomjerry.runs.status import read_status
 TINY = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, batch_size=32, patience=0)
 
 
-def test_one_epoch_run_gives_a_complete_folder(demo_root, tmp_path):
-    run_dir = create_run(TINY, tmp_path, demo_root)
-    result = execute_run(run_dir, demo_root)
+def test_one_epoch_run_gives_a_complete_folder(trained_run):
+    run_dir, result, tmp_path = trained_run.path, trained_run.result, trained_run.artifacts
+    assert read_config_of(run_dir) == TINY
     for name in ("config.json", "split.csv", "history.csv", "status.json", "model.keras",
                  "metrics.json", "predictions.csv"):
         assert (run_dir / name).is_file(), name
@@ -42,6 +42,11 @@ def test_one_epoch_run_gives_a_complete_folder(demo_root, tmp_path):
     assert run.state == "finished" and run.test["binary_accuracy"] == pytest.approx(result["test"]["binary_accuracy"])
 
 
+def read_config_of(run_dir):
+    return RunFolder(run_dir).read_config()
+
+
+@pytest.mark.slow
 def test_tuning_two_trials_records_every_trial(demo_root, tmp_path):
     config = TINY.replace(variant="tuned", max_trials=2)
     run_dir = create_run(config, tmp_path, demo_root)

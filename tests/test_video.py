@@ -436,6 +436,7 @@ def run_cli(*args, artifacts=None):
                           text=True, cwd=ROOT, env=env, timeout=TIMEOUT)
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_bad_input_in_one_line(tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video")
     for args in ([tmp_path / "notes.mp4"], [tmp_path / "missing.mp4"], [tmp_path / "notes.mp4", "--fps", "0"]):
@@ -445,6 +446,7 @@ def test_the_cli_refuses_bad_input_in_one_line(tmp_path):
         assert done.stderr.startswith("error: ")
 
 
+@pytest.mark.slow
 def test_the_cli_writes_the_csv_and_the_json_with_the_best_run_by_default(clip, run_artifacts, tmp_path):
     out = tmp_path / "timeline.csv"
     done = run_cli(clip, "--csv", out, "--json", artifacts=run_artifacts)

@@ -14,9 +14,6 @@ depend on the size the images were decoded at. `SHOT_IMAGE_SIZE` is the size to 
 import cv2
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import cdist
 
 SHOT_IMAGE_SIZE = 32
 THUMBNAIL_SIDE = 16
@@ -46,6 +43,14 @@ NEAR_DUPLICATE_RULE = (f"{NEAR_DUPLICATE_QUANTILE:.0%} quantile of each frame's 
                        f"grey levels 0-255)")
 
 _ROWS_PER_CHUNK = 512  # distance rows computed at once: 512 x 5,478 float64 is 22 MB
+
+
+def _cdist():
+    """scipy's cdist, imported on first use: the pages that never cut shots (Home) skip scipy's
+    import (about 0.5 s)."""
+    from scipy.spatial.distance import cdist
+
+    return cdist
 
 
 def thumbnails(images: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
@@ -105,7 +110,7 @@ def shot_ids(table: pd.DataFrame, images: np.ndarray, threshold: float = CUT_THR
 def _distance_blocks(queries: np.ndarray, references: np.ndarray, rows: int = _ROWS_PER_CHUNK):
     """Yields (start, block): block[i, j] is the distance of thumbnail queries[start + i] to references[j]."""
     for start in range(0, len(queries), rows):
-        yield start, cdist(queries[start:start + rows], references, "cityblock") / queries.shape[1]
+        yield start, _cdist()(queries[start:start + rows], references, "cityblock") / queries.shape[1]
 
 
 def near_duplicate_threshold(table: pd.DataFrame, images: np.ndarray, quantile: float = NEAR_DUPLICATE_QUANTILE,
@@ -175,7 +180,7 @@ def linked_shot_ids(shots: np.ndarray, images: np.ndarray, threshold: float) -> 
     for start in range(0, len(small), _ROWS_PER_CHUNK):
         # Distance is symmetric: each row block only against itself and the rows after it.
         rows = small[start:start + _ROWS_PER_CHUNK]
-        block = cdist(rows, small[start:], "cityblock") / small.shape[1]
+        block = _cdist()(rows, small[start:], "cityblock") / small.shape[1]
         i, j = np.nonzero(block < threshold)
         i, j = i + start, j + start
         keep = shot_index[i] != shot_index[j]
@@ -183,6 +188,9 @@ def linked_shot_ids(shots: np.ndarray, images: np.ndarray, threshold: float) -> 
     a = np.concatenate([e[0] for e in edges])
     b = np.concatenate([e[1] for e in edges])
     count = shot_index.max() + 1
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(count, count))
     _, component = connected_components(graph, directed=False)
     # Renumber the components in the order of their first shot, so the ids read in time order.
