@@ -15,9 +15,6 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from tomjerry.config import RunConfig
-from tomjerry.runs.execute import execute_run
-from tomjerry.runs.lifecycle import create_run
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -39,10 +36,8 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def server(demo_root, tmp_path_factory):
-    artifacts = tmp_path_factory.mktemp("browser-artifacts")
-    config = RunConfig(model="efficientnet_lite0", image_size=64, epochs=2, patience=0)
-    execute_run(create_run(config, artifacts, demo_root), demo_root)
+def server(demo_root, finished_artifacts):
+    artifacts = finished_artifacts  # the suite's one real fit; the pages only read it
     port = free_port()
     env = dict(os.environ, TOMJERRY_DATA=str(demo_root), TOMJERRY_ARTIFACTS=str(artifacts))
     process = subprocess.Popen(

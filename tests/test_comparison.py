@@ -77,3 +77,27 @@ def test_runs_on_different_test_sets_are_never_compared(tmp_path):
         paired_comparison(a, b)
     other = read_run(finished_run(tmp_path, "other-data", False))
     assert "different datasets" in comparability(a, other)
+
+
+def test_study_tables_mark_a_tuned_cell_against_its_base_with_the_paired_test(tmp_path):
+    import json
+
+    from tomjerry.runs.study import study_tables
+
+    rng = np.random.default_rng(4)
+    base_frame = predictions(rng, 300, 0.8)
+    tuned_frame = base_frame.copy()
+    # The tuned cell gets both labels right on 60 frames the base cell got wrong: +20 points.
+    wrong = ~(((base_frame.p_tom >= .5) == base_frame.tom) & ((base_frame.p_jerry >= .5) == base_frame.jerry))
+    fixed = wrong[wrong].index[:60]
+    tuned_frame.loc[fixed, "p_tom"] = tuned_frame.loc[fixed, "tom"] * 0.8 + 0.1
+    tuned_frame.loc[fixed, "p_jerry"] = tuned_frame.loc[fixed, "jerry"] * 0.6 + 0.2
+    base, tuned = two_runs(tmp_path, base_frame, tuned_frame)
+    config = json.loads(tuned.folder.file(RunFolder.CONFIG).read_text())
+    tuned.folder.file(RunFolder.CONFIG).write_text(json.dumps({**config, "variant": "tuned"}))
+    table = study_tables([read_run(base.path), read_run(tuned.path)]).set_index("variant")
+    assert pd.isna(table.loc["base", "vs_base"])  # a base cell is not compared with itself
+    shown = table.loc["tuned", "vs_base"]
+    assert shown.startswith("+20.0 [") and shown.endswith(" *"), shown
+    low, high = (float(v) for v in shown.split("[")[1].split("]")[0].split(", "))
+    assert 10 < low < 20 < high < 30

@@ -204,6 +204,11 @@ COLUMNS = {
                               "per frame) that are right; the study's metric.", kind="percent", width=85),
     "exact_match": Column("exact match", "Share of test frames with both labels right: the honest score for a "
                           "four-way answer (neither, tom, jerry, both).", kind="percent", width=88),
+    "exact_match_ci95": Column("95 % interval", "Exact match's 95 % interval: a bootstrap over shots (frames of one "
+                               "shot are resampled together, as they are not independent).", width=105),
+    "vs_base": Column("vs base (points)", "Exact match minus the same model's base cell on the same test frames, in "
+                      "points, with its 95 % interval (bootstrap over shots) and the exact McNemar p-value; * where "
+                      "the interval excludes zero (a difference the test set can tell).", width=200),
     "exact_match_min": Column("lowest", "Exact match of the worst split seed.", kind="percent", width=70),
     "exact_match_max": Column("highest", "Exact match of the best split seed.", kind="percent", width=70),
     "f1_tom": Column("F1 tom", "Harmonic mean of precision and recall for the tom label.", kind="f1", width=65),

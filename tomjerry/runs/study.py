@@ -10,7 +10,7 @@ import pandas as pd
 from tomjerry.atomic import read_json, write_csv, write_json
 from tomjerry.config import RunConfig
 from tomjerry.model_specs import SPECS, WeightsUnavailableError
-from tomjerry.results import run_names
+from tomjerry.results import paired_comparison, run_names
 from tomjerry.runs import states
 from tomjerry.runs.execute import RunCancelled, execute_run
 from tomjerry.runs.folder import RunFolder, artifacts_dir
@@ -57,6 +57,29 @@ def split_name(run: Run) -> str:
     return split.get("kind") if split.get("seed") is None else f"{split['kind']} {split['seed']}"
 
 
+def interval_text(ci) -> str | None:
+    """[0.939, 0.975] -> '93.9-97.5 %' (a 95 % interval as the tables show it)."""
+    if not ci or len(ci) != 2 or ci[0] is None:
+        return None
+    return f"{ci[0]:.1%}-{ci[1]:.1%}".replace("%-", "-")
+
+
+def versus_base(run: Run, base: Run | None) -> str | None:
+    """A tuned or augmented cell against its model's base cell on the same test frames: the
+    exact-match difference in points with its 95 % interval (bootstrap over shots) and the exact
+    McNemar p-value, '*' where the interval excludes zero. None for a base cell, or where the two
+    cannot be paired (no base, other test frames)."""
+    if base is None or base.run_id == run.run_id:
+        return None
+    try:
+        paired = paired_comparison(run, base)
+    except (ValueError, OSError, KeyError):
+        return None
+    exact, p = paired["exact_match_difference"], paired["mcnemar_exact_match"]["p_value"]
+    return (f"{exact['difference'] * 100:+.1f} [{exact['low'] * 100:+.1f}, {exact['high'] * 100:+.1f}] "
+            f"p={p:.2g}{' *' if paired['significant'] else ''}")
+
+
 def study_tables(runs: list[Run]) -> pd.DataFrame:
     """One row per finished run: the study's columns (correct N / total, binary accuracy) and
     ours. `preset` is empty for the study's cells (model x variant) and names the preset of
@@ -64,6 +87,8 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
     done = [run for run in runs if run.state == states.FINISHED]
     names = run_names(done)
     rows = []
+    bases = {(run.config.model, split_name(run)): run for run in done
+             if run.config.variant == "base" and run.preset is None}
     for run in done:
         config, metrics = run.config, run.metrics or {}
         test = metrics.get("test", {})
@@ -75,6 +100,8 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
             "image_size": config.image_size, "run_id": run.run_id,
             "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
             "binary_accuracy": test.get("binary_accuracy"), "exact_match": test.get("exact_match_accuracy"),
+            "exact_match_ci95": interval_text(test.get("exact_match_ci95")),
+            "vs_base": None if run.preset else versus_base(run, bases.get((config.model, split_name(run)))),
             "f1_tom": labels.get("tom", {}).get("f1"), "f1_jerry": labels.get("jerry", {}).get("f1"),
             "challenge": f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
             "challenge_in_training": metrics.get("challenge_in_training"),
@@ -85,7 +112,7 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
 
 
 STUDY_COLUMNS = ["variant", "model", "run", "split", "preset", "shipped", "image_size", "run_id", "correct",
-                 "binary_accuracy", "exact_match", "f1_tom", "f1_jerry", "challenge", "challenge_in_training",
+                 "binary_accuracy", "exact_match", "exact_match_ci95", "vs_base", "f1_tom", "f1_jerry", "challenge", "challenge_in_training",
                  "learning_rate", "seconds"]
 # The study's three tables, in its order.
 STUDY_VARIANTS = {"base": "Base models", "tuned": "Tuned (Keras Tuner)",
@@ -94,10 +121,10 @@ SPLIT_RESISTANCE = ("shots", "blocked", "random")  # most leakage-resistant firs
 # The columns the app and the report show. A study table holds one split, whose challenge frames
 # in training are the same for every cell (said once, in a sentence); beyond the study they differ.
 # Which runs are shipped is said once, in a sentence, too (shipped_note): the tables fit a page.
-CELL_COLUMNS = ["run", "correct", "binary_accuracy", "exact_match", "f1_tom", "f1_jerry", "challenge",
+CELL_COLUMNS = ["run", "correct", "binary_accuracy", "exact_match", "exact_match_ci95", "vs_base", "f1_tom", "f1_jerry", "challenge",
                 "learning_rate", "seconds"]
 # Beyond the study, no study's count ("correct"): the names are longer, the room goes to them.
-BEYOND_COLUMNS = ["run", "binary_accuracy", "exact_match", "f1_tom", "f1_jerry", "challenge",
+BEYOND_COLUMNS = ["run", "binary_accuracy", "exact_match", "exact_match_ci95", "f1_tom", "f1_jerry", "challenge",
                   "challenge_in_training", "seconds"]
 
 
