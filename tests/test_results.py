@@ -177,3 +177,20 @@ def test_config_options_cover_every_field():
     assert {option.name for option in options("tuning")} == {"max_trials", "tune_dropout"}
     for option in options():
         assert option.help and option.label, option.name
+
+
+def test_every_difference_from_the_study_is_in_the_readme_and_the_report(demo_root, tmp_path):
+    import re
+
+    from conftest import ROOT
+    from tomjerry.dataset import scan
+    from tomjerry.deviations import DIFFERENCES
+    from tomjerry.report import build_report
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Differences from the study and the papers", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^- \*\*([^*]+)\*\*", section, flags=re.M)
+    assert listed == [title for title, _ in DIFFERENCES]
+    html = build_report(scan(demo_root), [], tmp_path, with_gradcam=False)
+    assert "Differences from the study and the papers" in html
+    assert all(f"<b>{title}</b>" in html for title, _ in DIFFERENCES)

@@ -17,6 +17,7 @@ from tomjerry.results import COLUMNS, best_run, finished, headline, made_on, run
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.provenance import dataset_fingerprint
 from tomjerry.runs.record import Run
+from tomjerry.deviations import DIFFERENCES
 from tomjerry.runs.study import (BEYOND_COLUMNS, CELL_COLUMNS, STUDY_VARIANTS, beyond_study, challenge_note,
                                  shipped_note, skipped_models, study_cells, study_splits, study_tables)
 from tomjerry.splits import read_split_csv
@@ -235,5 +236,8 @@ def build_report(dataset: Dataset, runs: list[Run], artifacts=None, with_gradcam
         if with_gradcam:
             out.append("<h2>6. Where the model looks (Grad-CAM)</h2>")
             out.append(gradcam_examples(dataset, best))
+    out.append("<h2>Differences from the study and the papers</h2><ul>"
+               + "".join(f"<li><b>{html.escape(title)}</b>: {html.escape(text)}</li>" for title, text in DIFFERENCES)
+               + "</ul>")
     out.append("</body></html>")
     return "\n".join(out)
