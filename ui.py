@@ -177,6 +177,8 @@ def results_table(frame, columns):
     for column in columns:
         if COLUMNS[column].kind == "percent":
             shown[column] = shown[column] * 100
+        elif COLUMNS[column].kind == "text":
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), "")  # blank, not "None"
     config = {}
     for column in columns:
         spec = COLUMNS[column]

@@ -290,7 +290,7 @@ def cmd_video(args):
         print(f"{len(result.table)} rows ({','.join(CSV_COLUMNS)}) written to {args.csv}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(str(args.file), str(model_path)), indent=2))
-    elif not args.csv:
+    else:  # with --csv too: the file holds the frames, the terminal the summary
         info, seconds, cuts = result.info, result.seconds_on_screen(), result.cut_times()
         print(f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:g} fps, "
               f"{result.duration_s:.1f} s)")

@@ -18,6 +18,8 @@ import hashlib
 import io
 import logging
 import os
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -45,12 +47,37 @@ def _interpreter_class():
         return tf.lite.Interpreter
 
 
+# TensorFlow Lite's C++ logs this once per process when the delegate is applied; it says nothing a
+# user needs, and in `video` it would sit among the progress lines.
+DELEGATE_NOTICE = "Created TensorFlow Lite XNNPACK delegate for CPU."
+
+
+@contextlib.contextmanager
+def _without_delegate_notice():
+    """File descriptor 2 to a temporary file for the block; afterwards every line is written back
+    except DELEGATE_NOTICE (C++ writes below Python's sys.stderr, so only the descriptor sees it)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
+                    if DELEGATE_NOTICE not in line]
+            if kept:
+                sys.stderr.write("".join(kept))
+
+
 class LiteModel:
     """A TensorFlow Lite model with Keras's predict_on_batch and input_shape, so tomjerry.predict's
     Predictor uses it unchanged. Input (N, S, S, 3) float32 in [0, 1]; output (N, 2) float32."""
 
     def __init__(self, content: bytes, source: str = ""):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _without_delegate_notice():
             warnings.simplefilter("ignore")  # the tf.lite deprecation notice, once per process
             self._interpreter = _interpreter_class()(model_content=content,
                                                      num_threads=THREADS or os.cpu_count() or 1)
@@ -65,12 +92,14 @@ class LiteModel:
         images = np.ascontiguousarray(images, dtype=np.float32)
         if images.shape[1:] != self.input_shape[1:]:
             raise ValueError(f"the model takes {self.input_shape[1:]} pictures, not {images.shape[1:]}")
-        if len(images) != self._batch:  # re-planned only when the batch size changes
-            self._interpreter.resize_tensor_input(self._input, images.shape)
-            self._interpreter.allocate_tensors()
-            self._batch = len(images)
-        self._interpreter.set_tensor(self._input, images)
-        self._interpreter.invoke()
+        first = self._batch is None
+        with _without_delegate_notice() if first else contextlib.nullcontext():
+            if len(images) != self._batch:  # re-planned only when the batch size changes
+                self._interpreter.resize_tensor_input(self._input, images.shape)
+                self._interpreter.allocate_tensors()
+                self._batch = len(images)
+            self._interpreter.set_tensor(self._input, images)
+            self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output).copy()
 
 
