@@ -53,7 +53,7 @@ for upload in files:
     try:
         prediction, pixels = predictor.predict_with_pixels(upload.getvalue(), upload.name)
     except BadImage as error:
-        st.error(f"{error}. The other files are unaffected.")
+        st.error(f"{error}." + (" The other files are unaffected." if len(files) > 1 else ""))
         continue
     prediction.threshold = threshold
     columns = st.columns([2, 1, 2, 2] if explain else [2, 1])
