@@ -3,6 +3,7 @@
 # background at the lowest priority; run it again after an interruption and it resumes the same
 # study (finished cells kept, a stopped cell continues after its last finished epoch or trial).
 #   scripts/cpu_grid.sh   (into grid/: its light files are committed between sessions; models are not)
+#   before a session ends: stop it, then .venv/bin/python scripts/grid_snapshot.py && git add grid
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ART=${GRID_ARTIFACTS:-grid}

@@ -159,3 +159,24 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
     real_good_val = fake("real-a", False, 0.95, 0.90)
     fake("real-b", False, 0.90, 0.99)  # better on test, worse on validation: not chosen
     assert best_run(read_runs(tmp_path)).path == real_good_val
+
+
+def test_a_cancel_inside_a_tuning_trial_cancels_the_run_instead_of_failing_it(demo_root, tmp_path, monkeypatch):
+    """Keras Tuner records any Exception raised in a trial as a failed trial and goes on; a cancel
+    (SIGTERM raises RunCancelled) must stop the search and leave the run cancelled, resumable."""
+    import tomjerry.tuning as tuning
+    from tomjerry.runs.execute import RunCancelled
+
+    real, calls = tuning.new_model, []
+
+    def cancelled(config, steps):
+        calls.append(config)
+        if len(calls) == 1:  # Keras Tuner builds once outside any trial, to learn the search space
+            return real(config, steps)
+        raise RunCancelled("cancelled (signal 15)")  # inside the first trial
+
+    monkeypatch.setattr(tuning, "new_model", cancelled)
+    run_dir = create_run(TINY.replace(variant="tuned", max_trials=2), tmp_path, demo_root)
+    with pytest.raises(RunCancelled):
+        execute_run(run_dir, demo_root)
+    assert read_status(run_dir)["state"] == "cancelled" and len(calls) == 2

@@ -22,8 +22,11 @@ from tomjerry.runs.status import HOST, Heartbeat, update_status
 LOCK_TIMEOUT_SECONDS = 24 * 3600
 
 
-class RunCancelled(Exception):
-    pass
+class RunCancelled(BaseException):
+    """SIGTERM (cancel) inside a run. A BaseException, as KeyboardInterrupt is, so that no
+    `except Exception` on the way out swallows it: Keras Tuner records an Exception raised in a
+    trial as a failed trial and goes on, which turned a cancelled search into a failed one (and a
+    stopped study into one that moved on to its next model)."""
 
 
 def install_cancel_handler():
