@@ -18,8 +18,6 @@ import hashlib
 import io
 import logging
 import os
-import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import numpy as np
 from tomjerry.atomic import write_bytes
 from tomjerry.model_files import model_path
 from tomjerry.paths import cache_dir
+from tomjerry.quiet import stderr_filtered
 
 # Probabilities may differ by float rounding only (XNNPACK sums in another order); a larger
 # difference means the conversion changed the network and it is not used.
@@ -52,24 +51,10 @@ def _interpreter_class():
 DELEGATE_NOTICE = "Created TensorFlow Lite XNNPACK delegate for CPU."
 
 
-@contextlib.contextmanager
 def _without_delegate_notice():
-    """File descriptor 2 to a temporary file for the block; afterwards every line is written back
-    except DELEGATE_NOTICE (C++ writes below Python's sys.stderr, so only the descriptor sees it)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            kept = [line for line in captured.read().decode(errors="replace").splitlines(keepends=True)
-                    if DELEGATE_NOTICE not in line]
-            if kept:
-                sys.stderr.write("".join(kept))
+    """Everything the block writes to file descriptor 2 except DELEGATE_NOTICE."""
+    return stderr_filtered(lambda text: "".join(line for line in text.splitlines(keepends=True)
+                                                if DELEGATE_NOTICE not in line))
 
 
 class LiteModel:

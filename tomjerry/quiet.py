@@ -10,12 +10,14 @@ and the log lines below TF_CPP_MIN_LOG_LEVEL (1: INFO, 2: and WARNING, 3: and ER
 Python exception raised by the import is unaffected (it is printed after stderr is back).
 """
 
+import contextlib
 import importlib.abc
 import importlib.machinery
 import os
 import re
 import sys
 import tempfile
+from typing import Callable
 
 ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
 # absl's prefix: severity letter, month and day, time, thread, file:line]. Before absl is set
@@ -45,6 +47,34 @@ def filtered(text: str, level: int) -> str:
     return "".join(kept)
 
 
+@contextlib.contextmanager
+def stderr_filtered(keep: Callable[[str], str]):
+    """File descriptor 2 goes to a temporary file for the block (C++ libraries write below Python's
+    sys.stderr, so only the descriptor sees them); afterwards keep(captured text) is written back
+    to stderr. Without a usable descriptor 2 (a closed stderr) the block runs unfiltered."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        saved = None
+    if saved is None:
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            rest = keep(capture.read().decode("utf-8", "replace"))
+            if rest:
+                sys.stderr.write(rest)
+                sys.stderr.flush()
+
+
 class QuietLoader(importlib.abc.Loader):
     def __init__(self, loader):
         self.loader = loader
@@ -59,24 +89,8 @@ class QuietLoader(importlib.abc.Loader):
         # The module keeps its real loader; this one only wraps the first execution.
         module.__loader__ = module.__spec__.loader = self.loader
         level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") or 0)
-        try:
-            sys.stderr.flush()
-            saved = os.dup(2)
-        except (OSError, ValueError):  # no usable fd 2 (e.g. a closed stderr): nothing to filter
-            return self.loader.exec_module(module)
-        with tempfile.TemporaryFile(mode="w+b") as capture:
-            os.dup2(capture.fileno(), 2)
-            try:
-                self.loader.exec_module(module)
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-                os.close(saved)
-                capture.seek(0)
-                rest = filtered(capture.read().decode("utf-8", "replace"), level)
-                if rest:
-                    sys.stderr.write(rest)
-                    sys.stderr.flush()
+        with stderr_filtered(lambda text: filtered(text, level)):
+            self.loader.exec_module(module)
 
 
 class QuietTensorFlow(importlib.abc.MetaPathFinder):
