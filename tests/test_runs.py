@@ -161,6 +161,7 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
     assert best_run(read_runs(tmp_path)).path == real_good_val
 
 
+@pytest.mark.slow
 def test_a_cancel_inside_a_tuning_trial_cancels_the_run_instead_of_failing_it(demo_root, tmp_path, monkeypatch):
     """Keras Tuner records any Exception raised in a trial as a failed trial and goes on; a cancel
     (SIGTERM raises RunCancelled) must stop the search and leave the run cancelled, resumable."""
