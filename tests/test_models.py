@@ -10,8 +10,10 @@ import pytest
 from tomjerry.model_specs import SPECS as REGISTRY
 from tomjerry.models import build_model
 
-# InceptionV3 takes seconds to build; the quick run checks the other models, --slow all of them.
-HEAVY_LAST = [pytest.param(name, marks=pytest.mark.slow) if name == "inceptionv3" else name for name in sorted(REGISTRY)]
+# InceptionV3 takes seconds to build, and Lite1 and Lite2 are Lite0 with more blocks; the quick
+# run checks the other models, --slow all of them.
+SLOW_MODELS = ("inceptionv3", "efficientnet_lite1", "efficientnet_lite2")
+HEAVY_LAST = [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_MODELS else name for name in sorted(REGISTRY)]
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -57,6 +59,32 @@ def test_efficientnet_lite0_imagenet_weights_recognise_a_cat():
     top5 = np.argsort(model.predict(image[None], verbose=0)[0])[::-1][:5]
     # ImageNet 281-285: tabby, tiger cat, Persian, Siamese, Egyptian cat.
     assert set(top5) & {281, 282, 283, 284, 285}, top5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["efficientnet_lite1", "efficientnet_lite2"])
+def test_bigger_lite_variants_load_every_layer_of_their_package_and_recognise_a_cat(variant):
+    from skimage import data
+
+    from tomjerry.efficientnet_lite import VARIANTS, block_count, imagenet_classifier
+
+    assert block_count(variant) == 21
+    side = VARIANTS[variant][2]
+    model = imagenet_classifier(variant=variant)  # raises unless every layer's shape matches the .pth
+    image = cv2.resize(data.chelsea(), (side, side), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    top5 = np.argsort(model.predict(image[None], verbose=0)[0])[::-1][:5]
+    assert set(top5) & {281, 282, 283, 284, 285}, top5
+
+
+def test_lite_stage_scaling_follows_the_tensorflow_rule():
+    from tomjerry.efficientnet_lite import round_filters, scaled_stages
+
+    # Known answers from efficientnet_lite_builder.py's round_filters (divisor 8).
+    assert [round_filters(c, 1.1) for c in (16, 24, 40, 80, 112, 192, 320)] == [16, 24, 48, 88, 120, 208, 352]
+    assert [stage[0] for stage in scaled_stages("efficientnet_lite2")] == [1, 3, 3, 4, 4, 5, 1]
+    assert [stage[0] for stage in scaled_stages("efficientnet_lite0")] == [1, 2, 2, 3, 3, 4, 1]
+    with pytest.raises(ValueError, match="unknown EfficientNet-Lite variant"):
+        scaled_stages("efficientnet_lite9")
 
 
 def test_unpickler_refuses_code(tmp_path):
@@ -111,7 +139,7 @@ def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
     spec = REGISTRY[name]
     size = max(spec.min_image_size, 32)
     # Fine-tune everything a pretrained base allows, so its unfrozen blocks are checked too.
-    model = build_model(name, size, dropout_rate=0.0, weights="none", fine_tune_from=0 if name == "efficientnet_lite0" else None)
+    model = build_model(name, size, dropout_rate=0.0, weights="none", fine_tune_from=0 if name.startswith("efficientnet_lite") else None)
     x = tf.constant(np.random.default_rng(1).random((4, size, size, 3), np.float32))
     y = tf.constant([[0, 0], [1, 0], [0, 1], [1, 1]], tf.float32)
     with tf.GradientTape() as tape:

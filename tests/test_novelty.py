@@ -70,7 +70,7 @@ def test_flattened_model_features_are_the_global_average_of_the_last_spatial_map
 
 # AlexNet stands for ZFNet (the same Flatten head) and EfficientNet-Lite0 for InceptionV3 (pooled
 # features) in the fast run; building those two takes 1 and 12 s more.
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in ("zfnet", "inceptionv3")
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in ("zfnet", "inceptionv3", "efficientnet_lite1", "efficientnet_lite2")
                                   else name for name in sorted(REGISTRY)])
 def test_every_registry_model_gives_one_feature_per_channel_of_its_last_conv_layer(name):
     spec = REGISTRY[name]

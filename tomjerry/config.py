@@ -29,7 +29,7 @@ def option(default, help: str, *, kind: str, label: str, choices=None, suggest=N
 @dataclass(frozen=True)
 class RunConfig:
     model: str = option("alexnet", "alexnet and zfnet train from scratch (as the study); inceptionv3 and "
-                        "efficientnet_lite0 start from ImageNet weights", kind="choice", label="Model",
+                        "efficientnet_lite0/1/2 start from ImageNet weights", kind="choice", label="Model",
                         choices=tuple(SPECS))
     image_size: int = option(224, "frames are resized to a square of this side (the study: 224)", kind="int",
                              label="Image size (px)", minimum=32, maximum=1024, step=16)
@@ -62,9 +62,10 @@ class RunConfig:
                        minimum=0, maximum=2**31 - 1, advanced=True)
     weights: str = option("imagenet", "pretrained models: imagenet, or none (random initial weights, labelled so)",
                           kind="choice", label="Pretrained weights", choices=("imagenet", "none"), advanced=True)
-    fine_tune_from: int | None = option(None, "efficientnet_lite0: the first block that trains with the head "
-                                        "(none, or empty in the form: the base stays frozen)", kind="int", label="Fine-tune from block",
-                                        minimum=0, maximum=15)
+    fine_tune_from: int | None = option(None, "efficientnet_lite0/1/2: the first block that trains with the head "
+                                        "(none, or empty in the form: the base stays frozen; Lite0 has blocks 0-15, "
+                                        "Lite1 and Lite2 0-20)", kind="int", label="Fine-tune from block",
+                                        minimum=0, maximum=21)
     lr_schedule: str = option("constant", "constant, or cosine (decays to 0 over the epochs)", kind="choice",
                               label="Learning-rate schedule", choices=("constant", "cosine"))
     label_smoothing: float = option(0.0, "binary cross-entropy label smoothing", kind="float",
@@ -138,7 +139,7 @@ class RunConfig:
         parts = [self.model, self.variant]
         if self.augment and self.variant != "augmented":
             parts.append("+aug")
-        if self.weights == "none" and self.model in ("inceptionv3", "efficientnet_lite0"):
+        if self.weights == "none" and SPECS[self.model].pretrained:
             parts.append("(random init)")
         return " ".join(parts) + f" @{self.image_size}"
 

@@ -30,6 +30,12 @@ SPECS: dict[str, ModelSpec] = {spec.name: spec for spec in (
     ModelSpec("efficientnet_lite0", "head_relu", 32, True,
               "EfficientNet-Lite0 with real ImageNet weights (offline), frozen base or top "
               "blocks fine-tuned; global pooling, Dropout, Dense 2"),
+    ModelSpec("efficientnet_lite1", "head_relu", 32, True,
+              "EfficientNet-Lite1 (Lite0 deeper: 21 blocks; ImageNet at 240 px), real ImageNet "
+              "weights, same head and fine-tuning as Lite0"),
+    ModelSpec("efficientnet_lite2", "head_relu", 32, True,
+              "EfficientNet-Lite2 (21 blocks, 10% wider; ImageNet at 260 px), real ImageNet "
+              "weights, same head and fine-tuning as Lite0"),
 )}
 
 

@@ -14,7 +14,7 @@ from typing import Callable
 import keras
 from keras import layers
 
-from tomjerry.efficientnet_lite import efficientnet_lite0_features
+from tomjerry.efficientnet_lite import efficientnet_lite_features
 from tomjerry.model_specs import SPECS, WeightsUnavailableError, check_model
 
 # name -> builder(inputs, dropout_rate, weights, fine_tune_from) -> outputs; one per entry of SPECS.
@@ -135,12 +135,18 @@ def inceptionv3(inputs, dropout_rate=0.5, weights="imagenet", **unused):
     return head(x, dropout_rate, layers_count=1)
 
 
-@register("efficientnet_lite0")
-def efficientnet_lite0(inputs, dropout_rate=0.2, weights="imagenet", fine_tune_from=None):
-    features = efficientnet_lite0_features(inputs, weights=weights, fine_tune_from=fine_tune_from)
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
-    x = layers.Dropout(dropout_rate, name="dropout")(x)
-    return layers.Dense(2, activation="sigmoid", name="labels", dtype="float32")(x)
+def efficientnet_lite(variant):
+    """The builder of one EfficientNet-Lite variant: its backbone, global pooling, Dropout, Dense 2."""
+    def build(inputs, dropout_rate=0.2, weights="imagenet", fine_tune_from=None):
+        features = efficientnet_lite_features(inputs, weights=weights, fine_tune_from=fine_tune_from, name=variant)
+        x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
+        x = layers.Dropout(dropout_rate, name="dropout")(x)
+        return layers.Dense(2, activation="sigmoid", name="labels", dtype="float32")(x)
+    return build
+
+
+for _variant in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"):
+    register(_variant)(efficientnet_lite(_variant))
 
 
 def last_conv_layer(model_name: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tomjerry.config import RunConfig
 from tomjerry.model_files import check_readable
+from tomjerry.model_specs import SPECS
 from tomjerry.runs import states
 from tomjerry.runs.folder import SCHEMA_VERSION, RunFolder, run_folders
 from tomjerry.runs.status import read_status
@@ -116,7 +117,7 @@ class Run:
         parts = [f"{config.model} {config.preset or config.variant}", f"{config.image_size} px"]
         if config.tta:
             parts.append("TTA")
-        if config.weights == "none" and config.model in ("inceptionv3", "efficientnet_lite0"):
+        if config.weights == "none" and SPECS[config.model].pretrained:
             parts.append("random init")
         return parts
 
