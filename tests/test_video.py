@@ -415,7 +415,12 @@ def test_the_timeline_chart_has_its_own_template_colours_threshold_and_cuts(clip
     figure = video_timeline(result.table, 0.5, result.cut_times())
     assert figure.layout.template.layout.paper_bgcolor == "white"  # plotly_white, not the app's theme
     traces = {trace.name: trace for trace in figure.data}
-    assert list(traces["p(tom)"].y) == result.table.p_tom.tolist()
+    tom, times = traces["p(tom)"], result.table.time_s.tolist()
+    # every sampled frame, then the last value held for one step: the line ends where the band ends
+    assert list(tom.y) == result.table.p_tom.tolist() + result.table.p_tom.tolist()[-1:]
+    assert list(tom.x) == times + [times[-1] + 1.0]
+    band_end = max(max(trace.x) + trace.width / 2 for trace in figure.data if trace.type == "bar" and len(trace.x))
+    assert tom.x[-1] == band_end and list(tom.marker.size)[-1] == 0
     assert set(traces["threshold 0.50"].y) == {0.5}
     assert [x for x in traces["shot cut"].x if x is not None] == [5.0, 5.0, 10.0, 10.0, 15.0, 15.0]
     for verdict in SEGMENTS:

@@ -5,6 +5,7 @@ template the default, and that template holds placeholder colours (#000001, #000
 only Streamlit's front end replaces: a figure built under it is black in a standalone HTML file.
 The pages show the figures with `theme=None`, so the app and the report look the same."""
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -132,8 +133,8 @@ TIMELINE_LINES = {"tom": COLOURS["tom"], "jerry": COLOURS["jerry"], "threshold":
 
 
 def video_timeline(table: pd.DataFrame, threshold: float, cuts):
-    """p(tom) and p(jerry) against time (s) (each held until the next sampled frame) with the decision threshold as a dashed line, shot cuts
-    as grey vertical lines, and under them a strip coloured by each sampled frame's verdict.
+    """p(tom) and p(jerry) against time (s) (each held for one sampling step, the last one too) with
+    the decision threshold as a dashed line, shot cuts as grey vertical lines, and under them a strip coloured by each sampled frame's verdict.
 
     table: one row per sampled frame with time_s, p_tom, p_jerry, verdict (timeline.VideoTimeline.table);
     threshold: 0-1; cuts: times (s) where a new shot starts."""
@@ -148,10 +149,15 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
         ys = [y for _ in cuts for y in (0, 1, None)]
         figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="shot cut", hoverinfo="skip",
                                     line=dict(color=TIMELINE_LINES["cut"], width=1)), row=1, col=1)
+    # Each value is held for one sampling step, so the lines end where the verdict band ends; the
+    # added end point has no marker (it is not a sampled frame).
+    held = np.append(times, times[-1] + step) if len(times) else times
+    markers = [4] * len(times) + [0] * (len(held) - len(times))
     for label in ("tom", "jerry"):
-        figure.add_trace(go.Scatter(x=times, y=table[f"p_{label}"], mode="lines+markers", name=f"p({label})",
-                                    line=dict(color=TIMELINE_LINES[label], width=2, shape="hv"), marker=dict(size=4)),
-                         row=1, col=1)
+        values = table[f"p_{label}"].to_numpy()
+        figure.add_trace(go.Scatter(x=held, y=np.append(values, values[-1:]), mode="lines+markers",
+                                    name=f"p({label})", line=dict(color=TIMELINE_LINES[label], width=2, shape="hv"),
+                                    marker=dict(size=markers)), row=1, col=1)
     figure.add_trace(go.Scatter(x=[times.min() if len(times) else 0, (times.max() + step) if len(times) else 1],
                                 y=[threshold, threshold], mode="lines", name=f"threshold {threshold:.2f}",
                                 line=dict(color=TIMELINE_LINES["threshold"], dash="dash", width=1)), row=1, col=1)
