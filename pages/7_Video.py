@@ -10,8 +10,8 @@ from tomjerry.explain import overlay
 from tomjerry.predict import input_size, prepare
 from tomjerry.results import model_choices
 from tomjerry.timeline import classify_video, inference_settings
-from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, UPLOAD_TYPES, VideoError, read_frame,
-                            temporary_copy)
+from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, UPLOAD_TYPES, VideoError, plural,
+                            read_frame, temporary_copy)
 from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, load_video_model, runs_in_use
 
 st.set_page_config(page_title="Video · tomjerry", layout="wide")
@@ -34,7 +34,8 @@ settings = inference_settings(chosen.path)
 st.caption(f"Decision threshold {settings.threshold:.2f} (the run's, chosen on validation)"
            f"{'; mirror-image test-time augmentation, as the run was scored' if settings.tta else ''}.")
 
-upload = st.file_uploader("Clip (mp4, webm, avi, mov, mkv or animated gif; up to 20 MB)", type=list(UPLOAD_TYPES))
+upload = st.file_uploader("Clip (mp4, webm, avi, mov, mkv or animated gif; up to 20 MB here, the browser upload "
+                          "limit; `python -m tomjerry video` reads files up to 500 MB)", type=list(UPLOAD_TYPES))
 if upload is None:
     st.caption("Drop a clip above.")
     st.stop()
@@ -48,7 +49,8 @@ if st.session_state.get("video_key") != key:
     bar = st.progress(0.0, text="Classifying the clip...")
 
     def progress(done, expected):
-        bar.progress(min(done / expected, 1.0) if expected else 0.0, text=f"Classified {done} frames...")
+        told = f"{done:,} of about {expected:,}" if expected else f"{done:,}"
+        bar.progress(min(done / expected, 1.0) if expected else 0.0, text=f"Classified {told} frames...")
 
     try:
         with temporary_copy(data, upload.name) as path:
@@ -68,18 +70,20 @@ for warning in result.warnings:
 info = result.info
 cuts = result.cut_times()
 st.caption(f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:g} frames per second, "
-           f"{result.duration_s:.1f} s; {len(table)} frames sampled at {result.fps_sampled:g} per second, "
-           f"{len(cuts) + 1} shot(s); decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s.")
+           f"{result.duration_s:.1f} s; {plural(len(table), 'frame')} sampled at {result.fps_sampled:g} per second, "
+           f"{plural(len(cuts) + 1, 'shot')}; decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s.")
 columns = st.columns(4)
 names_of = {"tom": "Tom alone", "jerry": "Jerry alone", "both": "Both", "neither": "Neither"}
 for column, (verdict, seconds) in zip(columns, result.seconds_on_screen().items()):
-    column.metric(f"{names_of[verdict]} on screen", f"{seconds:.0f} s")
+    column.metric(f"{names_of[verdict]} on screen", f"{seconds:.1f} s" if seconds < 100 else f"{seconds:,.0f} s")
 
 st.plotly_chart(charts.video_timeline(table, result.threshold, cuts), width="stretch", theme=None)
 verdict_at = dict(zip(table.frame_index, table.verdict))
-with st.container(height=230):
+# Above one frame a second, neighbouring thumbnails are under a second apart: their times get a decimal.
+decimals = 1 if result.fps_sampled > 1 or any(thumb.time_s % 1 for thumb in result.thumbnails) else 0
+with st.container(height=280 if len(result.thumbnails) > 20 else "content"):  # a scrolling strip for long clips
     st.image([thumb.image for thumb in result.thumbnails],
-             caption=[f"{thumb.time_s:.0f} s · {verdict_at[thumb.frame_index]}" for thumb in result.thumbnails],
+             caption=[f"{thumb.time_s:.{decimals}f} s · {verdict_at[thumb.frame_index]}" for thumb in result.thumbnails],
              width=96)
 
 st.subheader("One frame")
@@ -108,6 +112,9 @@ if explain:
     for part, label in zip(parts[2:], ("tom", "jerry")):
         part.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
                    width="stretch")
+    st.caption("Grad-CAM shows which parts of the frame raised p(tom) and p(jerry). For a label the model "
+               "finds absent (its probability under the threshold), little raises it, so the map is faint "
+               "or evenly spread: that is expected, not a fault.")
 
 st.download_button("Download the per-frame CSV (time_s, p_tom, p_jerry, verdict)", result.csv(),
                    file_name=f"{Path(upload.name).stem}-timeline.csv", mime="text/csv")

@@ -140,8 +140,8 @@ def run_artifacts(model, demo_root, tmp_path_factory):
 def test_the_timeline_finds_every_segment_with_its_times_verdicts_and_cuts(clip, model):
     result = classify_video(clip, model, threshold=0.5)
     table = result.table
-    assert list(table.columns) == ["frame_index", "time_s", "p_tom", "p_jerry", "verdict", "shot"]
-    assert table.time_s.tolist() == [float(t) for t in range(20)]
+    assert list(table.columns) == ["frame_index", "time_s", "span_s", "p_tom", "p_jerry", "verdict", "shot"]
+    assert table.time_s.tolist() == [float(t) for t in range(20)] and table.span_s.tolist() == [1.0] * 20
     assert table.frame_index.tolist() == list(range(0, 200, WRITTEN_FPS))
     assert table.verdict.tolist() == EXPECTED
     assert result.cut_times() == [5.0, 10.0, 15.0]
@@ -168,12 +168,34 @@ def test_sampling_twice_a_second_takes_every_fifth_frame(clip, model):
     assert sum(result.seconds_on_screen().values()) == 20.0
 
 
-def test_a_rate_above_the_clips_own_is_lowered_to_it(segment_frames, model, tmp_path):
+def test_a_rate_above_the_clips_own_samples_each_frame_once_for_its_whole_span(segment_frames, model, tmp_path):
     slow = write_clip(tmp_path / "slow.avi", clip_frames(segment_frames, fps=2), fps=2, fourcc="MJPG")
     result = classify_video(slow, model, fps=5)
-    assert result.fps_sampled == 2.0 and len(result.table) == 40
-    assert any("sampled at that rate" in warning for warning in result.warnings)
-    assert sum(result.seconds_on_screen().values()) == 20.0
+    assert len(result.table) == 40 and result.table.frame_index.tolist() == list(range(40))
+    assert result.table.span_s.tolist() == [0.5] * 40
+    assert any("each of its frames is classified once" in warning for warning in result.warnings)
+    assert result.seconds_on_screen() == {"tom": 5.0, "jerry": 5.0, "both": 5.0, "neither": 5.0}
+
+
+def test_a_slide_show_gif_counts_each_slide_for_as_long_as_it_is_shown(segment_frames, model, tmp_path):
+    """Two slides of 20 s and 9 s (0.07 frames per second on average): read, not refused as a broken
+    header; each slide counts for its own delay, and the last one to the end of the clip."""
+    from PIL import Image
+
+    path = tmp_path / "slides.gif"
+    slides = [Image.fromarray(segment_frames[verdict]) for verdict in ("tom", "jerry")]
+    slides[0].save(path, save_all=True, append_images=slides[1:], duration=[20_000, 9_000], loop=0)
+    result = classify_video(path, model)
+    assert result.table.verdict.tolist() == ["tom", "jerry"] and result.table.time_s.tolist() == [0.0, 20.0]
+    assert math.isclose(result.duration_s, 29.0)
+    assert result.seconds_on_screen() == {"tom": 20.0, "jerry": 9.0, "both": 0.0, "neither": 0.0}
+
+
+def test_a_clip_shorter_than_a_sampling_step_counts_only_its_own_length(segment_frames, model, tmp_path):
+    short = write_clip(tmp_path / "short.mp4", [segment_frames["tom"]] * 5, fps=25)  # 0.2 s
+    result = classify_video(short, model)
+    assert len(result.table) == 1 and math.isclose(result.duration_s, 0.2)
+    assert result.seconds_on_screen() == {"tom": 0.2, "jerry": 0.0, "both": 0.0, "neither": 0.0}
 
 
 def test_the_csv_has_exactly_the_four_columns_and_agrees_with_the_table(clip, model):
@@ -333,6 +355,30 @@ def test_a_truncated_avi_keeps_what_decoded_and_says_so(segment_frames, model, t
     assert "truncated or corrupt" in result.warnings[0]
 
 
+def test_a_truncated_gif_is_called_truncated_not_a_still_image(tmp_path):
+    """Five noise frames (equal sizes in the file): cut at 15 % only the first decodes, at 45 % three."""
+    from PIL import Image
+
+    noise = np.random.default_rng(0).integers(0, 255, (5, 54, 96, 3), dtype=np.uint8)
+    frames = [Image.fromarray(frame) for frame in noise]
+    whole = tmp_path / "whole.gif"
+    frames[0].save(whole, save_all=True, append_images=frames[1:], duration=1000, loop=0)
+    cut = tmp_path / "cut.gif"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 15 // 100])
+    with pytest.raises(VideoError, match=r"^cut.gif: only its first frame could be decoded: the file is truncated"):
+        open_video(cut)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 45 // 100])
+    reader = open_video(cut)
+    assert len(list(reader.frames())) == 3
+    assert reader.warnings == ["cut.gif: only 3 frames decoded: the file is truncated or corrupt, so the "
+                               "timeline stops at 3.0 s"]
+
+
+def test_a_folder_given_as_the_clip_is_named_a_folder(tmp_path):
+    with pytest.raises(VideoError, match="is a folder, not a clip"):
+        open_video(tmp_path)
+
+
 def test_files_without_frames_are_refused(tmp_path):
     for fourcc, name in (("MJPG", "zero.avi"), ("mp4v", "zero.mp4")):
         writer = cv2.VideoWriter(str(tmp_path / name), cv2.VideoWriter_fourcc(*fourcc), 10, (WIDTH, HEIGHT))
@@ -366,7 +412,7 @@ def test_the_limits_are_enforced_and_named(clip, model, monkeypatch):
         open_video(clip)
     monkeypatch.undo()
     monkeypatch.setattr(video, "MAX_SOURCE_FPS", 5.0)
-    with pytest.raises(VideoError, match=r"runs at 10 frames per second; a readable clip runs at 0.1-5"):
+    with pytest.raises(VideoError, match=r"runs at 10 frames per second; a readable clip runs at 0.0017-5 "):
         open_video(clip)
     monkeypatch.undo()
     for fps in (0, 50, float("nan"), "fast"):
@@ -418,9 +464,9 @@ def test_the_timeline_chart_has_its_own_template_colours_threshold_and_cuts(clip
     tom, times = traces["p(tom)"], result.table.time_s.tolist()
     # every sampled frame, then the last value held for one step: the line ends where the band ends
     assert list(tom.y) == result.table.p_tom.tolist() + result.table.p_tom.tolist()[-1:]
-    assert list(tom.x) == times + [times[-1] + 1.0]
-    band_end = max(max(trace.x) + trace.width / 2 for trace in figure.data if trace.type == "bar" and len(trace.x))
-    assert tom.x[-1] == band_end and list(tom.marker.size)[-1] == 0
+    assert list(tom.x) == times + [result.duration_s]
+    band_end = max(x + w / 2 for trace in figure.data if trace.type == "bar" for x, w in zip(trace.x, trace.width))
+    assert tom.x[-1] == pytest.approx(band_end) and list(tom.marker.size)[-1] == 0
     assert set(traces["threshold 0.50"].y) == {0.5}
     assert [x for x in traces["shot cut"].x if x is not None] == [5.0, 5.0, 10.0, 10.0, 15.0, 15.0]
     for verdict in SEGMENTS:
@@ -442,9 +488,12 @@ def run_cli(*args, artifacts=None):
 
 
 @pytest.mark.slow
-def test_the_cli_refuses_bad_input_in_one_line(tmp_path):
+def test_the_cli_refuses_bad_input_in_one_line(clip, tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video")
-    for args in ([tmp_path / "notes.mp4"], [tmp_path / "missing.mp4"], [tmp_path / "notes.mp4", "--fps", "0"]):
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(5000))  # FFmpeg: "moov atom not found"
+    for args in ([tmp_path / "notes.mp4"], [tmp_path / "missing.mp4"], [tmp_path / "notes.mp4", "--fps", "0"],
+                 [truncated], [tmp_path], [clip, "--csv", tmp_path / "no" / "out.csv"], [clip, "--csv", tmp_path]):
         done = run_cli(*args)
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0
@@ -491,7 +540,7 @@ def test_the_page_classifies_an_uploaded_clip(clip, monkeypatch, demo_root, run_
     assert not app.error, [error.value for error in app.error]
     assert len(app.get("plotly_chart")) == 1
     metrics = {metric.label: metric.value for metric in app.metric}
-    assert [metrics[f"{name} on screen"] for name in ("Tom alone", "Jerry alone", "Both", "Neither")] == ["5 s"] * 4
+    assert [metrics[f"{name} on screen"] for name in ("Tom alone", "Jerry alone", "Both", "Neither")] == ["5.0 s"] * 4
     assert metrics["Verdict"] == "tom"  # the frame opened first: 0 s
     app.slider[0].set_value(17.0).run()
     assert not app.exception, app.exception

@@ -129,44 +129,48 @@ def accuracy_bars(table: pd.DataFrame, title="Test accuracy per run"):
 # The video timeline sets its template and every colour itself: inside the app Streamlit's theme
 # would otherwise fill unset colours with placeholders that render black once exported.
 TIMELINE_TEMPLATE = "plotly_white"
-TIMELINE_LINES = {"tom": COLOURS["tom"], "jerry": COLOURS["jerry"], "threshold": "#555555", "cut": "#b0b0b0"}
+TIMELINE_LINES = {"tom": COLOURS["tom"], "jerry": COLOURS["jerry"], "threshold": "#555555", "cut": "#7a7a7a"}
 
 
 def video_timeline(table: pd.DataFrame, threshold: float, cuts):
-    """p(tom) and p(jerry) against time (s) (each held for one sampling step, the last one too) with
-    the decision threshold as a dashed line, shot cuts as grey vertical lines, and under them a strip coloured by each sampled frame's verdict.
+    """p(tom) and p(jerry) against time (s), each held for its sampled frame's span, with the decision
+    threshold as a dashed line, shot cuts as dotted vertical lines over them, and under them a strip
+    coloured by each sampled frame's verdict, as wide as its span.
 
-    table: one row per sampled frame with time_s, p_tom, p_jerry, verdict (timeline.VideoTimeline.table);
-    threshold: 0-1; cuts: times (s) where a new shot starts."""
+    table: one row per sampled frame with time_s, span_s (s), p_tom, p_jerry, verdict
+    (timeline.VideoTimeline.table); threshold: 0-1; cuts: times (s) where a new shot starts."""
     from plotly.subplots import make_subplots
 
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.82, 0.18], vertical_spacing=0.04)
     times = table.time_s.to_numpy()
-    step = float(pd.Series(times).diff().median()) if len(times) > 1 else 1.0
-    cuts = list(cuts)
-    if cuts:
-        xs = [x for cut in cuts for x in (cut, cut, None)]
-        ys = [y for _ in cuts for y in (0, 1, None)]
-        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="shot cut", hoverinfo="skip",
-                                    line=dict(color=TIMELINE_LINES["cut"], width=1)), row=1, col=1)
-    # Each value is held for one sampling step, so the lines end where the verdict band ends; the
-    # added end point has no marker (it is not a sampled frame).
-    held = np.append(times, times[-1] + step) if len(times) else times
+    # Each sampled frame stands for its span (to the next sampled frame; the last to the clip's end).
+    spans = table.span_s.to_numpy()
+    end = float(times[-1] + spans[-1]) if len(times) else 1.0
+    # The lines hold each value for its span, so they end where the verdict band ends; the added
+    # end point has no marker (it is not a sampled frame).
+    held = np.append(times, end) if len(times) else times
     markers = [4] * len(times) + [0] * (len(held) - len(times))
     for label in ("tom", "jerry"):
         values = table[f"p_{label}"].to_numpy()
         figure.add_trace(go.Scatter(x=held, y=np.append(values, values[-1:]), mode="lines+markers",
                                     name=f"p({label})", line=dict(color=TIMELINE_LINES[label], width=2, shape="hv"),
                                     marker=dict(size=markers)), row=1, col=1)
-    figure.add_trace(go.Scatter(x=[times.min() if len(times) else 0, (times.max() + step) if len(times) else 1],
+    figure.add_trace(go.Scatter(x=[times.min() if len(times) else 0, end],
                                 y=[threshold, threshold], mode="lines", name=f"threshold {threshold:.2f}",
                                 line=dict(color=TIMELINE_LINES["threshold"], dash="dash", width=1)), row=1, col=1)
+    cuts = list(cuts)
+    if cuts:  # drawn after the lines, so a cut where a verdict changes is not hidden under them
+        xs = [x for cut in cuts for x in (cut, cut, None)]
+        ys = [y for _ in cuts for y in (0, 1, None)]
+        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="shot cut", hoverinfo="skip",
+                                    line=dict(color=TIMELINE_LINES["cut"], width=1.5, dash="dot")), row=1, col=1)
     for verdict in COMBINATIONS:
-        rows = table[table.verdict == verdict]
-        figure.add_trace(go.Bar(x=rows.time_s + step / 2, y=[1] * len(rows), width=step, name=verdict,
+        rows = (table.verdict == verdict).to_numpy()
+        figure.add_trace(go.Bar(x=times[rows] + spans[rows] / 2, y=[1] * int(rows.sum()), width=spans[rows],
+                                name=verdict,
                                 marker=dict(color=COLOURS[verdict], line=dict(width=0)),
                                 hovertemplate="%{customdata:.1f} s: " + verdict + "<extra></extra>",
-                                customdata=rows.time_s), row=2, col=1)
+                                customdata=times[rows]), row=2, col=1)
     figure.update_yaxes(range=[0, 1.02], title="probability", row=1, col=1)
     figure.update_yaxes(visible=False, range=[0, 1], row=2, col=1)
     figure.update_xaxes(title="time (s)", row=2, col=1)

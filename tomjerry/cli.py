@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -251,16 +252,30 @@ def cmd_predict(args):
     return 1 if any(result.error for result in results) else 0
 
 
+def check_writable(path: Path):
+    """ValueError unless a file can be written at `path`: not a folder, in a folder that exists."""
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder: give the name of the CSV file to write")
+    if not path.parent.is_dir():
+        raise ValueError(f"{path.parent} does not exist: create the folder first, or write the CSV elsewhere")
+    if not os.access(path.parent, os.W_OK):
+        raise ValueError(f"{path.parent} is not writable: write the CSV elsewhere")
+
+
 def cmd_video(args):
+    from tomjerry.atomic import write_text
     from tomjerry.predict import load_model
     from tomjerry.results import best_run
     from tomjerry.runs.record import read_runs
     from tomjerry.timeline import CSV_COLUMNS, classify_video, inference_settings
-    from tomjerry.video import open_video
+    from tomjerry.video import open_video, plural
 
     open_video(args.file, args.fps)  # a bad file or rate is refused before the model loads (seconds)
+    if args.csv:  # and a CSV that could not be written, before the clip is classified (minutes)
+        check_writable(Path(args.csv))
     if args.model:
-        model_path, label = Path(args.model), Path(args.model).name
+        model_path = Path(args.model)
+        label = model_path.parent.name if model_path.is_file() else model_path.name  # the run, not model.keras
     else:
         best = best_run(read_runs())
         if best is None:
@@ -270,7 +285,8 @@ def cmd_video(args):
     from tomjerry.lite_runtime import accelerated
 
     model, note = accelerated(model_path, load_model(model_path))
-    print(f"model: {label} ({'TTA, ' if settings.tta else ''}threshold {settings.threshold:.2f})", file=sys.stderr)
+    tta = ", mirror TTA" if settings.tta and "TTA" not in label else ""
+    print(f"model: {label} (threshold {settings.threshold:.2f}{tta})", file=sys.stderr)
     if note:
         print(f"note: {note}", file=sys.stderr)
 
@@ -286,8 +302,11 @@ def cmd_video(args):
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.csv:
-        Path(args.csv).write_text(result.csv(), encoding="utf-8")
-        print(f"{len(result.table)} rows ({','.join(CSV_COLUMNS)}) written to {args.csv}", file=sys.stderr)
+        try:
+            write_text(Path(args.csv), result.csv())
+        except OSError as error:
+            raise ValueError(f"{args.csv} could not be written: {error.strerror or error}") from None
+        print(f"{plural(len(result.table), 'row')} ({','.join(CSV_COLUMNS)}) written to {args.csv}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(str(args.file), str(model_path)), indent=2))
     else:  # with --csv too: the file holds the frames, the terminal the summary
@@ -295,7 +314,7 @@ def cmd_video(args):
         print(f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:g} fps, "
               f"{result.duration_s:.1f} s)")
         print(f"model      {label}")
-        print(f"sampled    {len(result.table)} frames at {result.fps_sampled:g} per second; threshold "
+        print(f"sampled    {plural(len(result.table), 'frame')} at {result.fps_sampled:g} per second; threshold "
               f"{result.threshold:.2f}{', mirror TTA' if result.tta else ''}")
         print("on screen  " + ", ".join(f"{verdict} {value:.1f} s" for verdict, value in seconds.items()))
         print(f"shots      {len(cuts) + 1}" + (f" (cuts at {', '.join(f'{cut:.1f}' for cut in cuts[:20])} s"

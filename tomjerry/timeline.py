@@ -39,7 +39,10 @@ TIME_DECIMALS = 3  # milliseconds: frames are at least 1 ms apart
 # The order the summary lists the verdicts in (each frame has exactly one: "tom" is Tom alone).
 SUMMARY_ORDER = ("tom", "jerry", "both", "neither")
 CSV_COLUMNS = ["time_s", "p_tom", "p_jerry", "verdict"]
-TABLE_COLUMNS = ["frame_index", "time_s", "p_tom", "p_jerry", "verdict", "shot"]
+# span_s: how long the sampled frame stands for, from its time to the next sampled frame's (the
+# last one: to the end of the clip). Sampling at 1 per second it is 1 s, except in a clip with fewer
+# frames than that (a GIF frame held for 3 s stands for 3 s) and for the last, shorter one.
+TABLE_COLUMNS = ["frame_index", "time_s", "span_s", "p_tom", "p_jerry", "verdict", "shot"]
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,10 @@ class VideoTimeline:
     classify_seconds: float = 0.0
 
     def seconds_on_screen(self) -> dict[str, float]:
-        """Seconds of each verdict, in SUMMARY_ORDER: sampled frames with it / fps_sampled. They add up
-        to the number of sampled frames / fps_sampled: the duration, rounded up to a sampling step."""
-        counts = self.table.verdict.value_counts()
-        return {verdict: float(counts.get(verdict, 0)) / self.fps_sampled for verdict in SUMMARY_ORDER}
+        """Seconds of each verdict, in SUMMARY_ORDER: the sum of span_s over the sampled frames with
+        it. They add up to the clip's duration (duration_s), to the millisecond."""
+        spans = self.table.groupby("verdict").span_s.sum()
+        return {verdict: round(float(spans.get(verdict, 0.0)), TIME_DECIMALS) for verdict in SUMMARY_ORDER}
 
     def cut_times(self) -> list[float]:
         """Times (s) of the sampled frames that start a new shot (never the first frame)."""
@@ -222,6 +225,8 @@ def classify_video(path, model, *, tta: bool = False, threshold: float = DEFAULT
         flush()
     p = np.concatenate(probabilities) if probabilities else np.zeros((0, 2), np.float32)
     table = pd.DataFrame(rows, columns=["frame_index", "time_s", "shot"])
+    ends = np.append(table.time_s.to_numpy()[1:], max(reader.duration_s, rows[-1][1] if rows else 0.0))
+    table["span_s"] = np.round(ends - table.time_s.to_numpy(), 6)
     # Rounded once, and the verdict taken from the rounded values, so every CSV row agrees with itself.
     p = np.round(p.astype(np.float64), PROBABILITY_DECIMALS)
     table["p_tom"], table["p_jerry"] = p[:, 0], p[:, 1]

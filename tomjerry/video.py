@@ -18,9 +18,10 @@ the limits are.
 
 import contextlib
 import math
+import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -28,6 +29,12 @@ import cv2
 import numpy as np
 
 from tomjerry.predict import MAX_PIXELS
+
+# FFmpeg's and OpenCV's own log lines ("moov atom not found", "[ WARN:0] ... VIDEOIO(FFMPEG) ...")
+# would come before the one-line message a bad clip gets, which says what they meant. FFmpeg reads
+# its level when a capture opens (-8: quiet); OpenCV's level is set here, errors still shown.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 # A 2-hour clip at 480p in H.264 is about 300-700 MB; a file above this is more likely the wrong file
 # than a cartoon, and it has to sit on disk in full while it is read.
@@ -43,9 +50,10 @@ MAX_SAMPLED_FRAMES = 20_000
 # the dataset) can pass unseen; above 10 neighbouring frames are near-identical and only cost time.
 MIN_SAMPLE_FPS, MAX_SAMPLE_FPS = 0.1, 10.0
 DEFAULT_SAMPLE_FPS = 1.0  # the dataset's own rate: one frame per second of video
-# A source frame rate outside this range is a broken header: a slide-show GIF can hold a frame for
-# 10 s (0.1 fps); the fastest phone slow motion records 960 fps.
-MIN_SOURCE_FPS, MAX_SOURCE_FPS = 0.1, 1000.0
+# A source frame rate outside this range is a broken header: a slide-show GIF can hold each frame
+# for minutes (a user's two-slide GIF measured 0.05 fps), so the floor is one frame per 10 minutes;
+# the fastest phone slow motion records 960 fps.
+MIN_SOURCE_FPS, MAX_SOURCE_FPS = 1 / 600, 1000.0
 # Two timestamps closer than this are the same instant (pts rounding); frames are >= 1 ms apart.
 TIME_TOLERANCE_S = 1e-3
 # A file that decodes fewer frames than its header announces, by more than this share (or 2 frames:
@@ -83,6 +91,7 @@ class VideoInfo:
     duration_s: float | None
     codec: str
     backend: str
+    truncated: bool = False  # known before decoding (a GIF without its trailer byte)
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,11 @@ def megabytes(count: int) -> str:
     return f"{count / 2**20:,.2f}".rstrip("0").rstrip(".") + " MB"
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 frame', '2 frames', '1,200 frames' (nouns that take an s)."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def span(seconds: float) -> str:
     """A duration for messages: 45 s, 12 minutes, 2 hours."""
     if seconds < 120:
@@ -123,6 +137,8 @@ def span(seconds: float) -> str:
 
 def _check_file(path: Path) -> tuple[str, int]:
     name = path.name
+    if path.is_dir():
+        raise VideoError(f"{name} is a folder, not a clip: give the path of one video file")
     if not path.is_file():
         raise VideoError(f"{name}: no such file")
     size = path.stat().st_size
@@ -199,6 +215,29 @@ def _probe_pyav(path: Path, container: str, size: int) -> VideoInfo | None:
     return VideoInfo(path, container, size, width, height, fps, frame_count, duration, codec, "pyav")
 
 
+def _gif_duration(path: Path) -> float | None:
+    """A GIF's length in seconds, the sum of its frames' own delays, as PyAV reads it (OpenCV gives
+    frame count / a rate it guesses, 34.5 s for two slides of 20 s and 9 s); None without PyAV."""
+    av = _pyav()
+    if av is None:
+        return None
+    try:
+        with av.open(str(path)) as source:
+            stream = source.streams.video[0]
+            if stream.duration is not None and stream.time_base is not None:
+                return float(stream.duration * stream.time_base)
+    except (av.error.FFmpegError, IndexError, ValueError, OSError):
+        pass
+    return None
+
+
+def _gif_is_truncated(path: Path) -> bool:
+    """A complete GIF ends with its trailer byte, ';' (0x3B); a cut one does not."""
+    with path.open("rb") as handle:
+        handle.seek(-1, 2)
+        return handle.read(1) != b"\x3b"
+
+
 def _why_unreadable(path: Path) -> str:
     """The sentence for a file neither backend decodes a frame of."""
     capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
@@ -234,9 +273,17 @@ def probe(path) -> VideoInfo:
     info = _probe_opencv(path, container, size) or _probe_pyav(path, container, size)
     if info is None:
         raise VideoError(_why_unreadable(path))
+    if container == "gif":
+        if _gif_is_truncated(path):
+            info = replace(info, truncated=True)
+            if info.frame_count == 1:
+                raise VideoError(f"{path.name}: only its first frame could be decoded: the file is truncated "
+                                 f"or corrupt")
+        info = replace(info, duration_s=_gif_duration(path) or info.duration_s)
     if not (math.isfinite(info.fps) and MIN_SOURCE_FPS <= info.fps <= MAX_SOURCE_FPS):
         raise VideoError(f"{path.name} says it runs at {info.fps:g} frames per second; a readable clip runs at "
-                         f"{MIN_SOURCE_FPS:g}-{MAX_SOURCE_FPS:g} (the file's header is broken)")
+                         f"{MIN_SOURCE_FPS:.4f}-{MAX_SOURCE_FPS:g} (one frame per 10 minutes to 1,000 a second): "
+                         f"the file's header is broken")
     if info.duration_s is not None and info.duration_s > MAX_DURATION_S:
         raise VideoError(f"{path.name} lasts {span(info.duration_s)}; the limit is {span(MAX_DURATION_S)} "
                          f"(and {megabytes(MAX_FILE_BYTES)}): cut the clip")
@@ -307,18 +354,29 @@ class VideoReader:
     decoded: int = 0
     sampled: int = 0
     last_time_s: float = 0.0
+    complete: bool = True  # False once the clip turned out truncated or corrupt
 
     @property
     def expected_samples(self) -> int | None:
-        """How many frames sampling the announced duration gives (None when it is not announced)."""
+        """How many frames sampling the announced duration gives (None when it is not announced):
+        at most one per source frame, so a clip slower than the sampling rate gives one per frame."""
         if self.info.duration_s is None:
             return None
-        return max(1, math.ceil(self.info.duration_s * self.fps_sampled - TIME_TOLERANCE_S))
+        rate = min(self.fps_sampled, self.info.fps)
+        return max(1, math.ceil(self.info.duration_s * rate - TIME_TOLERANCE_S))
 
     @property
     def duration_s(self) -> float:
-        """Seconds of video read so far: the last decoded frame's time plus one source frame."""
-        return round(self.last_time_s + 1.0 / self.info.fps, 6) if self.decoded else 0.0  # microseconds
+        """Seconds of video read so far: the last decoded frame's time plus its display time. That is
+        the length the header announces when the clip decoded completely (a GIF's last frame lasts
+        its own delay, not the average one), else one source frame at the clip's average rate."""
+        if not self.decoded:
+            return 0.0
+        end = self.last_time_s + 1.0 / self.info.fps
+        announced = self.info.duration_s
+        if self.complete and announced is not None and announced > self.last_time_s + TIME_TOLERANCE_S:
+            end = announced
+        return round(end, 6)  # microseconds
 
     def frames(self) -> Iterator[SampledFrame]:
         """Yields SampledFrame in time order, the first at 0 s, then the first frame at or after each
@@ -355,16 +413,21 @@ class VideoReader:
         if self.decoded == 0:
             raise VideoError(f"{name}: no frame could be decoded (the file is corrupt or truncated)")
         if self.decoded == 1:
+            if errors or (info.frame_count or 0) > 1:  # a damaged clip, not a picture
+                told = f" of the {info.frame_count:,} it announces" if (info.frame_count or 0) > 1 else ""
+                raise VideoError(f"{name}: only its first frame could be decoded{told}: the file is truncated "
+                                 f"or corrupt")
             raise VideoError(STILL_IMAGE.format(name=name))
         self._check_complete(errors)
 
     def _check_complete(self, errors: list[str]):
         announced = self.info.frame_count
         missing = (announced or 0) - self.decoded
-        if errors or (announced and missing > max(2, MISSING_FRAMES_SHARE * announced)):
-            told = f" of the {announced:,} it announces" if announced else ""
+        if errors or self.info.truncated or (announced and missing > max(2, MISSING_FRAMES_SHARE * announced)):
+            self.complete = False
+            told = f" of the {announced:,} it announces" if announced and announced > self.decoded else ""
             reason = f" ({errors[0]})" if errors else ""
-            self.warnings.append(f"{self.info.path.name}: only {self.decoded:,} frames decoded{told}{reason}: "
+            self.warnings.append(f"{self.info.path.name}: only {plural(self.decoded, 'frame')} decoded{told}{reason}: "
                                  f"the file is truncated or corrupt, so the timeline stops at "
                                  f"{self.duration_s:.1f} s")
 
@@ -372,15 +435,17 @@ class VideoReader:
 def open_video(path, fps: float = DEFAULT_SAMPLE_FPS) -> VideoReader:
     """A VideoReader for the clip at `path`, sampled at `fps` frames per second of video.
 
-    VideoError for a bad file (see probe) or an fps outside MIN_SAMPLE_FPS-MAX_SAMPLE_FPS. A rate
-    above the clip's own is lowered to it (with a warning): each frame is sampled at most once."""
+    VideoError for a bad file (see probe) or an fps outside MIN_SAMPLE_FPS-MAX_SAMPLE_FPS. A clip
+    with fewer frames per second than `fps` (on average: a GIF's frames can last different times)
+    gives each frame once, and each counts for as long as it is shown (VideoTimeline's span_s), with
+    a warning."""
     fps = check_sample_fps(fps)
     info = probe(path)
     reader = VideoReader(info, fps)
     if fps > info.fps + TIME_TOLERANCE_S:
-        reader.fps_sampled = info.fps
-        reader.warnings.append(f"{info.path.name} has {info.fps:g} frames per second: sampled at that rate, "
-                               f"not {fps:g}")
+        reader.warnings.append(f"{info.path.name} has {info.fps:.3g} frames per second on average, fewer than the "
+                               f"{fps:g} asked for: each of its frames is classified once and counts for as long as "
+                               f"it is shown")
     if reader.expected_samples and reader.expected_samples > MAX_SAMPLED_FRAMES:
         raise VideoError(f"{info.path.name} would give {reader.expected_samples:,} frames at "
                          f"{reader.fps_sampled:g} per second; the limit is {MAX_SAMPLED_FRAMES:,}: lower the "
