@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from tomjerry.decoding import MAX_BYTES
 from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.images import to_float
 from tomjerry.predict import BadImage
@@ -39,7 +40,7 @@ if explain:
     right.caption(SCALE_CAPTION)
 
 uploads = st.file_uploader("Frames (jpg, png, webp, gif, bmp)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
-                           accept_multiple_files=True)
+                           accept_multiple_files=True, max_upload_size=MAX_BYTES // 2**20)
 photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
 files = list(uploads or []) + ([photo] if photo else [])
 if not files:

@@ -1,5 +1,6 @@
 """Video: a whole clip classified, as a timeline of Tom and Jerry."""
 
+import bisect
 import hashlib
 from pathlib import Path
 
@@ -10,8 +11,8 @@ from tomjerry.explain import overlay
 from tomjerry.predict import input_size, prepare
 from tomjerry.results import model_choices
 from tomjerry.timeline import classify_video, inference_settings
-from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_SAMPLE_FPS, MIN_SAMPLE_FPS, UPLOAD_TYPES, VideoError, plural,
-                            read_frame, temporary_copy)
+from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_FILE_BYTES, MAX_SAMPLE_FPS, MAX_UPLOAD_MB, MIN_SAMPLE_FPS,
+                            UPLOAD_TYPES, VideoError, megabytes, plural, read_frame, temporary_copy)
 from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, load_video_model, runs_in_use
 
 st.set_page_config(page_title="Video · tomjerry", layout="wide")
@@ -34,10 +35,11 @@ settings = inference_settings(chosen.path)
 st.caption(f"Decision threshold {settings.threshold:.2f} (the run's, chosen on validation)"
            f"{'; mirror-image test-time augmentation, as the run was scored' if settings.tta else ''}.")
 
-upload = st.file_uploader("Clip (mp4, webm, avi, mov, mkv or animated gif; up to 20 MB here, the browser upload "
-                          "limit; `python -m tomjerry video` reads files up to 500 MB)", type=list(UPLOAD_TYPES))
+upload = st.file_uploader(f"Clip (mp4, webm, avi, mov, mkv or animated gif; up to {MAX_UPLOAD_MB} MB)",
+                          type=list(UPLOAD_TYPES), max_upload_size=MAX_UPLOAD_MB)
 if upload is None:
-    st.caption("Drop a clip above.")
+    st.caption(f"Drop a clip above. A larger file is refused by the uploader (a red mark beside its name): cut it, "
+               f"or classify it with `python -m tomjerry video FILE` (up to {megabytes(MAX_FILE_BYTES)}).")
     st.stop()
 
 data = upload.getvalue()
@@ -69,7 +71,7 @@ for warning in result.warnings:
 
 info = result.info
 cuts = result.cut_times()
-st.caption(f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:g} frames per second, "
+st.caption(f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:.3g} frames per second, "
            f"{result.duration_s:.1f} s; {plural(len(table), 'frame')} sampled at {result.fps_sampled:g} per second, "
            f"{plural(len(cuts) + 1, 'shot')}; decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s.")
 columns = st.columns(4)
@@ -93,7 +95,8 @@ if len(times) > 1:
                    format="%.1f s")
 else:
     at = times[0]
-row = table.iloc[min(range(len(times)), key=lambda i: abs(times[i] - at))]
+# The frame on screen at that time: the last sampled frame at or before it (it stands for its span).
+row = table.iloc[max(bisect.bisect_right(times, at + 1e-6) - 1, 0)]
 explain = st.toggle("Show Grad-CAM", value=True)
 try:
     with temporary_copy(data, upload.name) as path:

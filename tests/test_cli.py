@@ -1,5 +1,7 @@
 import subprocess
 import sys
+from pathlib import Path
+
 import pytest
 
 from conftest import ROOT
@@ -140,3 +142,33 @@ def test_commands_start_without_log_noise_and_name_bad_files_plainly(tmp_path):
     assert result.returncode == 1
     assert "absl::InitializeLog" not in result.stderr and "port.cc" not in result.stderr, result.stderr
     assert "notes.jpg is not a readable image" in result.stdout and "object at 0x" not in result.stdout
+
+
+def test_an_output_file_is_checked_before_the_work_and_written_where_the_user_meant(tmp_path):
+    """`video --csv`: refused in one sentence before a clip is classified; written atomically to a
+    regular file, through a symbolic link to its target, and into a named pipe without replacing it."""
+    import os
+    import threading
+
+    from tomjerry.cli import check_writable, write_output
+
+    (tmp_path / "afile").write_text("x")
+    for path, message in ((tmp_path, "is a folder"), (tmp_path / "afile" / "out.csv", "is a file, not a folder"),
+                          (tmp_path / "no" / "out.csv", "does not exist"), ("", "needs the name")):
+        with pytest.raises(ValueError, match=message):
+            check_writable(path)
+    write_output(tmp_path / "plain.csv", "a,b\n")
+    assert (tmp_path / "plain.csv").read_text() == "a,b\n"
+    (tmp_path / "real.csv").write_text("old")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+    check_writable(tmp_path / "link.csv")
+    write_output(tmp_path / "link.csv", "new\n")
+    assert (tmp_path / "link.csv").is_symlink() and (tmp_path / "real.csv").read_text() == "new\n"
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    write_output(fifo, "through the pipe\n")
+    reader.join(timeout=10)
+    assert received == ["through the pipe\n"] and fifo.is_fifo()

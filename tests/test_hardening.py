@@ -245,6 +245,11 @@ def test_models_load_in_safe_mode(tmp_path):
 
 
 def test_server_binds_localhost_and_caps_uploads():
+    from tomjerry.video import MAX_FILE_BYTES, MAX_UPLOAD_MB
+
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"
-    assert config["server"]["maxUploadSize"] * 2**20 == MAX_BYTES
+    # The server's cap is the Video page's; Predict's uploader keeps the image decoder's own 20 MB.
+    assert config["server"]["maxUploadSize"] == MAX_UPLOAD_MB and MAX_UPLOAD_MB * 2**20 <= MAX_FILE_BYTES
+    predict = (ROOT / "pages" / "5_Predict.py").read_text()
+    assert "max_upload_size=MAX_BYTES // 2**20" in predict and MAX_BYTES == 20 * 2**20

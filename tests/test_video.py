@@ -548,6 +548,23 @@ def test_the_page_classifies_an_uploaded_clip(clip, monkeypatch, demo_root, run_
     assert len(app.get("download_button")) == 1
 
 
+def test_the_pages_slider_opens_the_frame_on_screen_at_that_time(segment_frames, monkeypatch, demo_root,
+                                                                  run_artifacts, tmp_path):
+    """A slide show of 20 s and 9 s: at 11 s the first slide is still on screen, not the nearer second."""
+    from PIL import Image
+
+    path = tmp_path / "slides.gif"
+    slides = [Image.fromarray(segment_frames[verdict]) for verdict in ("tom", "jerry")]
+    slides[0].save(path, save_all=True, append_images=slides[1:], duration=[20_000, 9_000], loop=0)
+    app = open_video_page(monkeypatch, demo_root, run_artifacts)
+    app.file_uploader[0].set_value(("slides.gif", path.read_bytes(), "image/gif"))
+    app.run()
+    assert not app.exception, app.exception
+    for at, verdict in ((11.0, "tom"), (19.0, "tom"), (20.0, "jerry")):
+        app.slider[0].set_value(at).run()
+        assert {metric.label: metric.value for metric in app.metric}["Verdict"] == verdict, at
+
+
 def test_the_page_without_a_model_says_so(monkeypatch, demo_root, tmp_path):
     app = open_video_page(monkeypatch, demo_root, tmp_path)
     assert not app.exception, app.exception

@@ -159,10 +159,12 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
                                 y=[threshold, threshold], mode="lines", name=f"threshold {threshold:.2f}",
                                 line=dict(color=TIMELINE_LINES["threshold"], dash="dash", width=1)), row=1, col=1)
     cuts = list(cuts)
-    if cuts:  # drawn after the lines, so a cut where a verdict changes is not hidden under them
+    if cuts:  # drawn after the lines; a triangle on top marks a cut that falls on a line's own step
         xs = [x for cut in cuts for x in (cut, cut, None)]
-        ys = [y for _ in cuts for y in (0, 1, None)]
-        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="shot cut", hoverinfo="skip",
+        ys = [y for _ in cuts for y in (0, 1.02, None)]
+        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="shot cut", hoverinfo="skip",
+                                    marker=dict(symbol="triangle-down", size=[0, 9, 0] * len(cuts),
+                                                color=TIMELINE_LINES["cut"]),
                                     line=dict(color=TIMELINE_LINES["cut"], width=1.5, dash="dot")), row=1, col=1)
     for verdict in COMBINATIONS:
         rows = (table.verdict == verdict).to_numpy()
@@ -171,7 +173,8 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
                                 marker=dict(color=COLOURS[verdict], line=dict(width=0)),
                                 hovertemplate="%{customdata:.1f} s: " + verdict + "<extra></extra>",
                                 customdata=times[rows]), row=2, col=1)
-    figure.update_yaxes(range=[0, 1.02], title="probability", row=1, col=1)
+    figure.update_yaxes(range=[0, 1.05], title="probability", row=1, col=1)
+    figure.update_xaxes(range=[0, end])  # the clip, from its start: a 0.1 s clip is not centred on 0
     figure.update_yaxes(visible=False, range=[0, 1], row=2, col=1)
     figure.update_xaxes(title="time (s)", row=2, col=1)
     return figure.update_layout(template=TIMELINE_TEMPLATE, colorway=list(TIMELINE_LINES.values()), height=420,

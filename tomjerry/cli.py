@@ -252,18 +252,37 @@ def cmd_predict(args):
     return 1 if any(result.error for result in results) else 0
 
 
-def check_writable(path: Path):
-    """ValueError unless a file can be written at `path`: not a folder, in a folder that exists."""
+def check_writable(name: str | Path):
+    """ValueError unless a file can be written at `name`: a name, not a folder, in a folder that
+    exists and can be written to (a symbolic link is checked where it points)."""
+    if not str(name).strip():
+        raise ValueError("--csv needs the name of the file to write")
+    path = Path(name).resolve()
     if path.is_dir():
         raise ValueError(f"{path} is a folder: give the name of the CSV file to write")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ValueError(f"{path.parent} is a file, not a folder: write the CSV elsewhere")
     if not path.parent.is_dir():
         raise ValueError(f"{path.parent} does not exist: create the folder first, or write the CSV elsewhere")
     if not os.access(path.parent, os.W_OK):
         raise ValueError(f"{path.parent} is not writable: write the CSV elsewhere")
 
 
-def cmd_video(args):
+def write_output(path: Path, text: str):
+    """Writes `text` to the file a user named: a regular file atomically (a reader never sees half
+    of it), through a symbolic link to where it points, and a pipe or device (/dev/stdout) directly,
+    never replaced by a regular file."""
     from tomjerry.atomic import write_text
+
+    target = path.resolve()
+    if target.exists() and not target.is_file():
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        write_text(target, text)
+
+
+def cmd_video(args):
     from tomjerry.predict import load_model
     from tomjerry.results import best_run
     from tomjerry.runs.record import read_runs
@@ -271,8 +290,8 @@ def cmd_video(args):
     from tomjerry.video import open_video, plural
 
     open_video(args.file, args.fps)  # a bad file or rate is refused before the model loads (seconds)
-    if args.csv:  # and a CSV that could not be written, before the clip is classified (minutes)
-        check_writable(Path(args.csv))
+    if args.csv is not None:  # and a CSV that could not be written, before the clip is classified (minutes)
+        check_writable(args.csv)
     if args.model:
         model_path = Path(args.model)
         label = model_path.parent.name if model_path.is_file() else model_path.name  # the run, not model.keras
@@ -292,7 +311,8 @@ def cmd_video(args):
 
     def progress(done, expected):
         share = f" ({min(done / expected, 1):.0%})" if expected else ""
-        print(f"classified {done} / {expected or '?'} frames{share}", file=sys.stderr, flush=True)
+        print(f"classified {done} / {plural(expected, 'frame') if expected else '? frames'}{share}", file=sys.stderr,
+              flush=True)
 
     try:
         result = classify_video(args.file, model, tta=settings.tta, threshold=settings.threshold, fps=args.fps,
@@ -301,9 +321,9 @@ def cmd_video(args):
         raise ValueError(f"{args.file}: {error.strerror or error}") from None
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.csv:
+    if args.csv is not None:
         try:
-            write_text(Path(args.csv), result.csv())
+            write_output(Path(args.csv), result.csv())
         except OSError as error:
             raise ValueError(f"{args.csv} could not be written: {error.strerror or error}") from None
         print(f"{plural(len(result.table), 'row')} ({','.join(CSV_COLUMNS)}) written to {args.csv}", file=sys.stderr)
@@ -311,7 +331,7 @@ def cmd_video(args):
         print(json.dumps(result.to_dict(str(args.file), str(model_path)), indent=2))
     else:  # with --csv too: the file holds the frames, the terminal the summary
         info, seconds, cuts = result.info, result.seconds_on_screen(), result.cut_times()
-        print(f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:g} fps, "
+        print(f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:.3g} fps, "
               f"{result.duration_s:.1f} s)")
         print(f"model      {label}")
         print(f"sampled    {plural(len(result.table), 'frame')} at {result.fps_sampled:g} per second; threshold "

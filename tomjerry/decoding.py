@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MAX_BYTES = 20 * 2**20   # the same cap as server.maxUploadSize in .streamlit/config.toml
+MAX_BYTES = 20 * 2**20   # also the Predict page uploader's own cap (max_upload_size)
 MAX_PIXELS = 40_000_000  # after any reduced-scale decode; 40 MP of RGB is 120 MB
 DRAFT_SIDE = 2048        # a bigger JPEG is decoded at 1/2, 1/4 or 1/8 scale, never below this side
 MIN_SIDE = 2             # a 1-pixel line holds nothing to classify

@@ -39,6 +39,9 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 # A 2-hour clip at 480p in H.264 is about 300-700 MB; a file above this is more likely the wrong file
 # than a cartoon, and it has to sit on disk in full while it is read.
 MAX_FILE_BYTES = 500 * 2**20
+# Through the browser (the Video page) a clip travels in one request and sits in memory: 200 MB is
+# about 10 minutes of 480p H.264; longer clips go through `python -m tomjerry video`.
+MAX_UPLOAD_MB = 200
 # Two hours at the default 1 frame a second is 7,200 frames: 3 minutes of classification at 40
 # frames/s, 7-14 minutes at the 9-17 frames/s measured on a busy 2-core machine (benchmarks/video.py).
 # Longer is a film, not a clip; cut it first.
@@ -360,10 +363,11 @@ class VideoReader:
     def expected_samples(self) -> int | None:
         """How many frames sampling the announced duration gives (None when it is not announced):
         at most one per source frame, so a clip slower than the sampling rate gives one per frame."""
+        if self.fps_sampled > self.info.fps and self.info.frame_count:
+            return self.info.frame_count  # each frame once (a GIF's frames need not be evenly spaced)
         if self.info.duration_s is None:
             return None
-        rate = min(self.fps_sampled, self.info.fps)
-        return max(1, math.ceil(self.info.duration_s * rate - TIME_TOLERANCE_S))
+        return max(1, math.ceil(self.info.duration_s * self.fps_sampled - TIME_TOLERANCE_S))
 
     @property
     def duration_s(self) -> float:
