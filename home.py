@@ -85,7 +85,7 @@ else:
 st.subheader("What next")
 st.markdown(
     "- **Data**: the label balance, the splits, samples, the challenge frames and the validation report.\n"
-    "- **Train**: launch a run (base, tuned, augmented, or a preset such as lite0-best) and watch it live.\n"
+    "- **Train**: launch a run (base, tuned, augmented, or a preset such as best) and watch it live.\n"
     "- **Compare**: the study's tables rebuilt from your runs, learning curves, confusion matrices.\n"
     "- **Grad-CAM**: where each model looks for Tom and for Jerry.\n"
     "- **Predict**: drop in your own frames.\n"

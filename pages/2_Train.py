@@ -27,7 +27,7 @@ dataset = load_dataset(source)
 
 st.subheader("New run")
 presets = ["", *RUN_PRESETS]
-preset = st.selectbox("Start from", presets, index=presets.index("demo" if source.is_demo else "lite0-best"),
+preset = st.selectbox("Start from", presets, index=presets.index("demo" if source.is_demo else "best"),
                       key="train_preset",
                       format_func=lambda name: f"{name}: {PRESET_DESCRIPTIONS[name]}" if name else
                       "no preset: the defaults (AlexNet, 224 px, 10 epochs, as the study's base model)")

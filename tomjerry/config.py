@@ -231,14 +231,27 @@ RUN_PRESETS = {
     "lite0-best": RunConfig(model="efficientnet_lite0", image_size=224, epochs=5, batch_size=32,
                             learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=8, dropout_rate=0.2,
                             augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
+    # The same recipe on EfficientNet-Lite1 at its own 240 px, fine-tuned from block 11 (the first
+    # block of the same stage as Lite0's block 8: 112 channels). Measured on the shot split, seed 42:
+    # exact match 89.8 % against Lite0's 84.9 %, in about 15 minutes on 2 CPU cores.
+    "lite1-best": RunConfig(model="efficientnet_lite1", image_size=240, epochs=5, batch_size=32,
+                            learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=11, dropout_rate=0.2,
+                            augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
     # Seconds on the demo data: a frozen base and a linear head.
     "demo": RunConfig(model="efficientnet_lite0", image_size=96, epochs=5, batch_size=32,
                       learning_rate=3e-3, dropout_rate=0.2, patience=0),
 }
 # Each preset records its own name, so a run says which preset it started from.
 RUN_PRESETS = {name: config.replace(preset=name) for name, config in RUN_PRESETS.items()}
+# `--preset best` is the best preset measured so far (README, "What raises accuracy"), under its own
+# name: a run started from it records that name, so its results stay with the preset that made them.
+BEST_PRESET = "lite1-best"
+RUN_PRESETS["best"] = RUN_PRESETS[BEST_PRESET]
 PRESET_DESCRIPTIONS = {
-    "lite0-best": "the project's best: EfficientNet-Lite0 fine-tuned from block 8, light augmentation, cosine "
-                  "learning rate, mirror TTA (about 10 minutes on 2 CPU cores with the real frames)",
+    "best": f"the best measured so far, {BEST_PRESET} (recorded under that name)",
+    "lite1-best": "EfficientNet-Lite1 at 240 px fine-tuned from block 11, light augmentation, cosine learning rate, "
+                  "mirror TTA (about 15 minutes on 2 CPU cores with the real frames)",
+    "lite0-best": "EfficientNet-Lite0 at 224 px fine-tuned from block 8, light augmentation, cosine learning rate, "
+                  "mirror TTA (about 11 minutes on 2 CPU cores with the real frames)",
     "demo": "seconds on the demo data: EfficientNet-Lite0 with a frozen base and a linear head at 96 px",
 }
