@@ -265,3 +265,18 @@ def test_a_run_killed_in_epoch_3_resumes_at_epoch_3(demo_root, tmp_path):
     assert metrics["epochs_run"] == 4
     assert metrics["best_epoch"] == int(after.epoch[after.val_loss.idxmin()]) == metrics["evaluated_epoch"]
     assert not (run_dir / "backup").exists() and not (run_dir / "best.weights.h5").exists()
+
+
+def test_shipping_keeps_the_tables_and_the_model_only_when_asked(trained_run, tmp_path):
+    """Without its model a shipped run keeps no novelty reference either (only the model reads it)."""
+    from tomjerry.runs.folder import RunFolder
+    from tomjerry.runs.record import read_run
+    from tomjerry.runs.shipping import ship_reference
+
+    tables = ship_reference(trained_run.path, tmp_path / "tables")
+    names = {path.name for path in tables.iterdir()}
+    assert {RunFolder.METRICS, RunFolder.PREDICTIONS, RunFolder.SPLIT, RunFolder.REFERENCE} <= names
+    assert RunFolder.MODEL not in names and RunFolder.NOVELTY not in names
+    assert read_run(tables).finished and read_run(tables).reference
+    with_model = ship_reference(trained_run.path, tmp_path / "model", keep_model=True)
+    assert {RunFolder.MODEL, RunFolder.NOVELTY} <= {path.name for path in with_model.iterdir()}

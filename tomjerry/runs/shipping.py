@@ -10,6 +10,8 @@ from tomjerry.runs.status import read_status
 
 # Files that stay behind: the model unless asked, the log, locks, resumable training state.
 LEFT_BEHIND = (RunFolder.MODEL, RunFolder.LOG, RunFolder.STATUS_LOCK, RunFolder.BEST_WEIGHTS)
+# Only the model reads the novelty reference (features of its own layers): without it, 1.6 MB of nothing.
+WITH_THE_MODEL = (RunFolder.NOVELTY,)
 
 
 def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
@@ -28,7 +30,8 @@ def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     for item in run_dir.iterdir():
-        if item.is_file() and item.name not in LEFT_BEHIND and not item.name.startswith("."):
+        kept = item.name not in LEFT_BEHIND and (keep_model or item.name not in WITH_THE_MODEL)
+        if item.is_file() and kept and not item.name.startswith("."):
             shutil.copy2(item, dest / item.name)
     if (run_dir / RunFolder.TUNER_HISTORY).is_dir():
         shutil.copytree(run_dir / RunFolder.TUNER_HISTORY, dest / RunFolder.TUNER_HISTORY)
