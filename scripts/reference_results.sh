@@ -25,3 +25,15 @@ $py -m tomjerry tune --model zfnet --image-size 96 --epochs 3 --batch-size 64 --
 
 # 4. Ship: tables for every run, the model of the lite0-best random-split run only.
 #    python -m tomjerry ship RUN_DIR... ; python -m tomjerry ship BEST_RUN --keep-model
+
+# 5. The accuracy levers on the shots split (README, "What raises accuracy on unseen shots"):
+#    best (= lite1-best) on seeds 42, 1, 2 and on the random split (its model ships), lite0-best on
+#    seeds 1 and 2 beside it for the paired comparison. Ship the tables, and the random-split
+#    lite1-best run with --keep-model. Tag runs to see them in scripts/lever_table.py.
+for seed in 42 1 2; do
+  $py -m tomjerry train --preset best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" --tags "lever-K$seed"
+done
+$py -m tomjerry train --preset best --data "$DATA" --artifacts "$OUT/levers" --split random --split-seed 42 --tags lever-Krandom
+for seed in 1 2; do
+  $py -m tomjerry train --preset lite0-best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" --tags "lever-A$seed"
+done

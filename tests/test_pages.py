@@ -373,26 +373,29 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         assert "lite0-best" in shown, page  # the real runs are there ...
         assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, page  # ... the demo one not
         if page == "pages/3_Compare.py":
-            # The study's cells on one split at a time; the lite0-best runs only beyond the study.
+            # The study's cells on one split at a time; the preset runs only beyond the study.
             assert app.selectbox(key="study_split").options == ["random 42", "blocked 42"]
             study, beyond = app.dataframe[0].value, app.dataframe[3].value
-            assert not study.run.str.contains("lite0-best").any()
-            assert beyond.run.str.contains("lite0-best").all() and len(beyond) == 4
+            assert not study.run.str.contains("-best").any()
+            assert beyond.run.str.contains("lite0-best|lite1-best").all() and len(beyond) == 10
             assert_one_bar_per_run(bar_traces(app)[:2], runs=9)  # the study's 3 x 3 cells on random 42
-            assert_one_bar_per_run(bar_traces(app)[-2:], runs=4)  # lite0-best x 4: no stacking
+            assert_one_bar_per_run(bar_traces(app)[-2:], runs=10)  # 6 lite0-best + 4 lite1-best: no stacking
         if page == "app.py":
             labels = [m.label for m in app.metric]
-            assert labels[6] == "exact match · blocked split", labels  # first, after the dataset's counts
+            assert labels[6] == "exact match · shots split", labels  # first, after the dataset's counts
             assert "binary accuracy · random split" in labels
-            assert "mean of 3 seeds (1, 2, 42); from 83.2% to 88.4%" in [c.value for c in app.caption]
+            lead = [run.test["exact_match_accuracy"] for run in read_runs(ROOT / "artifacts")
+                    if run.split.get("kind") == "shots" and run.preset == "lite1-best"]
+            spread = f"mean of 3 seeds (1, 2, 42); from {min(lead):.1%} to {max(lead):.1%}"
+            assert spread in [c.value for c in app.caption], [c.value for c in app.caption]
     out = tmp_path / "report.html"
     result = subprocess.run([sys.executable, "-m", "tomjerry", "report", "--out", str(out), "--data", str(REAL_DATA),
                              "--artifacts", str(mixed_artifacts), "--no-gradcam"], cwd=ROOT, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     page = out.read_text()
-    assert "lite0-best" in page and "48 px" not in page and demo.run_id not in page and "#000001" not in page
-    # The best run with a model (lite0-best, random 42) and its own split.csv.
+    assert "lite1-best" in page and "48 px" not in page and demo.run_id not in page and "#000001" not in page
+    # The best run with a model (lite1-best, random 42) and its own split.csv.
     assert "<b>random</b> (seed 42): 24 of 32 challenge frames are in its training split" in page
 
 

@@ -2,7 +2,6 @@
 names, the headline on the most leakage-resistant split, the study's cells apart from presets,
 Grad-CAM overlays faded for absent labels, and the chart figures (explicit colours, one bar per run)."""
 
-import json
 import shutil
 
 import numpy as np
@@ -58,11 +57,17 @@ def test_run_names_are_distinct_and_name_the_split():
     runs = read_runs(SHIPPED)
     names = run_names(runs)
     assert len(set(names.values())) == len(runs)
-    best = [name for name in names.values() if "lite0-best" in name]
+    best = [name for name in names.values() if "-best" in name]
     assert sorted(best) == ["efficientnet_lite0 lite0-best · blocked 1 · 224 px · TTA",
                             "efficientnet_lite0 lite0-best · blocked 2 · 224 px · TTA",
                             "efficientnet_lite0 lite0-best · blocked 42 · 224 px · TTA",
-                            "efficientnet_lite0 lite0-best · random 42 · 224 px · TTA"]
+                            "efficientnet_lite0 lite0-best · random 42 · 224 px · TTA",
+                            "efficientnet_lite0 lite0-best · shots 1 · 224 px · TTA",
+                            "efficientnet_lite0 lite0-best · shots 2 · 224 px · TTA",
+                            "efficientnet_lite1 lite1-best · random 42 · 240 px · TTA",
+                            "efficientnet_lite1 lite1-best · shots 1 · 240 px · TTA",
+                            "efficientnet_lite1 lite1-best · shots 2 · 240 px · TTA",
+                            "efficientnet_lite1 lite1-best · shots 42 · 240 px · TTA"]
 
 
 def test_run_names_of_one_label_twice_get_their_hash(tmp_path):
@@ -76,31 +81,35 @@ def test_run_names_of_one_label_twice_get_their_hash(tmp_path):
     assert all(name.startswith(source.label() + " · ") for name in names.values())
 
 
-def test_headline_leads_with_the_blocked_split_and_shows_the_random_one():
+def test_headline_leads_with_the_shots_split_and_shows_the_random_one():
     from tomjerry.results import headline
 
-    found = headline(read_runs(SHIPPED))
-    assert found.setting == "efficientnet_lite0 lite0-best · 224 px · TTA"
-    assert found.lead.kind == "blocked" and found.lead.seeds == [1, 2, 42]
-    assert found.lead.describe() == "blocked split, mean of 3 seeds (1, 2, 42)"
-    runs = [run for run in read_runs(SHIPPED) if run.split.get("kind") == "blocked" and "lite0-best" in run.label()]
-    assert found.lead.exact_match == pytest.approx(np.mean([run.test["exact_match_accuracy"] for run in runs]))
+    runs = read_runs(SHIPPED)
+    found = headline(runs)
+    # The best run on validation among the shots-split runs is a lite1-best one; its setting leads.
+    assert found.setting == "efficientnet_lite1 lite1-best · 240 px · TTA"
+    assert found.lead.kind == "shots" and found.lead.seeds == [1, 2, 42]
+    assert found.lead.describe() == "shots split, mean of 3 seeds (1, 2, 42)"
+    shots = [run for run in runs if run.split.get("kind") == "shots" and run.preset == "lite1-best"]
+    assert found.lead.exact_match == pytest.approx(np.mean([run.test["exact_match_accuracy"] for run in shots]))
+    random = next(run for run in runs if run.split.get("kind") == "random" and run.preset == "lite1-best")
     assert found.random.kind == "random" and found.random.describe() == "random split, seed 42"
-    assert found.random.binary_accuracy == pytest.approx(0.9781, abs=1e-4)
+    assert found.random_setting is None  # the same setting ran on the random split
+    assert found.random.binary_accuracy == pytest.approx(random.test["binary_accuracy"])
 
 
-def test_headline_prefers_a_shots_split(tmp_path):
+def test_headline_takes_the_blocked_split_when_no_run_has_the_shots_split(tmp_path):
     from tomjerry.results import headline
 
     for run in read_runs(SHIPPED):
-        shutil.copytree(run.path, tmp_path / "runs" / run.run_id)
-    shots = next(path for path in (tmp_path / "runs").iterdir() if "zfnet-tuned-e2789e" in path.name)
-    provenance = json.loads((shots / "provenance.json").read_text())
-    provenance["split"]["kind"] = "shots"
-    (shots / "provenance.json").write_text(json.dumps(provenance))
+        if run.split.get("kind") != "shots":
+            shutil.copytree(run.path, tmp_path / "runs" / run.run_id)
     found = headline(read_runs(tmp_path))
-    assert found.lead.kind == "shots" and found.setting == "zfnet tuned · 96 px"
-    assert found.random.kind == "random" and found.random_setting is None  # zfnet tuned ran on random 42 too
+    assert found.setting == "efficientnet_lite0 lite0-best · 224 px · TTA"
+    assert found.lead.kind == "blocked" and found.lead.describe() == "blocked split, mean of 3 seeds (1, 2, 42)"
+    # lite1-best, the best run on validation of the random split, did not run on the blocked one.
+    assert found.random.kind == "random" and found.random_setting is None
+    assert found.random.binary_accuracy == pytest.approx(0.9781, abs=1e-4)  # lite0-best, random 42
 
 
 def test_study_cells_on_one_split_and_presets_beyond():
@@ -112,8 +121,8 @@ def test_study_cells_on_one_split_and_presets_beyond():
     assert len(cells[cells.split == "random 42"]) == 9
     assert list(cells[cells.split == "blocked 42"].run) == ["zfnet tuned · blocked 42 · 96 px"]
     beyond = beyond_study(table)
-    assert set(beyond.preset) == {"lite0-best"} and len(beyond) == 4
-    assert not cells.run.str.contains("lite0-best").any()
+    assert set(beyond.preset) == {"lite0-best", "lite1-best"} and len(beyond) == 6 + 4
+    assert not cells.run.str.contains("-best").any()
 
 
 def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
@@ -125,12 +134,12 @@ def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
 
     configure_streamlit_plotly_theme()
     assert pio.templates.default == "streamlit"
-    beyond = beyond_study(study_tables(read_runs(SHIPPED)))  # four runs of one model and variant
+    beyond = beyond_study(study_tables(read_runs(SHIPPED)))  # ten runs of two presets
     figure = charts.accuracy_bars(beyond)
     bars = [trace for trace in figure.data if trace.type == "bar"]
     assert len(bars) == 2
     for trace in bars:
-        assert len(trace.y) == len(set(trace.y)) == 4
+        assert len(trace.y) == len(set(trace.y)) == 10
         assert max(trace.x) <= 1
     assert "#000001" not in figure.to_json()
     with pytest.raises(ValueError, match="one row per run"):
