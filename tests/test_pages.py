@@ -370,7 +370,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         app = open_page(page, monkeypatch, REAL_DATA, mixed_artifacts)
         assert not app.exception, (page, app.exception)
         shown = everything_shown(app)
-        assert "lite0-best" in shown, page  # the real runs are there ...
+        assert "lite1-best" in shown, page  # the real runs are there (the headline's preset) ...
         assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, page  # ... the demo one not
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
