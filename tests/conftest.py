@@ -1,9 +1,11 @@
+import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "datasets" / "tom_and_jerry"
@@ -19,6 +21,9 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--slow"):
+        # The slow tests first (in their order), so that with pytest-xdist the long ones start
+        # while the quick ones fill the gaps, instead of one worker finishing a long test alone.
+        items.sort(key=lambda item: "slow" not in item.keywords)
         return
     skip = pytest.mark.skip(reason="slow: run with --slow")
     for item in items:
@@ -35,11 +40,31 @@ def private_cache(tmp_path_factory):
     yield
 
 
+def made_once(tmp_path_factory, name: str, make) -> Path:
+    """A folder that make(folder) fills, made once per test session: with pytest-xdist the first
+    worker to ask makes it in the folder all workers share while the others wait on a file lock
+    (the pattern in pytest-xdist's docs), so the shared fit and the demo data are not made once per
+    worker. Read what is in it; never change it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / name
+    done = folder.with_name(f"{name}.done")
+    with FileLock(f"{folder}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that died half-way left
+            folder.mkdir()
+            make(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory):
     from tomjerry.demo import generate_demo_dataset
 
-    return generate_demo_dataset(tmp_path_factory.mktemp("demo") / "tom_and_jerry")
+    return made_once(tmp_path_factory, "demo", lambda folder: generate_demo_dataset(folder / "tom_and_jerry")) / "tom_and_jerry"
 
 
 @pytest.fixture
@@ -68,9 +93,13 @@ def trained_run(demo_root, tmp_path_factory) -> TrainedRun:
     from tomjerry.runs.execute import execute_run
     from tomjerry.runs.lifecycle import create_run
 
-    artifacts = tmp_path_factory.mktemp("trained")
-    run_dir = create_run(RunConfig(**TINY_CONFIG), artifacts, demo_root)
-    return TrainedRun(artifacts, run_dir, execute_run(run_dir, demo_root))
+    def fit(artifacts):
+        execute_run(create_run(RunConfig(**TINY_CONFIG), artifacts, demo_root), demo_root)
+
+    artifacts = made_once(tmp_path_factory, "trained", fit)
+    (run_dir,) = (path for path in (artifacts / "runs").iterdir() if path.is_dir())
+    # execute_run returns what it wrote to metrics.json; read it back so every worker sees the same.
+    return TrainedRun(artifacts, run_dir, json.loads((run_dir / "metrics.json").read_text()))
 
 
 @pytest.fixture(scope="session")

@@ -134,10 +134,14 @@ def test_from_scratch_models_agree_in_training_and_inference_mode(demo_root):
 
 @pytest.mark.parametrize("name", HEAVY_LAST)
 def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
+    import keras
     import tensorflow as tf
 
     spec = REGISTRY[name]
     size = max(spec.min_image_size, 32)
+    # A fixed initialisation: unseeded, the draw depended on the tests before it (it failed once in
+    # a full quick run and never alone, seeds 0-7), and a test of the wiring should not be a lottery.
+    keras.utils.set_random_seed(0)
     # Fine-tune everything a pretrained base allows, so its unfrozen blocks are checked too.
     model = build_model(name, size, dropout_rate=0.0, weights="none", fine_tune_from=0 if name.startswith("efficientnet_lite") else None)
     x = tf.constant(np.random.default_rng(1).random((4, size, size, 3), np.float32))
