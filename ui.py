@@ -64,10 +64,32 @@ def demo_banner(source):
                 "Get the real dataset with `.venv/bin/python -m tomjerry download`.")
 
 
+def _keep_compiled_kernels():
+    """After every script run Streamlit calls `keras.backend.clear_session()` (script_runner.
+    _clean_problem_modules, meant for apps that build a model per rerun). With TensorFlow 2 that
+    also clears TensorFlow's kernel cache, so the first model call of every rerun compiled the
+    cached model's kernels again: 0.5-0.7 s of the 1.4 s from an upload to its verdict (measured
+    on Predict, Lite0 at 224 px, 2 cores). This app builds no model per rerun (models are cached
+    below; training and tuning run in their own processes), so in the app's process the call
+    is made to keep the kernels (what else it resets is Keras's layer-name counters, and Streamlit
+    collects garbage after each run itself)."""
+    import keras
+
+    if getattr(keras.backend.clear_session, "_tomjerry_kept", False):
+        return
+
+    def keep(free_memory=True):
+        """Streamlit's per-rerun clear_session, made a no-op in the app's process (see above)."""
+
+    keep._tomjerry_kept = True
+    keras.backend.clear_session = keep
+
+
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
 def cached_model(path: str, stamp: float):
     from tomjerry.predict import load_model
 
+    _keep_compiled_kernels()
     return load_model(path)
 
 

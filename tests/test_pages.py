@@ -232,6 +232,23 @@ def test_predict_good_and_corrupt_uploads(monkeypatch, demo_root, finished_artif
     assert len(errors) == 1 and "broken.jpg is not a readable image" in errors[0]
 
 
+def test_a_rerun_of_predict_keeps_tensorflows_compiled_kernels(monkeypatch, demo_root, finished_artifacts):
+    """Streamlit calls keras.backend.clear_session() after every script run, which cleared
+    TensorFlow's kernel cache: every upload's first model call compiled the model again (0.5-0.7 s
+    of a 1.4 s upload-to-verdict). The app's process keeps them."""
+    from tensorflow.python.eager import context
+
+    cleared = []
+    monkeypatch.setattr(type(context.context()), "clear_kernel_cache", lambda self: cleared.append(1))
+    app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
+    for name in ("first.png", "second.png"):
+        app.file_uploader[0].set_value([(name, png_bytes(), "image/png")])
+        app.run()
+        assert not app.exception, app.exception
+        assert [m.label for m in app.metric].count("Verdict") == 1
+    assert not cleared, f"the kernel cache was cleared {len(cleared)} times in three runs of the page"
+
+
 @pytest.mark.slow
 def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(monkeypatch, demo_root, finished_artifacts,
                                                                          tmp_path):
