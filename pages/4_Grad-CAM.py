@@ -7,7 +7,7 @@ import streamlit as st
 from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.images import read_frame, to_float
 from tomjerry.results import made_on, model_choices
-from ui import (dataset_source, demo_banner, fingerprint_in_use, load_dataset, load_explainer, load_predictor,
+from ui import (dataset_source, demo_banner, fingerprint_in_use, heatmap, load_dataset, load_predictor,
                 runs_in_use)
 
 st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
@@ -65,9 +65,8 @@ for name in names:
         # The run's own recipe (input size, shape rule, TTA, threshold): the answers its evaluation gives.
         threshold = predictor.recipe.threshold
         prediction, pixels = predictor.predict_with_pixels(Path(row.path), name)
-        image = to_float(pixels[None])
-        explainer = load_explainer(run.path, plus_plus=method == "Grad-CAM++")
+        image = to_float(pixels)
         for j, (target, p) in enumerate((("tom", prediction.p_tom), ("jerry", prediction.p_jerry))):
-            heat = explainer.heatmaps(image, target)[0]
-            columns[1 + 2 * i + j].image(overlay(image[0], heat, probability=p, threshold=threshold), width="stretch",
+            heat = heatmap(run.path, pixels, target, plus_plus=method == "Grad-CAM++")
+            columns[1 + 2 * i + j].image(overlay(image, heat, probability=p, threshold=threshold), width="stretch",
                                          caption=f"{letter} · {cam_caption(target, p, threshold)}")

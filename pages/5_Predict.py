@@ -7,7 +7,7 @@ from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.images import to_float
 from tomjerry.predict import BadImage
 from tomjerry.results import model_choices
-from ui import dataset_source, load_dataset, load_explainer, load_predictor, runs_in_use
+from ui import dataset_source, heatmap, load_dataset, load_predictor, predict_upload, runs_in_use
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")
 st.title("Predict")
@@ -52,7 +52,7 @@ shown = []
 for upload in files:
     st.divider()
     try:
-        prediction, pixels = predictor.predict_with_pixels(upload.getvalue(), upload.name)
+        prediction, pixels = predict_upload(chosen.path, upload.getvalue(), upload.name)
     except BadImage as error:
         st.error(f"{error}." + (" The other files are unaffected." if len(files) > 1 else ""))
         continue
@@ -67,9 +67,8 @@ for upload in files:
     shown.append((pixels, prediction, columns))
 
 if explain:
-    explainer = load_explainer(chosen.path)
     for pixels, prediction, columns in shown:
-        image = to_float(pixels[None])
+        image = to_float(pixels)
         for column, label, p in zip(columns[2:], ("tom", "jerry"), (prediction.p_tom, prediction.p_jerry)):
-            column.image(overlay(image[0], explainer.heatmaps(image, label)[0], probability=p, threshold=threshold),
+            column.image(overlay(image, heatmap(chosen.path, pixels, label), probability=p, threshold=threshold),
                          caption=f"Grad-CAM · {cam_caption(label, p, threshold)}", width="stretch")

@@ -249,6 +249,35 @@ def test_a_rerun_of_predict_keeps_tensorflows_compiled_kernels(monkeypatch, demo
     assert not cleared, f"the kernel cache was cleared {len(cleared)} times in three runs of the page"
 
 
+def test_one_more_upload_classifies_and_explains_only_the_new_picture(monkeypatch, demo_root, finished_artifacts):
+    """A rerun re-drew every uploaded picture and recomputed all its Grad-CAM maps, so the ninth
+    upload waited 1.8 s for its verdict; the answers and maps of pictures already shown are kept."""
+    from tomjerry.explain import Explainer
+    from tomjerry.predict import Predictor
+
+    calls = {"predict": 0, "heatmaps": 0}
+    for cls, method, key in ((Predictor, "predict_with_pixels", "predict"), (Explainer, "heatmaps", "heatmaps")):
+        def counted(self, *args, _original=getattr(cls, method), _key=key, **kwargs):
+            calls[_key] += 1
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(cls, method, counted)
+
+    def picture(seed):  # pictures no other test uploads, so no answer is cached yet
+        image = np.random.default_rng(seed + 1000).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+        return cv2.imencode(".png", image)[1].tobytes()
+
+    files = [(f"new{seed}.png", picture(seed), "image/png") for seed in range(3)]
+    app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
+    app.file_uploader[0].set_value(files[:2]).run()
+    assert not app.exception, app.exception
+    assert calls == {"predict": 2, "heatmaps": 4}
+    shown = [m.value for m in app.metric if m.label == "p(tom)"]
+    app.file_uploader[0].set_value(files).run()
+    assert calls == {"predict": 3, "heatmaps": 6}, calls
+    again = [m.value for m in app.metric if m.label == "p(tom)"]
+    assert len(again) == 3 and again[:2] == shown  # the same answers as before, from the cache
+
+
 @pytest.mark.slow
 def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(monkeypatch, demo_root, finished_artifacts,
                                                                          tmp_path):
