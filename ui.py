@@ -85,6 +85,12 @@ def _keep_compiled_kernels():
     keras.backend.clear_session = keep
 
 
+def _model_key(run_dir) -> tuple[str, float]:
+    """(the run's model file, its mtime): the key of everything cached from that model."""
+    model_path = RunFolder(run_dir).model_path
+    return str(model_path), model_path.stat().st_mtime
+
+
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
 def cached_model(path: str, stamp: float):
     from tomjerry.predict import load_model
@@ -94,8 +100,7 @@ def cached_model(path: str, stamp: float):
 
 
 def load_model(run_dir):
-    model_path = RunFolder(run_dir).model_path
-    return cached_model(str(model_path), model_path.stat().st_mtime)
+    return cached_model(*_model_key(run_dir))
 
 
 @st.cache_resource(show_spinner="Preparing the model for a whole clip (TensorFlow Lite, once per model)...",
@@ -109,8 +114,7 @@ def cached_video_model(path: str, stamp: float):
 def load_video_model(run_dir):
     """(model, note): the run's model through TensorFlow Lite for the Video page (same answers,
     about twice as fast), or the Keras model with the reason where it cannot be converted."""
-    model_path = RunFolder(run_dir).model_path
-    return cached_video_model(str(model_path), model_path.stat().st_mtime)
+    return cached_video_model(*_model_key(run_dir))
 
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
@@ -154,8 +158,7 @@ def cached_explainer(path: str, stamp: float, plus_plus: bool):
 
 
 def load_explainer(run_dir, plus_plus=False):
-    model_path = RunFolder(run_dir).model_path
-    return cached_explainer(str(model_path), model_path.stat().st_mtime, plus_plus)
+    return cached_explainer(*_model_key(run_dir), plus_plus)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -169,8 +172,7 @@ def heatmap(run_dir, pixels, label: str, plus_plus: bool = False):
     """The run's Grad-CAM (or Grad-CAM++) map, (S, S) float in [0, 1], of one (S, S, 3) uint8 model
     input for `label` ("tom" or "jerry"), cached per model and pixels: each map costs about 0.4 s
     on 2 cores, and without the cache every upload recomputed the maps of all earlier ones."""
-    model_path = RunFolder(run_dir).model_path
-    return cached_heatmap(str(model_path), model_path.stat().st_mtime, plus_plus, pixels, label)
+    return cached_heatmap(*_model_key(run_dir), plus_plus, pixels, label)
 
 
 def artifacts():
