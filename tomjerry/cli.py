@@ -352,7 +352,8 @@ def cmd_study(args):
     print(f"dataset: {source.describe()}", file=sys.stderr)
     models = args.models.split(",") if args.models else STUDY_MODELS
     folder = run_study(source.path, args.preset, models, args.artifacts, args.split, args.split_seed,
-                       log=lambda line: print(line, flush=True), resume_folder=args.resume)
+                       log=lambda line: print(line, flush=True), resume_folder=args.resume,
+                       redo=args.redo.split(",") if args.redo else ())
     record = json.loads((folder / "study.json").read_text())
     kept = [cell["run_id"] for cell in record["cells"] if not cell.get("superseded")]
     table = study_tables([read_run(artifacts_dir(args.artifacts) / "runs" / r) for r in kept])
@@ -548,6 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_option(study)
     study.add_argument("--preset", default="fast", choices=["seed", "fast", "cpu", "tiny"])
     study.add_argument("--resume", metavar="STUDY_DIR", help="continue a stopped study (its cells, split and preset)")
+    study.add_argument("--redo", metavar="MODEL:VARIANT,...",
+                       help="with --resume: run these finished cells again (a tuned cell takes its augmented cell with it "
+                            "and reuses its finished trials when its config is unchanged), e.g. zfnet:tuned")
     study.add_argument("--models", help="comma-separated subset (default: all four)")
     study.add_argument("--split", default="random", help="random, blocked, shots or SPLIT.csv")
     study.add_argument("--split-seed", type=int, default=42)

@@ -1,6 +1,7 @@
 """Keras Tuner random search with the study's spaces: learning rate in {1e-2, 1e-3, 1e-4} for
 every model, and dropout 0.1-0.5 (step 0.1) where asked (InceptionV3 in the study); objective
-val_loss. The tuner's folder lives inside the run folder with overwrite=False, so a killed
+val_loss, with one guard (tomjerry.selection): a trial whose validation AUC is at chance is not kept
+while another trial ranks the frames. The tuner's folder lives inside the run folder with overwrite=False, so a killed
 search resumes where it stopped. Failed trials are errors the user sees.
 """
 
@@ -18,6 +19,7 @@ from tomjerry.config import RunConfig
 from tomjerry.rundata import RunData
 from tomjerry.runs.folder import RunFolder
 from tomjerry.scoring import evaluate_model
+from tomjerry.selection import RULE, add_validation_auc, passed_over, selection_order
 from tomjerry.training import RunFiles, new_model, save_model
 
 LEARNING_RATES = [1e-2, 1e-3, 1e-4]
@@ -89,29 +91,52 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
         error = raised
     seconds = time.time() - start
     trials = trial_table(tuner)
+    if not trials.empty:
+        trials = add_validation_auc(trials, folder.file(RunFolder.TUNER_HISTORY))
     write_csv(folder.file(RunFolder.TRIALS), trials)
     failed = trials[trials.status.isin(["FAILED", "INVALID"])] if not trials.empty else trials
     if error is not None or len(failed):
         detail = failed.message.iloc[0] if len(failed) and "message" in failed else str(error)
         raise TuningFailed(f"{len(failed)} tuning trial(s) failed: {detail}".strip())
-    if trials.empty or trials.val_loss.isna().all():
+    order = selection_order(trials) if not trials.empty else trials
+    if order.empty:
         raise TuningFailed("no tuning trial completed")
-    best_hp = tuner.get_best_hyperparameters(1)[0]
-    best_trial = tuner.oracle.get_best_trials(1)[0]
+    trials = trials.merge(order[["trial_id", "ranks_frames", "selection_rank"]], on="trial_id", how="left")
+    write_csv(folder.file(RunFolder.TRIALS), trials)
+    best_trial = tuner.oracle.get_trial(str(order.iloc[0].trial_id))
+    best_hp = best_trial.hyperparameters
     chosen = hyperparameters(best_hp, config)
+    skipped = passed_over(order)
     folder.write_json(RunFolder.BEST_HYPERPARAMETERS, {
         "learning_rate": chosen.learning_rate, "dropout_rate": chosen.dropout_rate,
-        "trial_id": best_trial.trial_id, "val_loss": best_trial.score, "values": best_hp.values})
+        "trial_id": best_trial.trial_id, "val_loss": best_trial.score, "values": best_hp.values,
+        "selection": RULE, "passed_over": skipped})
     history = folder.trial_history(best_trial.trial_id)
     if history.is_file():  # the chosen trial's learning curves are the run's learning curves
         folder.write_history(pd.read_csv(history))
-    model = tuner.get_best_models(1)[0]
+    model = tuner.load_model(best_trial)
     save_model(model, run_dir)
+    # A search resumed in another process (or one whose trials were reused) spent its training
+    # time before this process: the trials' recorded epochs hold it.
+    seconds = max(seconds, trial_seconds(folder))
     return evaluate_model(model, data, run_dir, {
         "train_seconds": round(seconds, 1), "tuning": {
             "trials": len(trials), "best_learning_rate": chosen.learning_rate,
-            "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6))}},
+            "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6)),
+            "best_val_auc": None if pd.isna(order.iloc[0].get("val_auc")) else float(order.iloc[0].val_auc),
+            "selection": RULE, "passed_over": skipped}},
         tta=config.tta)
+
+
+def trial_seconds(folder: RunFolder) -> float:
+    """Seconds of training the search's trials recorded, epoch by epoch (0 where none did)."""
+    total = 0.0
+    for path in folder.file(RunFolder.TUNER_HISTORY).glob("trial_*.csv"):
+        try:
+            total += float(pd.read_csv(path, usecols=["seconds"]).seconds.sum())
+        except (ValueError, OSError, pd.errors.EmptyDataError, pd.errors.ParserError):
+            continue
+    return total
 
 
 def distributed_environment(role: str, oracle: str, worker_id: str | None = None) -> dict:

@@ -1,6 +1,8 @@
 """The study's grid: for each model, base, tuned, and tuned with augmentation, on one shared
 split; then the study's three tables (base, tuned, augmentation) rebuilt from the run folders."""
 
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from tomjerry.runs.execute import RunCancelled, execute_run
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import Run, read_run
+from tomjerry.selection import add_validation_auc, collapsed, selection_order
 
 STUDY_MODELS = ("alexnet", "zfnet", "inceptionv3", "efficientnet_lite0")
 
@@ -187,25 +190,91 @@ def format_table(table: pd.DataFrame, variant: str) -> str:
 
 def cell_config(base: RunConfig, variant: str, tuned_run: Path | None, rank: int = 0) -> RunConfig:
     """The config of one cell. Tuned with augmentation takes the tuned search's hyperparameters:
-    its best trial (rank 0) or, after a divergence, the next best (rank 1, 2, ...)."""
+    the trial the tuned cell kept (rank 0) or, after a divergence or a collapse, the next one in
+    the search's selection order (rank 1, 2, ...; tomjerry.selection)."""
     if variant != "augmented":
         return base.replace(variant=variant)
-    trials = pd.DataFrame()
-    if tuned_run is not None and RunFolder(tuned_run).file(RunFolder.TRIALS).is_file():
-        trials = pd.read_csv(RunFolder(tuned_run).file(RunFolder.TRIALS))
-        trials = trials[trials.status == "COMPLETED"].sort_values("val_loss")
-    if trials.empty or rank >= len(trials):
+    order = tuned_trial_order(tuned_run)
+    if order.empty or rank >= len(order):
         return base.replace(variant="augmented", augment=True)
-    chosen = trials.iloc[rank]
-    dropout = chosen["dropout"] if "dropout" in trials and pd.notna(chosen.get("dropout")) else base.dropout_rate
+    chosen = order.iloc[rank]
+    dropout = chosen["dropout"] if "dropout" in order and pd.notna(chosen.get("dropout")) else base.dropout_rate
     return base.replace(variant="augmented", augment=True, learning_rate=float(chosen.learning_rate),
                         dropout_rate=float(dropout))
+
+
+def tuned_trial_order(tuned_run: Path | None) -> pd.DataFrame:
+    """The tuned run's completed trials in its selection order (empty without a search). A search
+    recorded before the selection guard gets its validation AUC from its trials' histories."""
+    if tuned_run is None or not RunFolder(tuned_run).file(RunFolder.TRIALS).is_file():
+        return pd.DataFrame()
+    folder = RunFolder(tuned_run)
+    trials = pd.read_csv(folder.file(RunFolder.TRIALS))
+    if "val_auc" not in trials:
+        trials = add_validation_auc(trials, folder.file(RunFolder.TUNER_HISTORY))
+    return selection_order(trials)
 
 
 def diverged(result: dict) -> bool:
     """A run whose validation loss never improved after its first epoch (what a too-high
     learning rate does under augmentation): the study retries it with the next best rate."""
     return bool(result.get("best_epoch") == 1 and (result.get("epochs_run") or 0) > 1)
+
+
+def retry_reason(result: dict) -> str | None:
+    """Why an augmented cell is retried with the tuned search's next rate, or None."""
+    if diverged(result):
+        return "validation loss never improved after epoch 1"
+    if collapsed(result):
+        return "its validation predictions do not rank the frames (validation AUC below the selection guard's)"
+    return None
+
+
+def retry_left(tuned_run: Path | None, rank: int) -> bool:
+    """Whether the tuned search has a rate after selection rank `rank` worth a retry: only rates
+    whose trial ranked the frames (they come first in the selection order); a cell with none left
+    stays as it is."""
+    order = tuned_trial_order(tuned_run)
+    return not order.empty and rank + 1 < int(order.ranks_frames.sum())
+
+
+def reuse_trials(source: Path, run_dir: Path) -> None:
+    """Give a new tuned run the finished trials of an earlier search with the same config, so that
+    Keras Tuner resumes that search (it has no trial left to run) and only the selection and the
+    evaluation run again. Checkpoints are hard-linked (copied across file systems); the small
+    files are copied, so the earlier run's record is never written to."""
+    def link_or_copy(src, dst):
+        if str(src).endswith(".h5"):
+            try:
+                os.link(src, dst)
+                return dst
+            except OSError:
+                pass
+        return shutil.copy2(src, dst)
+
+    for name in (RunFolder.TUNER, RunFolder.TUNER_HISTORY):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, run_dir / name, copy_function=link_or_copy)
+
+
+def redo_cells(record: dict, redo, when: str) -> list[dict]:
+    """Take the cells named in `redo` ("MODEL:VARIANT") out of a study record, into
+    record["replaced"], so that a resumed study runs them again. A tuned cell takes its model's
+    augmented cells with it (they inherit its rates). ValueError for a cell the study lacks."""
+    replaced = []
+    for item in redo:
+        model, _, variant = item.partition(":")
+        if variant not in ("base", "tuned", "augmented"):
+            raise ValueError(f"--redo takes MODEL:VARIANT (variant base, tuned or augmented), not {item!r}")
+        variants = {"tuned", "augmented"} if variant == "tuned" else {variant}
+        cells = [c for c in record["cells"] if c["model"] == model and c["variant"] in variants]
+        if not any(c["variant"] == variant for c in cells):
+            raise ValueError(f"the study has no {variant} cell of {model} to run again")
+        for cell in cells:
+            record["cells"].remove(cell)
+            replaced.append({**cell, "replaced": when, "reason": f"run again (--redo {item})"})
+    record.setdefault("replaced", []).extend(replaced)
+    return replaced
 
 
 class StudyBusy(RuntimeError):
@@ -228,12 +297,14 @@ def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -
 
 
 def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifacts=None, split="random",
-              split_seed: int = 42, log=print, resume_folder=None) -> Path:
+              split_seed: int = 42, log=print, resume_folder=None, redo=()) -> Path:
     """Run the grid in this process; returns the study folder (study.json, summary.csv).
 
     The study records every cell as it goes (study.json), so a killed study continues with
     `resume_folder`: finished cells are kept, a stopped cell resumes after its last finished epoch
-    (or trial), the rest start."""
+    (or trial), the rest start. `redo` ("MODEL:VARIANT", with `resume_folder`) runs finished cells
+    again (after a change of the selection rule, say); a tuned cell run again reuses its search's
+    finished trials when its config is unchanged, and takes its augmented cell with it."""
     artifacts = artifacts_dir(artifacts)
     if resume_folder:
         folder = Path(resume_folder)
@@ -247,6 +318,8 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     if unknown:
         raise ValueError(f"unknown model(s): {', '.join(unknown)}")
     chosen = PRESETS[preset]
+    if redo and not resume_folder:
+        raise ValueError("--redo runs cells of an existing study again: give it with --resume STUDY_DIR")
     if not resume_folder:
         folder = artifacts / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}"
         folder.mkdir(parents=True)
@@ -255,6 +328,10 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     record.setdefault("cells", [])
     record.setdefault("retries", [])
     started = time.time() - record.get("seconds", 0)
+    if redo:
+        for cell in redo_cells(record, redo, time.strftime("%Y-%m-%d %H:%M:%S")):
+            log(f"{cell['model']:<20} {cell['variant']:<10} runs again (was {cell['run_id']})")
+        write_json(folder / "study.json", record)
 
     def save():
         record["runs"] = [cell["run_id"] for cell in record["cells"]]
@@ -276,6 +353,11 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
                     run_dir, result = run_cell(config, cell, artifacts, data_path)
                     if cell is None:
                         cell = {"model": model, "variant": variant, "rank": rank, "run_id": run_dir.name}
+                        earlier = reusable_search(record, model, config, artifacts) if variant == "tuned" else None
+                        if earlier is not None:
+                            reuse_trials(earlier, run_dir)
+                            cell["trials_from"] = earlier.name
+                            log(f"{model:<20} {variant:<10} reuses the finished trials of {earlier.name}")
                         record["cells"].append(cell)
                         save()
                     if result is None:
@@ -295,13 +377,14 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
                 test = result["test"]
                 log(f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
                     f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}")
-                if not (variant == "augmented" and diverged(result) and rank + 1 < chosen.base.max_trials):
+                reason = retry_reason(result) if variant == "augmented" else None
+                if reason is None or not retry_left(tuned_run, rank):
                     break
                 record["retries"].append({"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate,
-                                          "reason": "validation loss never improved after epoch 1"})
+                                          "reason": reason})
                 cell["superseded"] = True
-                log(f"{model:<20} {variant:<10} diverged at learning rate {config.learning_rate}: "
-                    "retrying with the next best rate of the tuned search")
+                log(f"{model:<20} {variant:<10} at learning rate {config.learning_rate}: {reason}; "
+                    "retrying with the next rate of the tuned search")
                 rank += 1
             save()
             if stopped:
@@ -313,6 +396,24 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     table = study_tables([read_run(artifacts / "runs" / c["run_id"]) for c in cells])
     write_csv(folder / "summary.csv", table)
     return folder
+
+
+def reusable_search(record: dict, model: str, config: RunConfig, artifacts: Path) -> Path | None:
+    """The run folder of a replaced tuned cell of `model` whose config equals `config` and whose
+    search finished every trial (its tuner folder is still there), or None."""
+    for cell in reversed(record.get("replaced", [])):
+        if (cell["model"], cell["variant"]) != (model, "tuned"):
+            continue
+        path = artifacts / "runs" / cell["run_id"]
+        try:
+            same = RunFolder(path).read_config() == config
+        except (OSError, ValueError):
+            continue
+        if same and (path / RunFolder.TUNER).is_dir() and (path / RunFolder.TRIALS).is_file():
+            trials = pd.read_csv(path / RunFolder.TRIALS)
+            if len(trials) >= config.max_trials and (trials.status == "COMPLETED").all():
+                return path
+    return None
 
 
 def skipped_models(artifacts=None) -> dict:
