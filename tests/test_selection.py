@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 from tomjerry.atomic import write_csv
 from tomjerry.config import RunConfig
 from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.shipping import ship_study
 from tomjerry.runs.study import cell_config, redo_cells, retry_left, retry_reason, run_study
 from tomjerry.selection import (MIN_VALIDATION_AUC, add_validation_auc, collapsed, kept_epoch_auc, passed_over,
                                 selection_order)
@@ -142,3 +143,12 @@ def test_a_tuned_cell_run_again_reuses_its_trials_and_keeps_the_old_run(demo_roo
     assert (old_dir / "metrics.json").read_bytes() == old_metrics  # the replaced run is kept as it was
     assert any("reuses the finished trials" in line for line in lines)
     assert len(record["cells"]) == 3 and (folder / "summary.csv").is_file()
+
+    # Shipped: the kept cells only, under ref- names, and the study's record with them.
+    shipped = ship_study(folder, tmp_path / "shipped")
+    names = json.loads((shipped / "study.json").read_text())["runs"]
+    assert names == [f"ref-{c['run_id']}" for c in record["cells"]]
+    assert sorted(p.name for p in (tmp_path / "shipped" / "runs").iterdir()) == sorted(names)
+    summary = pd.read_csv(shipped / "summary.csv")
+    assert list(summary.run_id) == names and summary.shipped.all()
+    assert not any((tmp_path / "shipped" / "runs").glob("*/model.keras"))

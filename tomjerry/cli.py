@@ -200,8 +200,15 @@ def cmd_resume(args):
 
 
 def cmd_ship(args):
-    from tomjerry.runs.shipping import ship_reference
+    from tomjerry.runs.shipping import ship_reference, ship_study
 
+    if not args.study and not args.run_dirs:
+        raise ValueError("ship needs RUN_DIR... or --study STUDY_DIR")
+    if args.study:
+        if args.keep_model:
+            raise ValueError("--study ships no models: ship the run whose model you want with --keep-model")
+        dest = ship_study(args.study, args.artifacts)
+        print(f"{dest}  ({len(json.loads((dest / 'study.json').read_text())['runs'])} runs shipped)")
     for run_dir in args.run_dirs:
         dest = ship_reference(run_dir, args.artifacts, keep_model=args.keep_model)
         size = sum(f.stat().st_size for f in dest.rglob("*") if f.is_file())
@@ -495,7 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     resume.set_defaults(func=cmd_resume)
 
     ship = commands.add_parser("ship", help="copy finished runs into artifacts/ as shipped reference results")
-    ship.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    ship.add_argument("run_dirs", nargs="*", metavar="RUN_DIR")
+    ship.add_argument("--study", metavar="STUDY_DIR", help="ship a finished study: its kept cells and its record")
     ship.add_argument("--keep-model", action="store_true", help="ship the model too (re-saved without optimizer state)")
     ship.add_argument("--artifacts", metavar="DIR")
     ship.set_defaults(func=cmd_ship)

@@ -43,3 +43,32 @@ def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
     write_text(RunFolder(dest).file(RunFolder.REFERENCE),
                "Shipped reference results, trained on the real dataset; shown beside your own runs.\n")
     return dest
+
+
+def ship_study(study_folder, artifacts=None, note: str | None = None) -> Path:
+    """Ship a finished study: each of its kept cells (not superseded or replaced) as a reference
+    run (ship_reference, no models), and its record as <artifacts>/studies/ref-<name>/ with the
+    shipped run ids and a summary.csv rebuilt from the shipped folders. ValueError for a folder
+    without a study.json or with a cell that has not finished."""
+    from tomjerry.atomic import read_json, write_csv, write_json
+    from tomjerry.runs.folder import artifacts_dir
+    from tomjerry.runs.record import read_run
+    from tomjerry.runs.study import study_tables
+
+    study_folder = Path(study_folder)
+    record = read_json(study_folder / "study.json")
+    if not record:
+        raise ValueError(f"{study_folder} holds no readable study.json")
+    runs_folder = study_folder.parent.parent / "runs"
+    kept = [cell for cell in record.get("cells", []) if not cell.get("superseded")]
+    shipped = [ship_reference(runs_folder / cell["run_id"], artifacts) for cell in kept]
+    renamed = {cell["run_id"]: path.name for cell, path in zip(kept, shipped)}
+    record = {**record, "runs": [renamed[cell["run_id"]] for cell in kept],
+              "cells": [{**cell, "run_id": renamed[cell["run_id"]]} for cell in kept],
+              "note": note or record.get("note") or f"Shipped reference study from {study_folder}."}
+    dest = artifacts_dir(artifacts) / "studies" / (study_folder.name if study_folder.name.startswith("ref-")
+                                                  else f"ref-{study_folder.name}")
+    dest.mkdir(parents=True, exist_ok=True)
+    write_json(dest / "study.json", record)
+    write_csv(dest / "summary.csv", study_tables([read_run(path) for path in shipped]))
+    return dest
