@@ -140,6 +140,9 @@ def test_a_tuned_cell_run_again_reuses_its_trials_and_keeps_the_old_run(demo_roo
     kept = trials.loc[trials.selection_rank == 0].iloc[0]
     assert metrics["tuning"]["best_learning_rate"] == pytest.approx(kept.learning_rate)
     assert metrics["train_seconds"] > 0 and "selection" in metrics["tuning"]
+    curves = pd.read_csv(new_dir / "history.csv")  # the kept trial's epochs, as a training run records them
+    assert metrics["best_epoch"] == metrics["evaluated_epoch"] == int(curves.epoch[curves.val_loss.idxmin()])
+    assert metrics["epochs_run"] == len(curves)
     assert (old_dir / "metrics.json").read_bytes() == old_metrics  # the replaced run is kept as it was
     assert any("reuses the finished trials" in line for line in lines)
     assert len(record["cells"]) == 3 and (folder / "summary.csv").is_file()
@@ -152,3 +155,11 @@ def test_a_tuned_cell_run_again_reuses_its_trials_and_keeps_the_old_run(demo_roo
     summary = pd.read_csv(shipped / "summary.csv")
     assert list(summary.run_id) == names and summary.shipped.all()
     assert not any((tmp_path / "shipped" / "runs").glob("*/model.keras"))
+
+
+def test_a_tuned_run_records_which_epoch_of_its_kept_trial_was_evaluated():
+    from tomjerry.tuning import kept_epochs
+
+    curves = pd.DataFrame({"epoch": [1, 2, 3, 4, 5], "val_loss": [0.8, 0.6, 0.65, 0.7, 0.71]})
+    assert kept_epochs(curves) == {"epochs_run": 5, "best_epoch": 2, "evaluated_epoch": 2}  # stopped early
+    assert kept_epochs(curves.drop(columns="val_loss")) == {}

@@ -112,20 +112,34 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
         "trial_id": best_trial.trial_id, "val_loss": best_trial.score, "values": best_hp.values,
         "selection": RULE, "passed_over": skipped})
     history = folder.trial_history(best_trial.trial_id)
+    epochs = {}
     if history.is_file():  # the chosen trial's learning curves are the run's learning curves
-        folder.write_history(pd.read_csv(history))
+        curves = pd.read_csv(history)
+        folder.write_history(curves)
+        epochs = kept_epochs(curves)
     model = tuner.load_model(best_trial)
     save_model(model, run_dir)
     # A search resumed in another process (or one whose trials were reused) spent its training
     # time before this process: the trials' recorded epochs hold it.
     seconds = max(seconds, trial_seconds(folder))
     return evaluate_model(model, data, run_dir, {
-        "train_seconds": round(seconds, 1), "tuning": {
+        "train_seconds": round(seconds, 1), **epochs, "tuning": {
             "trials": len(trials), "best_learning_rate": chosen.learning_rate,
             "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6)),
             "best_val_auc": None if pd.isna(order.iloc[0].get("val_auc")) else float(order.iloc[0].val_auc),
             "selection": RULE, "passed_over": skipped}},
         tta=config.tta)
+
+
+def kept_epochs(curves: pd.DataFrame) -> dict:
+    """epochs_run, best_epoch and evaluated_epoch of a trial from its curves (one row per epoch
+    with `epoch` and `val_loss`): Keras Tuner keeps each trial's checkpoint of its best epoch on
+    the objective, so the evaluated epoch is the one with the lowest validation loss. Empty
+    without validation loss."""
+    if "val_loss" not in curves or curves.val_loss.isna().all():
+        return {}
+    best = int(curves.epoch.iloc[int(np.nanargmin(curves.val_loss.to_numpy()))])
+    return {"epochs_run": len(curves), "best_epoch": best, "evaluated_epoch": best}
 
 
 def trial_seconds(folder: RunFolder) -> float:
