@@ -420,11 +420,11 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, page  # ... the demo one not
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
-            assert app.selectbox(key="study_split").options == ["random 42", "blocked 42"]
+            assert app.selectbox(key="study_split").options == ["shots 42"]
             study, beyond = app.dataframe[0].value, app.dataframe[3].value
             assert not study.run.str.contains("-best").any()
             assert beyond.run.str.contains("lite0-best|lite1-best").all() and len(beyond) == 10
-            assert_one_bar_per_run(bar_traces(app)[:2], runs=9)  # the study's 3 x 3 cells on random 42
+            assert_one_bar_per_run(bar_traces(app)[:2], runs=9)  # the study's 3 x 3 cells on shots 42
             assert_one_bar_per_run(bar_traces(app)[-2:], runs=10)  # 6 lite0-best + 4 lite1-best: no stacking
         if page == "app.py":
             labels = [m.label for m in app.metric]

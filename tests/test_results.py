@@ -116,10 +116,14 @@ def test_study_cells_on_one_split_and_presets_beyond():
     from tomjerry.runs.study import beyond_study, study_cells, study_splits, study_tables
 
     table = study_tables(read_runs(SHIPPED))
-    assert study_splits(table) == ["random 42", "blocked 42"]
+    # The shipped grid: three models x (base, tuned, tuned + augmentation), converged, shots split 42.
+    assert study_splits(table) == ["shots 42"]
     cells = study_cells(table)
-    assert len(cells[cells.split == "random 42"]) == 9
-    assert list(cells[cells.split == "blocked 42"].run) == ["zfnet tuned · blocked 42 · 96 px"]
+    assert len(cells) == 9 and set(cells.image_size) == {136}
+    assert sorted(zip(cells.model, cells.variant)) == sorted(
+        (model, variant) for model in ("alexnet", "zfnet", "efficientnet_lite0") for variant in ("base", "tuned", "augmented"))
+    # Every tuned and augmented cell is paired with its base on the same test frames.
+    assert cells[cells.variant != "base"].vs_base.notna().all() and cells[cells.variant == "base"].vs_base.isna().all()
     beyond = beyond_study(table)
     assert set(beyond.preset) == {"lite0-best", "lite1-best"} and len(beyond) == 6 + 4
     assert not cells.run.str.contains("-best").any()
