@@ -71,7 +71,8 @@ def test_failing_trial_fails_the_run_loudly(demo_root, tmp_path, monkeypatch):
         return model
 
     monkeypatch.setattr(tuning, "new_model", broken)
-    run_dir = create_run(TINY.replace(variant="tuned", max_trials=2), tmp_path, demo_root)
+    # Augmented, so the trials train on frames (a frozen base alone would train heads on features).
+    run_dir = create_run(TINY.replace(variant="tuned", max_trials=2, augment=True), tmp_path, demo_root)
     with pytest.raises(tuning.TuningFailed, match="trial"):
         execute_run(run_dir, demo_root)
     status = read_status(run_dir)
@@ -177,7 +178,8 @@ def test_a_cancel_inside_a_tuning_trial_cancels_the_run_instead_of_failing_it(de
         raise RunCancelled("cancelled (signal 15)")  # inside the first trial
 
     monkeypatch.setattr(tuning, "new_model", cancelled)
-    run_dir = create_run(TINY.replace(variant="tuned", max_trials=2), tmp_path, demo_root)
+    # Augmented: no features are extracted first, so the second build is the first trial's.
+    run_dir = create_run(TINY.replace(variant="tuned", max_trials=2, augment=True), tmp_path, demo_root)
     with pytest.raises(RunCancelled):
         execute_run(run_dir, demo_root)
     assert read_status(run_dir)["state"] == "cancelled" and len(calls) == 2

@@ -8,8 +8,9 @@ DIFFERENCES = [
      "response normalisation; AlexNet has no grouped convolutions (the paper's two-GPU split). Inputs are "
      "normalised inside each model."),
     ("Schedule", "every preset stops early on validation loss and evaluates the best epoch's weights (seed: at most "
-     "10 epochs, patience 3; cpu: at most 40, patience 3); the study trained fixed epochs. metrics.json records "
-     "best_epoch and evaluated_epoch."),
+     "10 epochs, patience 3; cpu: at most 40, patience 3, and at most 200 for EfficientNet-Lite0, whose head at 1e-4 "
+     "was still improving at epoch 40); the study trained fixed epochs. metrics.json records best_epoch and "
+     "evaluated_epoch."),
     ("Image size", "seed is 224 px as the study; cpu is 136 px (the smallest size at which AlexNet's last pooled map "
      "is 3x3; 128 px gives 2x2, 96 px 1x1) and fast 96 px, to fit 2 CPU cores."),
     ("Augmentation", "the study's ImageDataGenerator settings as Keras layers (rotation 5 degrees, shifts 0.01, zoom "
@@ -30,6 +31,10 @@ DIFFERENCES = [
      "the frames (if any is left), and the study record says so."),
     ("Models", "InceptionV3 needs its ImageNet weights file (no network here to fetch it); nothing is trained from "
      "random weights under its name. EfficientNet-Lite0 is not in the study."),
+    ("Frozen base", "a pretrained model whose base is frozen and whose frames are not augmented trains its head on "
+     "the base's features, computed once per run (Chollet's fast feature extraction), instead of running the base "
+     "every epoch as the study's InceptionV3 did; the weights it learns are the same up to floating-point order "
+     "(a test checks it), and metrics.json says so (cached_features)."),
     ("Inference", "the Video page and the video command run the same float32 network through TensorFlow Lite "
      "(XNNPACK), checked against Keras before use; probabilities agree to about 1e-6."),
 ]

@@ -13,6 +13,8 @@ import pandas as pd
 
 from tomjerry.atomic import copy_into_place, write_csv
 from tomjerry.config import RunConfig
+from tomjerry.features import feature_datasets, split_model, uses_cached_features
+from tomjerry.model_specs import SPECS
 from tomjerry.models import build_model
 from tomjerry.rundata import RunData
 from tomjerry.runs.folder import RunFolder
@@ -151,6 +153,27 @@ def new_model(config: RunConfig, steps_per_epoch: int, strategy=None):
         return compile_model(model, config, steps_per_epoch)
 
 
+def cached_head(model, config: RunConfig, data: RunData | None, steps: int, strategy=None, features=True):
+    """(model, {}) to train the whole model on frames; or, for a frozen base without
+    augmentation (tomjerry.features), (head, {"train", "val", "record"}): the head of `model`,
+    compiled, with feature batches of the run's frames (not extracted when `features` is
+    False). The record (layer, seconds) goes into metrics.json."""
+    if not uses_cached_features(config):
+        return model, {}
+    layer = SPECS[config.model].feature_layer
+    strategy = strategy or choose_strategy(config.strategy)
+    with strategy.scope():
+        extractor, head = split_model(model, layer)
+        compile_model(head, config, steps)
+    if not features:
+        return head, {}
+    batch_size = config.batch_size * strategy.num_replicas_in_sync
+    train, val, seconds = feature_datasets(extractor, data, config, batch_size)
+    print(f"frozen base: {layer!r} features of the training and validation frames extracted once "
+          f"({seconds:.0f} s); only the head trains", file=sys.stderr)
+    return head, {"train": train, "val": val, "record": {"layer": layer, "seconds": round(seconds, 1)}}
+
+
 def save_model(model, run_dir):
     copy_into_place(RunFolder(run_dir).model_path, lambda tmp: model.save(tmp))
 
@@ -167,6 +190,10 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
     replicas = strategy.num_replicas_in_sync
     train, val, steps = data.datasets(config, batch_size=config.batch_size * replicas)
     model = new_model(config, steps, strategy)
+    # `fitted` is what trains: the model, or only its head on the frozen base's features.
+    fitted, cached = cached_head(model, config, data, steps, strategy)
+    if cached:
+        train, val = cached["train"], cached["val"]
     # BackupAndRestore first: it restores the epoch before the others see their first epoch.
     # The backup is deleted only once the run's metrics exist: a kill between the fit and the
     # evaluation resumes straight to the evaluation instead of training again from epoch 1.
@@ -184,20 +211,22 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
                                             save_weights_only=True, initial_value_threshold=best_so_far),
         ]
     start = time.time()
-    model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    fitted.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
     seconds = time.time() - start
     history = folder.read_history()
     val_loss = history.val_loss.to_numpy() if "val_loss" in history else np.array([])
     best_epoch = int(history.epoch.iloc[int(np.argmin(val_loss))]) if len(val_loss) else None
     evaluated_epoch = int(history.epoch.iloc[-1]) if len(history) else None
     if config.patience and best_path.is_file():
-        model.load_weights(str(best_path))
+        fitted.load_weights(str(best_path))
         evaluated_epoch = best_epoch
     save_model(model, run_dir)
+    trained = float(history.seconds.sum()) if "seconds" in history else seconds
+    extra = {"cached_features": cached["record"]} if cached else {}
     result = evaluate_model(model, data, run_dir, {
-        "train_seconds": round(float(history.seconds.sum()) if "seconds" in history else seconds, 1),
+        "train_seconds": round(trained + (cached["record"]["seconds"] if cached else 0), 1),
         "replicas": replicas, "epochs_run": len(history), "best_epoch": best_epoch,
-        "evaluated_epoch": evaluated_epoch}, tta=config.tta)
+        "evaluated_epoch": evaluated_epoch, **extra}, tta=config.tta)
     shutil.rmtree(backup, ignore_errors=True)
     best_path.unlink(missing_ok=True)
     return result

@@ -20,7 +20,8 @@ from tomjerry.rundata import RunData
 from tomjerry.runs.folder import RunFolder
 from tomjerry.scoring import evaluate_model
 from tomjerry.selection import RULE, add_validation_auc, passed_over, selection_order
-from tomjerry.training import RunFiles, new_model, save_model
+from tomjerry.features import graft_head, uses_cached_features
+from tomjerry.training import RunFiles, cached_head, new_model, save_model
 
 LEARNING_RATES = [1e-2, 1e-3, 1e-4]
 
@@ -65,9 +66,14 @@ def trial_table(tuner: kt.Tuner) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values("trial_id") if rows else pd.DataFrame()
 
 
-def make_tuner(config: RunConfig, run_dir: Path, steps: int, **extra) -> RecordingRandomSearch:
+def make_tuner(config: RunConfig, run_dir: Path, steps: int, heads_only: bool = False,
+               **extra) -> RecordingRandomSearch:
+    """The search; with `heads_only` (a frozen base's cached features, tomjerry.features) each
+    trial builds and trains only the model's head."""
     def build(hp):
-        return new_model(hyperparameters(hp, config), steps)
+        trial_config = hyperparameters(hp, config)
+        model = new_model(trial_config, steps)
+        return cached_head(model, trial_config, None, steps, features=False)[0] if heads_only else model
 
     return RecordingRandomSearch(
         run_dir, config, steps, hypermodel=build, objective="val_loss", max_trials=config.max_trials,
@@ -76,10 +82,21 @@ def make_tuner(config: RunConfig, run_dir: Path, steps: int, **extra) -> Recordi
         max_consecutive_failed_trials=1, **extra)
 
 
+def search_inputs(config: RunConfig, data: RunData) -> tuple:
+    """(train, val, steps, cached) for a search: frame batches, or for a frozen base without
+    augmentation the features it maps them to, extracted once for every trial (cached holds
+    their record for metrics.json, {} otherwise)."""
+    train, val, steps = data.datasets(config)
+    if not uses_cached_features(config):
+        return train, val, steps, {}
+    _, cached = cached_head(new_model(config, steps), config, data, steps)
+    return cached["train"], cached["val"], steps, cached["record"]
+
+
 def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_options) -> dict:
     folder = RunFolder(run_dir)
-    train, val, steps = data.datasets(config)
-    tuner = make_tuner(config, run_dir, steps, **tuner_options)
+    train, val, steps, cached = search_inputs(config, data)
+    tuner = make_tuner(config, run_dir, steps, heads_only=bool(cached), **tuner_options)
     callbacks = []
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True))
@@ -118,12 +135,14 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
         folder.write_history(curves)
         epochs = kept_epochs(curves)
     model = tuner.load_model(best_trial)
+    if cached:  # the trials trained heads: the saved model is the whole network
+        model = graft_head(model, new_model(chosen, steps))
     save_model(model, run_dir)
     # A search resumed in another process (or one whose trials were reused) spent its training
     # time before this process: the trials' recorded epochs hold it.
-    seconds = max(seconds, trial_seconds(folder))
+    seconds = max(seconds, trial_seconds(folder) + (cached["seconds"] if cached else 0))
     return evaluate_model(model, data, run_dir, {
-        "train_seconds": round(seconds, 1), **epochs, "tuning": {
+        "train_seconds": round(seconds, 1), **epochs, **({"cached_features": cached} if cached else {}), "tuning": {
             "trials": len(trials), "best_learning_rate": chosen.learning_rate,
             "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6)),
             "best_val_auc": None if pd.isna(order.iloc[0].get("val_auc")) else float(order.iloc[0].val_auc),
@@ -172,8 +191,8 @@ def run_worker(run_dir: Path, data_path=None) -> int:
     evaluates the best model and marks the run finished."""
     config = RunFolder(run_dir).read_config()
     data = RunData(config, data_path, run_dir)
-    train, val, steps = data.datasets(config)
-    tuner = make_tuner(config, run_dir, steps)
+    train, val, steps, cached = search_inputs(config, data)
+    tuner = make_tuner(config, run_dir, steps, heads_only=bool(cached))
     callbacks = []
     if config.patience:
         callbacks.append(keras.callbacks.EarlyStopping("val_loss", patience=config.patience, restore_best_weights=True))
