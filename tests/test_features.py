@@ -111,3 +111,7 @@ def test_a_tuned_frozen_base_search_trains_heads_and_ships_the_whole_network(dem
     assert bce(val[["tom", "jerry"]].to_numpy(), val[["p_tom", "p_jerry"]].to_numpy()) == pytest.approx(
         best["val_loss"], abs=2e-3)
     assert keras.saving.load_model(run_dir / "model.keras").input_shape == (None, 48, 48, 3)
+
+
+def test_mixup_leaves_the_base_running_on_frames():
+    assert not uses_cached_features(LITE.replace(mixup=0.2))

@@ -70,6 +70,10 @@ class RunConfig:
                               label="Learning-rate schedule", choices=("constant", "cosine"))
     label_smoothing: float = option(0.0, "binary cross-entropy label smoothing", kind="float",
                                     label="Label smoothing", minimum=0.0, maximum=0.5, step=0.05, advanced=True)
+    mixup: float = option(0.0, "MixUp (Zhang et al. 2018, keras.layers.MixUp) on training batches: each frame is "
+                          "blended with another of its batch and their labels in the same proportion, drawn from "
+                          "Beta(alpha, alpha); this is alpha (0.2 is the usual ImageNet value; 0: off)", kind="float",
+                          label="MixUp alpha (0: off)", minimum=0.0, maximum=1.0, step=0.1, advanced=True)
     variant: str = option("base", "where the run sits in the study: base, tuned (Keras Tuner random search over "
                           "the learning rate) or augmented", kind="choice", label="Variant", choices=VARIANTS,
                           scope="form")
@@ -98,6 +102,8 @@ class RunConfig:
                 raise ValueError(f"{name} must be at least {low}, not {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate must be between 0 and 1, not {self.learning_rate}")
+        if not 0 <= self.mixup <= 1:
+            raise ValueError(f"mixup (alpha) must be between 0 and 1, not {self.mixup}")
         if not 0 <= self.dropout_rate < 1:
             raise ValueError(f"dropout_rate must be in [0, 1), not {self.dropout_rate}")
         if self.variant not in VARIANTS:

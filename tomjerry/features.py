@@ -25,9 +25,10 @@ from tomjerry.pipeline import AUTOTUNE, make_dataset
 
 def uses_cached_features(config: RunConfig) -> bool:
     """True when a run trains only layers after its model's feature layer on unchanging inputs:
-    a pretrained model with its base frozen (fine_tune_from None) and no augmentation."""
+    a pretrained model with its base frozen (fine_tune_from None), no augmentation and no MixUp."""
     spec = SPECS[config.model]
-    return spec.feature_layer is not None and config.fine_tune_from is None and not config.augment
+    return (spec.feature_layer is not None and config.fine_tune_from is None and not config.augment
+            and not config.mixup)
 
 
 def split_model(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Model]:

@@ -26,9 +26,10 @@ def augmentation(seed: int = 0, kind: str = "study") -> list:
 
 def make_dataset(images: np.ndarray, labels: np.ndarray | None, batch_size: int,
                  training: bool = False, augment: bool = False, seed: int = 0,
-                 augmentation_kind: str = "study") -> tf.data.Dataset:
+                 augmentation_kind: str = "study", mixup: float = 0.0) -> tf.data.Dataset:
     """Batches of float32 [0, 1] images (and labels). The uint8 arrays are batched first and cast
-    per batch, which is far cheaper than per image; augmentation runs on training batches only."""
+    per batch, which is far cheaper than per image; augmentation, then MixUp with alpha `mixup`
+    (0: off; labels become soft, in [0, 1]), run on training batches only."""
     items = images if labels is None else (images, labels.astype(np.float32))
     data = tf.data.Dataset.from_tensor_slices(items)
     if training:
@@ -51,4 +52,12 @@ def make_dataset(images: np.ndarray, labels: np.ndarray | None, batch_size: int,
             return tf.clip_by_value(x, 0.0, 1.0), y
 
         data = data.map(augment_batch, num_parallel_calls=AUTOTUNE)
+    if training and mixup and labels is not None:
+        mix = layers.MixUp(alpha=mixup, seed=seed + 4)
+
+        def mix_batch(x, y):
+            mixed = mix({"images": x, "labels": y}, training=True)
+            return mixed["images"], mixed["labels"]
+
+        data = data.map(mix_batch, num_parallel_calls=AUTOTUNE)
     return data.prefetch(AUTOTUNE)

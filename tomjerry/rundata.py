@@ -64,6 +64,6 @@ class RunData:
         x_train, y_train = self.part("train")
         x_val, y_val = self.part("val")
         train = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=config.seed,
-                             augmentation_kind=config.augmentation)
+                             augmentation_kind=config.augmentation, mixup=config.mixup)
         val = make_dataset(x_val, y_val, batch_size)
         return train, val, int(np.ceil(len(x_train) / batch_size))
