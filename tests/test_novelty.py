@@ -112,6 +112,21 @@ def test_mahalanobis_matches_sklearn(shrinkage):
     np.testing.assert_allclose(reference.score(probe), oracle, rtol=2e-3)
 
 
+def test_near_constant_features_give_finite_scores_like_sklearn():
+    """Features with columns that hardly vary (a base with random weights gives such) have a
+    whitening factor beyond float16's range: it is stored in float32, and scores stay sklearn's."""
+    from sklearn.covariance import ShrunkCovariance
+
+    rng = np.random.default_rng(0)
+    train = np.concatenate([rng.normal(0, 1, (300, 4)), rng.normal(0, 1e-6, (300, 4))], axis=1)
+    reference = fit_features(train, "mahalanobis", shrinkage=1e-9)
+    assert reference.arrays["cholesky"].dtype == np.float32
+    probe = train[:20]
+    oracle = np.sqrt(ShrunkCovariance(shrinkage=1e-9).fit(train.astype(np.float32).astype(np.float64)).mahalanobis(probe))
+    np.testing.assert_allclose(reference.score(probe), oracle, rtol=1e-3)
+    assert fit_features(blob(500)[0], "mahalanobis").arrays["cholesky"].dtype == np.float16
+
+
 def test_mahalanobis_respects_the_covariance_and_scores_near_below_far():
     train, scales = blob(2000)
     reference = fit_features(train, "mahalanobis", shrinkage=0.0)
