@@ -31,9 +31,12 @@ def dataset_source():
         source = find_dataset(chosen)
     except ValueError as error:
         st.sidebar.error(str(error))
-        source = find_dataset()
-        st.warning(f"The folder typed in the sidebar holds no dataset, so this page shows {source.describe()} "
-                   "instead.")
+        try:  # the discovery order without the typed folder, then without $TOMJERRY_DATA too
+            source = find_dataset() if chosen else find_dataset(use_environment=False)
+        except ValueError:
+            source = find_dataset(use_environment=False)
+        where = "The folder typed in the sidebar" if chosen else "$TOMJERRY_DATA"
+        st.warning(f"{where} holds no dataset, so this page shows {source.describe()} instead.")
     with st.sidebar:
         if source.is_demo:
             st.warning("**Demo data** (generated drawings, not the real frames)")

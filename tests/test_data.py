@@ -35,6 +35,12 @@ def test_discovery_order(demo_root, tmp_path, monkeypatch):
     monkeypatch.setenv("TOMJERRY_DATA", str(other))
     assert discovery.find_dataset(demo_root).origin == "argument"
     assert discovery.find_dataset().path == other.resolve()
+    # A $TOMJERRY_DATA that holds no dataset is an error, as a wrong --data is; an argument wins.
+    monkeypatch.setenv("TOMJERRY_DATA", str(tmp_path / "typo"))
+    with pytest.raises(ValueError, match="TOMJERRY_DATA"):
+        discovery.find_dataset()
+    assert discovery.find_dataset(demo_root).origin == "argument"
+    assert discovery.find_dataset(use_environment=False).origin != "TOMJERRY_DATA"
     monkeypatch.delenv("TOMJERRY_DATA")
     monkeypatch.setattr(discovery, "PROJECT_ROOT", tmp_path / "project")
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kaggle"))

@@ -505,3 +505,12 @@ def test_a_typed_folder_without_a_dataset_says_what_is_shown_instead(monkeypatch
     assert not app.exception, app.exception
     assert any("No dataset at" in e.value for e in app.sidebar.error)
     assert any("holds no dataset, so this page shows" in w.value for w in app.warning), [w.value for w in app.warning]
+
+
+def test_a_tomjerry_data_without_a_dataset_is_named_and_the_page_still_opens(monkeypatch, demo_root, tmp_path):
+    app = open_page("pages/1_Data.py", monkeypatch, demo_root, tmp_path)
+    monkeypatch.setenv("TOMJERRY_DATA", str(tmp_path / "typo"))
+    app.run()
+    assert not app.exception, app.exception
+    assert any("$TOMJERRY_DATA is" in e.value for e in app.sidebar.error)
+    assert any("$TOMJERRY_DATA holds no dataset, so this page shows" in w.value for w in app.warning)

@@ -116,6 +116,19 @@ def test_redo_needs_an_existing_study(tmp_path):
         run_study(None, "tiny", ("alexnet",), tmp_path, redo=["alexnet:tuned"])
 
 
+def test_resume_and_ship_name_a_study_json_given_for_its_folder(tmp_path):
+    from tomjerry.runs.shipping import ship_study
+
+    folder = tmp_path / "studies" / "20260101-000000-tiny"
+    folder.mkdir(parents=True)
+    (folder / "study.json").write_text(json.dumps({"preset": "tiny", "split": "random", "models": [], "cells": []}))
+    for call in (lambda path: run_study(None, resume_folder=path, artifacts=tmp_path), ship_study):
+        with pytest.raises(ValueError, match="is a file: give the study's folder"):
+            call(folder / "study.json")
+        with pytest.raises(ValueError, match="holds no readable study.json"):
+            call(tmp_path / "nowhere")
+
+
 @pytest.mark.slow
 def test_a_tuned_cell_run_again_reuses_its_trials_and_keeps_the_old_run(demo_root, tmp_path):
     folder = run_study(demo_root, "tiny", ("efficientnet_lite0",), tmp_path, log=lambda line: None)

@@ -79,7 +79,7 @@ def copy_into_place(path, produce) -> Path:
 def read_json(path, default=None):
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):  # NotADirectory: a file in the path
         return default
 
 

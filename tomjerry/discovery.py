@@ -42,11 +42,11 @@ def kagglehub_cache_candidates() -> list[Path]:
     return sorted(numbered, key=lambda p: int(p.name), reverse=True)
 
 
-def candidates(explicit=None) -> list[tuple[Path, str]]:
+def candidates(explicit=None, use_environment: bool = True) -> list[tuple[Path, str]]:
     found = []
     if explicit:
         found.append((Path(explicit), "argument"))
-    if os.environ.get("TOMJERRY_DATA"):
+    if use_environment and os.environ.get("TOMJERRY_DATA"):
         found.append((Path(os.environ["TOMJERRY_DATA"]), "TOMJERRY_DATA"))
     found.append((PROJECT_ROOT / "data" / "tom_and_jerry", "project data/"))
     found.append((PROJECT_ROOT.parent / "shared" / "datasets" / "tom_and_jerry", "shared"))
@@ -54,15 +54,23 @@ def candidates(explicit=None) -> list[tuple[Path, str]]:
     return found
 
 
-def find_dataset(explicit=None, allow_demo=True) -> DataSource:
-    """The first dataset found in the documented order. An explicit path that does not hold a
-    dataset is an error, never a silent fall back to another one."""
+def find_dataset(explicit=None, allow_demo=True, use_environment: bool = True) -> DataSource:
+    """The first dataset found in the documented order. A path the user named (the argument, or
+    $TOMJERRY_DATA when there is no argument) that does not hold a dataset is a ValueError, never
+    a silent fall back to another one; `use_environment=False` skips $TOMJERRY_DATA (the app's
+    fall back after showing that error)."""
     if explicit and not looks_like_dataset(explicit):
         raise ValueError(
             f"No dataset at {explicit}: expected a folder with ground_truth.csv "
             "(run `python -m tomjerry download` to fetch the real one)."
         )
-    for path, origin in candidates(explicit):
+    environment = os.environ.get("TOMJERRY_DATA") if use_environment else None
+    if not explicit and environment and not looks_like_dataset(environment):
+        raise ValueError(
+            f"$TOMJERRY_DATA is {environment}, which holds no dataset (no ground_truth.csv there): "
+            "point it at the dataset folder or unset it (`python -m tomjerry download` fetches the real one)."
+        )
+    for path, origin in candidates(explicit, use_environment):
         if looks_like_dataset(path):
             return DataSource(path.resolve(), origin, is_demo=is_demo_dataset(path))
     if not allow_demo:

@@ -50,15 +50,13 @@ def ship_study(study_folder, artifacts=None, note: str | None = None) -> Path:
     run (ship_reference, no models), and its record as <artifacts>/studies/ref-<name>/ with the
     shipped run ids and a summary.csv rebuilt from the shipped folders. ValueError for a folder
     without a study.json or with a cell that has not finished."""
-    from tomjerry.atomic import read_json, write_csv, write_json
+    from tomjerry.atomic import write_csv, write_json
     from tomjerry.runs.folder import artifacts_dir
     from tomjerry.runs.record import read_run
-    from tomjerry.runs.study import study_tables
+    from tomjerry.runs.study import study_record, study_tables
 
     study_folder = Path(study_folder)
-    record = read_json(study_folder / "study.json")
-    if not record:
-        raise ValueError(f"{study_folder} holds no readable study.json")
+    record = study_record(study_folder)
     runs_folder = study_folder.parent.parent / "runs"
     kept = [cell for cell in record.get("cells", []) if not cell.get("superseded")]
     shipped = [ship_reference(runs_folder / cell["run_id"], artifacts) for cell in kept]

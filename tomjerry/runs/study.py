@@ -311,9 +311,7 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     artifacts = artifacts_dir(artifacts)
     if resume_folder:
         folder = Path(resume_folder)
-        record = read_json(folder / "study.json")
-        if not record:
-            raise ValueError(f"{folder} holds no readable study.json")
+        record = study_record(folder)
         preset, split, split_seed, models = record["preset"], record["split"], record.get("split_seed", 42), record["models"]
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -399,6 +397,18 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     table = study_tables([read_run(artifacts / "runs" / c["run_id"]) for c in cells])
     write_csv(folder / "summary.csv", table)
     return folder
+
+
+def study_record(folder: Path) -> dict:
+    """The study.json of a study folder; ValueError naming the problem (a file given instead of
+    the folder, no readable record)."""
+    folder = Path(folder)
+    if folder.is_file():
+        raise ValueError(f"{folder} is a file: give the study's folder (the one holding study.json)")
+    record = read_json(folder / "study.json")
+    if not record:
+        raise ValueError(f"{folder} holds no readable study.json")
+    return record
 
 
 def reusable_search(record: dict, model: str, config: RunConfig, artifacts: Path) -> Path | None:
