@@ -207,3 +207,22 @@ def test_every_difference_from_the_study_is_in_the_readme_and_the_report(demo_ro
     html = build_report(scan(demo_root), [], tmp_path, with_gradcam=False)
     assert "Differences from the study and the papers" in html
     assert all(f"<b>{title}</b>" in html for title, _ in DIFFERENCES)
+
+
+def test_a_preset_run_with_a_changed_option_is_named_for_the_change(tmp_path):
+    """Runs of lite1-best with label smoothing are another setting: never averaged with lite1-best."""
+    import json
+
+    from tomjerry.config import RUN_PRESETS, changes_from_preset
+
+    source = next(run for run in read_runs(SHIPPED) if run.reference and run.config.preset == "lite1-best")
+    changed = tmp_path / "runs" / (source.run_id[:-6] + "abc123")
+    shutil.copytree(source.path, changed)
+    config = json.loads((changed / "config.json").read_text())
+    (changed / "config.json").write_text(json.dumps({**config, "label_smoothing": 0.1, "split_seed": 7, "seed": 3}))
+    run = next(run for run in read_runs(tmp_path))
+    assert run.setting() == "efficientnet_lite1 lite1-best, label_smoothing 0.1 · 240 px · TTA"
+    assert source.setting() == "efficientnet_lite1 lite1-best · 240 px · TTA"
+    # The split and the training seed are not a change of setting; an unknown preset names none.
+    assert changes_from_preset(RUN_PRESETS["lite1-best"].replace(split_seed=2, seed=9, tags=("x",))) == {}
+    assert changes_from_preset(RUN_PRESETS["lite1-best"].replace(preset="gone", mixup=0.2)) == {}

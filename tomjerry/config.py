@@ -217,6 +217,24 @@ def preset_changes(name: str) -> dict:
     return {key: value for key, value in preset.items() if value != default[key] and key != "preset"}
 
 
+# What a label already shows, or what does not change the trained model's recipe: a run that
+# differs from its preset only in these is still that preset's run.
+NOT_A_CHANGE_OF_SETTING = ("preset", "split", "split_seed", "block_frames", "exclude_challenges", "seed", "tags",
+                           "notes", "strategy", "mixed_precision", "image_size", "tta")
+
+
+def changes_from_preset(config: "RunConfig") -> dict:
+    """The fields of a run started from a named preset that it changed (e.g. {"label_smoothing":
+    0.1}), other than the split, the training seed and what its label shows; {} without a
+    preset or for an unknown one."""
+    preset = RUN_PRESETS.get(config.preset) if config.preset else None
+    if preset is None:
+        return {}
+    ours, theirs = config.to_dict(), preset.to_dict()
+    return {key: value for key, value in ours.items()
+            if key not in NOT_A_CHANGE_OF_SETTING and value != theirs.get(key)}
+
+
 def describe_changes(changes: dict) -> str:
     """'Model efficientnet_lite0, Epochs 5, Test-time augmentation (mirror) on': for a person."""
     labels = {option.name: option.label for option in options()}

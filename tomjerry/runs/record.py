@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from tomjerry.config import RunConfig
+from tomjerry.config import RunConfig, changes_from_preset
 from tomjerry.model_files import check_readable
 from tomjerry.model_specs import SPECS
 from tomjerry.runs import states
@@ -114,7 +114,10 @@ class Run:
 
     def _setting_parts(self) -> list[str]:
         config = self.config
-        parts = [f"{config.model} {config.preset or config.variant}", f"{config.image_size} px"]
+        # A preset run with options changed is another setting: "lite1-best, label_smoothing 0.1".
+        changed = ", ".join(f"{key} {value}" for key, value in changes_from_preset(config).items())
+        name = f"{config.model} {config.preset or config.variant}" + (f", {changed}" if changed else "")
+        parts = [name, f"{config.image_size} px"]
         if config.tta:
             parts.append("TTA")
         if config.weights == "none" and SPECS[config.model].pretrained:
