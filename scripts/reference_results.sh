@@ -13,6 +13,9 @@ py=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python 
 #    scripts/cpu_grid.sh runs it resumably. The shipped grid then ran its AlexNet and ZFNet tuned
 #    cells again under the trial-selection guard, reusing their searches' trials:
 #      study --resume STUDY_DIR --redo alexnet:tuned,zfnet:tuned
+#    and its EfficientNet-Lite0 tuned cell (and so its augmented one) again once the preset's
+#    Lite0 cap was raised to 200 epochs (its head trains on cached features):
+#      study --resume STUDY_DIR --redo efficientnet_lite0:tuned
 #    and was shipped with: python -m tomjerry ship --study STUDY_DIR
 $py -m tomjerry study --preset cpu --split shots --split-seed 42 --models efficientnet_lite0,alexnet,zfnet \
   --data "$DATA" --artifacts "$OUT/study"
@@ -36,4 +39,12 @@ done
 $py -m tomjerry train --preset best --data "$DATA" --artifacts "$OUT/levers" --split random --split-seed 42 --tags lever-Krandom
 for seed in 1 2; do
   $py -m tomjerry train --preset lite0-best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" --tags "lever-A$seed"
+done
+
+# 6. Two more levers on the same seeds: label smoothing 0.1 and MixUp (alpha 0.2) on best.
+for seed in 42 1 2; do
+  $py -m tomjerry train --preset best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" \
+    --label-smoothing 0.1 --tags "lever-Smooth$seed"
+  $py -m tomjerry train --preset best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" \
+    --mixup 0.2 --tags "lever-Mix$seed"
 done
