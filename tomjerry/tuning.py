@@ -16,11 +16,11 @@ import pandas as pd
 
 from tomjerry.atomic import write_csv
 from tomjerry.config import RunConfig
+from tomjerry.features import graft_head, uses_cached_features
 from tomjerry.rundata import RunData
 from tomjerry.runs.folder import RunFolder
 from tomjerry.scoring import evaluate_model
 from tomjerry.selection import RULE, add_validation_auc, passed_over, selection_order
-from tomjerry.features import graft_head, uses_cached_features
 from tomjerry.training import RunFiles, cached_head, new_model, save_model
 
 LEARNING_RATES = [1e-2, 1e-3, 1e-4]
