@@ -222,3 +222,20 @@ def test_features_of_another_width_are_refused():
         reference.score(np.zeros((2, 7), np.float32))
     with pytest.raises(ValueError, match="unknown novelty method"):
         fit_features(blob(100)[0], "energy")
+
+
+def test_predictor_features_skip_the_mirror_pass_and_equal_the_tta_inference_features():
+    """The novelty reference's training features (Predictor.features) are those infer() gives
+    the same pictures with TTA on, from one pass instead of two (flipped pictures would differ)."""
+    from tomjerry.predict import InferenceRecipe, Predictor
+
+    model = pooled_model()
+    pixels = (images(70, seed=3) * 255).astype(np.uint8)  # more than one batch of 64
+    predictor = Predictor(model, InferenceRecipe(input_size=16, tta=True))
+    _, with_tta = predictor.infer(pixels, features=True)
+    features = predictor.features(pixels)
+    np.testing.assert_allclose(features, with_tta, rtol=1e-5, atol=1e-6)
+    mirrored = predictor.features(np.ascontiguousarray(pixels[:, :, ::-1]))
+    assert not np.allclose(mirrored, features, atol=1e-3)
+    with pytest.raises(ValueError, match="no pictures"):
+        predictor.features(pixels[:0])

@@ -125,7 +125,7 @@ def test_study_cells_on_one_split_and_presets_beyond():
     # Every tuned and augmented cell is paired with its base on the same test frames.
     assert cells[cells.variant != "base"].vs_base.notna().all() and cells[cells.variant == "base"].vs_base.isna().all()
     beyond = beyond_study(table)
-    assert set(beyond.preset) == {"lite0-best", "lite1-best"} and len(beyond) == 6 + 4
+    assert set(beyond.preset) == {"lite0-best", "lite1-best", "quick"} and len(beyond) == 6 + 4 + 3
     assert not cells.run.str.contains("-best").any()
 
 
@@ -138,12 +138,12 @@ def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
 
     configure_streamlit_plotly_theme()
     assert pio.templates.default == "streamlit"
-    beyond = beyond_study(study_tables(read_runs(SHIPPED)))  # ten runs of two presets
+    beyond = beyond_study(study_tables(read_runs(SHIPPED)))  # thirteen runs of three presets
     figure = charts.accuracy_bars(beyond)
     bars = [trace for trace in figure.data if trace.type == "bar"]
     assert len(bars) == 2
     for trace in bars:
-        assert len(trace.y) == len(set(trace.y)) == 10
+        assert len(trace.y) == len(set(trace.y)) == 13
         assert max(trace.x) <= 1
     assert "#000001" not in figure.to_json()
     with pytest.raises(ValueError, match="one row per run"):

@@ -121,8 +121,10 @@ def config_from_args(args, **fixed):
         raise ValueError("give --config or --preset, not both")
     config = (RunConfig.from_json(args.config) if args.config
               else RUN_PRESETS[args.preset] if args.preset else RunConfig())
+    # --preset picks the starting config; that config names its preset (`best` names the preset it
+    # stands for, so its runs stay with that preset's), so the option is not a change of setting.
     changes = {option.name: getattr(args, option.name) for option in options()
-               if getattr(args, option.name, None) is not None}
+               if option.name != "preset" and getattr(args, option.name, None) is not None}
     if changes.get("split", "").endswith(".csv"):
         changes["split"] = str(Path(changes["split"]).resolve())
     return config.replace(**{**changes, **fixed})

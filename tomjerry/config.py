@@ -261,6 +261,12 @@ RUN_PRESETS = {
     "lite1-best": RunConfig(model="efficientnet_lite1", image_size=240, epochs=5, batch_size=32,
                             learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=11, dropout_rate=0.2,
                             augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
+    # lite0-best in two epochs instead of five: about 5 minutes on 2 CPU cores. Measured on the
+    # shot split, seed 42, against shorter Lite1 schedules of the same length: Lite1 at 240 px for
+    # one epoch 73.9 % exact match, Lite1 at 192 px for two 77.9 %, this 83.8 % (README).
+    "quick": RunConfig(model="efficientnet_lite0", image_size=224, epochs=2, batch_size=32,
+                       learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=8, dropout_rate=0.2,
+                       augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
     # Seconds on the demo data: a frozen base and a linear head.
     "demo": RunConfig(model="efficientnet_lite0", image_size=96, epochs=5, batch_size=32,
                       learning_rate=3e-3, dropout_rate=0.2, patience=0),
@@ -277,5 +283,6 @@ PRESET_DESCRIPTIONS = {
                   "mirror TTA (about 15 minutes on 2 CPU cores with the real frames)",
     "lite0-best": "EfficientNet-Lite0 at 224 px fine-tuned from block 8, light augmentation, cosine learning rate, "
                   "mirror TTA (about 11 minutes on 2 CPU cores with the real frames)",
+    "quick": "lite0-best in 2 epochs instead of 5 (about 5 minutes on 2 CPU cores with the real frames)",
     "demo": "seconds on the demo data: EfficientNet-Lite0 with a frozen base and a linear head at 96 px",
 }

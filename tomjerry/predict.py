@@ -168,6 +168,17 @@ class Predictor:
             probabilities.append(p)
         return np.concatenate(probabilities), np.concatenate(pooled) if features else None
 
+    def features(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 model inputs to their (N, D) pooled features, as `infer` gives them
+        (the pictures as given), without the mirror pass that only the probabilities use."""
+        pixels = np.asarray(pixels)
+        if len(pixels) == 0:
+            raise ValueError("no pictures to compute features of")
+        if self._with_features is None:
+            self._with_features = feature_model(self.model)
+        return np.concatenate([predict_with_features(self._with_features, to_float(pixels[start:start + BATCH]),
+                                                     BATCH)[0] for start in range(0, len(pixels), BATCH)])
+
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities, as `infer`."""
         return self.infer(pixels, features=self.reference is not None)[0]

@@ -16,7 +16,8 @@ def novelty_reference(predictor: Predictor, data: RunData, features: np.ndarray,
     features, its threshold set on the validation frames so about 1 % of them are flagged."""
     train = np.flatnonzero(data.split == "train")
     sample = train[np.linspace(0, len(train) - 1, min(len(train), DEFAULT_MAX_IMAGES)).astype(int)]
-    _, train_features = predictor.infer(data.images[sample], features=True)
+    # Features of the frames as given: the mirror pass of TTA would only add unused probabilities.
+    train_features = predictor.features(data.images[sample])
     held_out = features[split == "val"]
     # 1 % needs at least 99 validation frames; a small dataset gets the lowest rate it can show.
     rate = max(DEFAULT_FALSE_ALARM_RATE, 1 / (len(held_out) + 1))
