@@ -48,3 +48,15 @@ for seed in 42 1 2; do
   $py -m tomjerry train --preset best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" \
     --mixup 0.2 --tags "lever-Mix$seed"
 done
+
+# 7. The quick preset and the two shorter Lite1 schedules it was chosen against (seed 42); the
+#    quick runs on the shots seeds are shipped (`ship RUN_DIR...`, no model). The seed-42 quick
+#    run was trained as `--preset lite0-best --epochs 2` before the preset was named (its
+#    config.json says so). The ensemble of lite0-best and lite1-best needs no training:
+#    scripts/ensemble_lever.py reads the shipped runs' predictions.
+for seed in 42 1 2; do
+  $py -m tomjerry train --preset quick --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed" --tags "lever-Quick$seed"
+done
+$py -m tomjerry train --preset best --epochs 1 --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed 42 --tags lever-Qa42
+$py -m tomjerry train --preset best --epochs 2 --image-size 192 --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed 42 --tags lever-Qb42
+$py scripts/ensemble_lever.py
