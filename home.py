@@ -79,7 +79,8 @@ else:
                         f"{(found.random.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
                         help="Tuned AlexNet with augmentation, binary accuracy on a random split: compare it with "
                              "the random-split number beside it.")
-    st.caption(f"{len(runs)} run(s) on this dataset in `{artifacts()}`; "
+    where = "from every dataset" if st.session_state.get("all_runs") else "on this dataset"
+    st.caption(f"{len(runs)} run(s) {where} in `{artifacts()}`; "
                f"{sum(run.finished for run in runs)} finished.")
 
 st.subheader("What next")

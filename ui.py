@@ -194,18 +194,26 @@ def fingerprint_in_use(source, dataset) -> str:
     return cached_fingerprint(str(source.path), csv.stat().st_mtime, dataset)
 
 
+def _keep_all_runs():
+    st.session_state["_all_runs"] = st.session_state["all_runs"]
+
+
 def runs_in_use(source, dataset) -> list:
     """The runs made on the dataset in use (matched by fingerprint), or every run when the
     sidebar's toggle says so; the sidebar says how many are hidden."""
     fingerprint = fingerprint_in_use(source, dataset)
-    show_all = st.sidebar.toggle("Runs from every dataset", key="all_runs",
+    # Streamlit forgets a widget's value when another page is shown; the choice is kept in a key of
+    # its own and given back to the toggle on every page (Streamlit's multipage-widget pattern).
+    st.session_state["all_runs"] = st.session_state.get("_all_runs", False)
+    show_all = st.sidebar.toggle("Runs from every dataset", key="all_runs", on_change=_keep_all_runs,
                                  help="Off: only runs trained on the dataset in use. On: every run "
                                       "in the artifacts folder, each with the dataset it was made on.")
     runs = read_runs(artifacts())
     shown = on_dataset(runs, fingerprint, include_all=show_all)
     hidden = len(runs) - len(shown)
     if hidden:
-        st.sidebar.caption(f"{hidden} run(s) made on other datasets (or unreadable) are hidden.")
+        st.sidebar.caption(f"{hidden} run(s) made on other datasets (or unreadable) are hidden: "
+                           "'Runs from every dataset' shows them.")
     return shown
 
 

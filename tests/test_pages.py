@@ -423,9 +423,9 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             assert app.selectbox(key="study_split").options == ["shots 42"]
             study, beyond = app.dataframe[0].value, app.dataframe[3].value
             assert not study.run.str.contains("-best").any()
-            assert beyond.run.str.contains("lite0-best|lite1-best").all() and len(beyond) == 10
+            assert beyond.run.str.contains("lite0-best|lite1-best| quick ").all() and len(beyond) == 13
             assert_one_bar_per_run(bar_traces(app)[:2], runs=9)  # the study's 3 x 3 cells on shots 42
-            assert_one_bar_per_run(bar_traces(app)[-2:], runs=10)  # 6 lite0-best + 4 lite1-best: no stacking
+            assert_one_bar_per_run(bar_traces(app)[-2:], runs=13)  # 6 lite0-best + 4 lite1-best + 3 quick: no stacking
         if page == "app.py":
             labels = [m.label for m in app.metric]
             assert labels[6] == "exact match · shots split", labels  # first, after the dataset's counts
@@ -514,3 +514,18 @@ def test_a_tomjerry_data_without_a_dataset_is_named_and_the_page_still_opens(mon
     assert not app.exception, app.exception
     assert any("$TOMJERRY_DATA is" in e.value for e in app.sidebar.error)
     assert any("$TOMJERRY_DATA holds no dataset, so this page shows" in w.value for w in app.warning)
+
+
+def test_runs_from_every_dataset_stays_on_when_another_page_is_shown(monkeypatch, demo_root, messy_artifacts):
+    """Streamlit drops a widget's value when another page is shown; the toggle keeps its own."""
+    app = open_page("app.py", monkeypatch, demo_root, messy_artifacts)
+    assert app.sidebar.toggle(key="all_runs").value is False
+    assert any("'Runs from every dataset' shows them" in str(c.value) for c in app.sidebar.caption)
+    app.sidebar.toggle(key="all_runs").set_value(True).run()
+    app.switch_page("pages/3_Compare.py").run()
+    assert not app.exception, app.exception
+    assert app.sidebar.toggle(key="all_runs").value is True
+    assert not any("are hidden" in str(c.value) for c in app.sidebar.caption)
+    app.sidebar.toggle(key="all_runs").set_value(False).run()
+    app.switch_page("pages/2_Train.py").run()
+    assert app.sidebar.toggle(key="all_runs").value is False

@@ -96,12 +96,13 @@ def cmd_demo_data(args):
 def add_run_options(parser, *scopes):
     """--data, --config, --preset, --artifacts, and one option per RunConfig field in `scopes`
     (tomjerry.config.options: the same list the Train page's form is built from)."""
-    from tomjerry.config import RUN_PRESETS, options
+    from tomjerry.config import PRESET_DESCRIPTIONS, RUN_PRESETS, options
 
     add_data_option(parser)
     parser.add_argument("--config", metavar="RUN_CONFIG.json", help="start from this run config; options override it")
     parser.add_argument("--preset", choices=list(RUN_PRESETS),
-                        help="start from a named config; options override it")
+                        help="start from a named config; options override it: "
+                             + "; ".join(f"{name}: {PRESET_DESCRIPTIONS[name]}" for name in RUN_PRESETS))
     for option in options(*scopes):
         default = "none" if option.optional else option.default
         text = f"{option.help} (default: {default})"
