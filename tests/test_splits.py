@@ -51,3 +51,14 @@ def test_user_split_csv_roundtrip_and_errors(table, tmp_path):
     pd.DataFrame({"filename": ["a"], "split": ["dev"]}).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(ValueError, match="train, val or test"):
         make_split(table, str(tmp_path / "bad.csv"))
+    pd.DataFrame({"filename": ["a", "b"], "split": ["train", ""]}).to_csv(tmp_path / "blank.csv", index=False)
+    with pytest.raises(ValueError, match="not ''$"):
+        make_split(table, str(tmp_path / "blank.csv"))
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(ValueError, match="empty.csv is empty"):
+        make_split(table, str(tmp_path / "empty.csv"))
+    with pytest.raises(ValueError, match="does not exist"):
+        make_split(table, str(tmp_path / "gone.csv"))
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(ValueError, match="is not a file"):
+        make_split(table, str(tmp_path / "folder.csv"))

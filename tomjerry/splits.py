@@ -180,13 +180,20 @@ def shots_split(table: pd.DataFrame, shots, seed: int = 42, fractions=FRACTIONS,
 def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
     """The split of every row of `table`, from a CSV (filename, split). Names are compared after
     NFC normalisation, so a decomposed spelling of the same name matches."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"the split file {path} does not exist" if not path.exists()
+                         else f"the split file {path} is not a file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path.name} is empty: a split file needs the columns filename,split") from None
     if not {"filename", "split"} <= set(frame.columns):
         raise ValueError(f"{Path(path).name} needs the columns filename,split")
     bad = sorted(set(frame.split) - set(SPLITS) - {UNUSED})
     if bad:
         raise ValueError(f"{Path(path).name}: split values must be train, val or test (or {UNUSED} for frames "
-                         f"left out), not {', '.join(bad)}")
+                         f"left out), not {', '.join(repr(value) for value in bad)}")
     names = name_keys(frame.filename)
     if names.duplicated().any():
         raise ValueError(f"{Path(path).name} lists a file twice: {names[names.duplicated()].iloc[0]}")
