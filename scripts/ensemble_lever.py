@@ -34,6 +34,11 @@ def test_rows(run):
     return rows
 
 
+def exact_correct(probabilities: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """(N,) True where both labels at 0.5 match the truth: exact match, frame by frame."""
+    return ((probabilities >= 0.5).astype(int) == truth).all(axis=1)
+
+
 def ensemble_row(key, members) -> str:
     tables = [test_rows(run) for run in members]
     first = tables[0]
@@ -44,9 +49,8 @@ def ensemble_row(key, members) -> str:
     shots = first["shot"].to_numpy()
     probabilities = np.mean([table[["p_tom", "p_jerry"]].to_numpy() for table in tables], axis=0)
     ensemble = metrics(truth, probabilities, 0.5, shots)
-    exact = ((probabilities >= 0.5).astype(int) == truth).all(axis=1)
-    member_exact = [((table[["p_tom", "p_jerry"]].to_numpy() >= 0.5).astype(int) == truth).all(axis=1)
-                    for table in tables]
+    exact = exact_correct(probabilities, truth)
+    member_exact = [exact_correct(table[["p_tom", "p_jerry"]].to_numpy(), truth) for table in tables]
     best = int(np.argmax([correct.mean() for correct in member_exact]))
     difference = paired_difference(exact, member_exact[best], shots)
     test = mcnemar_exact(exact, member_exact[best])

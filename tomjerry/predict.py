@@ -157,9 +157,7 @@ class Predictor:
         for start in range(0, len(pixels), BATCH):
             batch = to_float(pixels[start:start + BATCH])
             if features:
-                if self._with_features is None:
-                    self._with_features = feature_model(self.model)
-                f, p = predict_with_features(self._with_features, batch, BATCH)
+                f, p = predict_with_features(self._feature_model(), batch, BATCH)
                 pooled.append(f)
             else:
                 p = predict_arrays(self.model, batch)
@@ -174,10 +172,14 @@ class Predictor:
         pixels = np.asarray(pixels)
         if len(pixels) == 0:
             raise ValueError("no pictures to compute features of")
+        return predict_with_features(self._feature_model(), pixels, BATCH)[0]  # batches and scales uint8 itself
+
+    def _feature_model(self):
+        """The model with its pooled features as a second output (tomjerry.novelty.feature_model),
+        built once."""
         if self._with_features is None:
             self._with_features = feature_model(self.model)
-        return np.concatenate([predict_with_features(self._with_features, to_float(pixels[start:start + BATCH]),
-                                                     BATCH)[0] for start in range(0, len(pixels), BATCH)])
+        return self._with_features
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
         """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities, as `infer`."""

@@ -189,19 +189,19 @@ def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path.name} is empty: a split file needs the columns filename,split") from None
     if not {"filename", "split"} <= set(frame.columns):
-        raise ValueError(f"{Path(path).name} needs the columns filename,split")
+        raise ValueError(f"{path.name} needs the columns filename,split")
     bad = sorted(set(frame.split) - set(SPLITS) - {UNUSED})
     if bad:
-        raise ValueError(f"{Path(path).name}: split values must be train, val or test (or {UNUSED} for frames "
+        raise ValueError(f"{path.name}: split values must be train, val or test (or {UNUSED} for frames "
                          f"left out), not {', '.join(repr(value) for value in bad)}")
     names = name_keys(frame.filename)
     if names.duplicated().any():
-        raise ValueError(f"{Path(path).name} lists a file twice: {names[names.duplicated()].iloc[0]}")
+        raise ValueError(f"{path.name} lists a file twice: {names[names.duplicated()].iloc[0]}")
     mapping = dict(zip(names, frame.split))
     keys = name_keys(table.filename)
     missing = [name for name in keys if name not in mapping]
     if missing:
-        raise ValueError(f"{Path(path).name} has no split for {len(missing)} image(s), e.g. {missing[0]}")
+        raise ValueError(f"{path.name} has no split for {len(missing)} image(s), e.g. {missing[0]}")
     return keys.map(mapping)
 
 
