@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
-from tomjerry.results import headline
+from tomjerry.science.results import headline
 from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
 
 st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from tomjerry.dataset import scan
-from tomjerry.results import COLUMNS
-from tomjerry.discovery import find_dataset
+from tomjerry.data.dataset import scan
+from tomjerry.data.discovery import find_dataset
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.provenance import dataset_fingerprint
 from tomjerry.runs.record import read_runs
 from tomjerry.runs.table import on_dataset
+from tomjerry.science.results import COLUMNS
 
 
 def dataset_source():
@@ -96,7 +96,7 @@ def _model_key(run_dir) -> tuple[str, float]:
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
 def cached_model(path: str, stamp: float):
-    from tomjerry.predict import load_model
+    from tomjerry.inference.predict import load_model
 
     _keep_compiled_kernels()
     return load_model(path)
@@ -109,7 +109,7 @@ def load_model(run_dir):
 @st.cache_resource(show_spinner="Preparing the model for a whole clip (TensorFlow Lite, once per model)...",
                    max_entries=3)
 def cached_video_model(path: str, stamp: float):
-    from tomjerry.lite_runtime import accelerated
+    from tomjerry.inference.lite_runtime import accelerated
 
     return accelerated(path, cached_model(path, stamp))
 
@@ -122,7 +122,7 @@ def load_video_model(run_dir):
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
 def cached_predictor(path: str, model_stamp: float, recipe_stamp: float):
-    from tomjerry.predict import Predictor
+    from tomjerry.inference.predict import Predictor
 
     return Predictor.from_path(path, model=cached_model(str(RunFolder(path).model_path), model_stamp))
 
@@ -155,7 +155,7 @@ def predict_upload(run_dir, data: bytes, name: str):
 
 @st.cache_resource(max_entries=6)
 def cached_explainer(path: str, stamp: float, plus_plus: bool):
-    from tomjerry.explain import Explainer
+    from tomjerry.inference.explain import Explainer
 
     return Explainer(cached_model(path, stamp), plus_plus=plus_plus)
 
@@ -166,7 +166,7 @@ def load_explainer(run_dir, plus_plus=False):
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def cached_heatmap(path: str, stamp: float, plus_plus: bool, pixels, label: str):
-    from tomjerry.images import to_float
+    from tomjerry.data.images import to_float
 
     return cached_explainer(path, stamp, plus_plus).heatmaps(to_float(pixels[None]), label)[0]
 
@@ -237,7 +237,7 @@ COLUMN_KINDS = {
 
 
 def results_table(frame, columns):
-    """`columns` of a results frame under their human titles and widths (tomjerry.results.COLUMNS,
+    """`columns` of a results frame under their human titles and widths (tomjerry.science.results.COLUMNS,
     the same the report uses)."""
     columns = [c for c in columns if c in frame]
     shown = frame[columns].copy()

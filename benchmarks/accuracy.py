@@ -19,12 +19,12 @@ def main():
     parser.add_argument("--run", help="a run folder (default: every shipped reference run with a model)")
     args = parser.parse_args()
 
-    from tomjerry.discovery import find_dataset
-    from tomjerry.predict import load_model
-    from tomjerry.rundata import RunData
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
     from tomjerry.runs.record import read_run, read_runs
-    from tomjerry.scoring import score
+    from tomjerry.training.rundata import RunData
+    from tomjerry.training.scoring import score
 
     source = find_dataset(args.data, allow_demo=False)
     runs = [read_run(args.run)] if args.run else [run for run in read_runs() if run.reference and run.has_model]

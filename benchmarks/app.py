@@ -135,15 +135,15 @@ def upload_to_verdict(env: dict, frames: list[Path], runs: int):
 
 
 def model_run():
-    from tomjerry.results import best_run
     from tomjerry.runs.record import read_runs
+    from tomjerry.science.results import best_run
 
     best = best_run(read_runs())
     if best:
         return best.path
     from tomjerry.config import RunConfig
-    from tomjerry.discovery import find_dataset
-    from tomjerry.runs.execute import execute_run
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.lab.execute import execute_run
     from tomjerry.runs.lifecycle import create_run
 
     print("no finished run: training a tiny one on the demo data", file=sys.stderr)
@@ -171,8 +171,8 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-    from tomjerry.demo import generate_demo_dataset
-    from tomjerry.discovery import find_dataset
+    from tomjerry.data.demo import generate_demo_dataset
+    from tomjerry.data.discovery import find_dataset
 
     demo = generate_demo_dataset(Path(tempfile.mkdtemp(prefix="tomjerry-demo-")) / "tom_and_jerry")
     sources = {"demo data": demo}
@@ -192,8 +192,8 @@ def main():
     import cv2
     import numpy as np
 
-    from tomjerry.explain import Explainer
-    from tomjerry.predict import decode_upload, input_size, load_model, predict_arrays, prepare
+    from tomjerry.inference.explain import Explainer
+    from tomjerry.inference.predict import decode_upload, input_size, load_model, predict_arrays, prepare
 
     run_dir = model_run()
     model = load_model(run_dir)
@@ -214,7 +214,7 @@ def main():
     print(f"Grad-CAM, one image and one label:               median {median * 1000:6.1f} ms, max {worst * 1000:6.1f} ms (target <= 1000 ms)")
 
     if shutil.which("chromium"):
-        from tomjerry.dataset import scan
+        from tomjerry.data.dataset import scan
 
         data = sources.get("real data", demo)
         frames = list(scan(data).usable.path.iloc[:: max(1, len(scan(data).usable) // 7)][:7])

@@ -1,6 +1,6 @@
 """What caching a frozen base's features saves: seconds for a frozen-base model to train E epochs
 on frames (every epoch runs the base) against extracting the features once and training only the
-head on them for the same E epochs (tomjerry.features).
+head on them for the same E epochs (tomjerry.training.features).
 
     python benchmarks/frozen_features.py [--images 1024] [--epochs 3] [--size 136]
 
@@ -28,10 +28,10 @@ def main():
     import keras
 
     from tomjerry.config import RunConfig
-    from tomjerry.features import extract, feature_dataset, split_model
-    from tomjerry.model_specs import SPECS
-    from tomjerry.pipeline import make_dataset
-    from tomjerry.training import compile_model, new_model
+    from tomjerry.data.pipeline import make_dataset
+    from tomjerry.models.specs import SPECS
+    from tomjerry.training.features import extract, feature_dataset, split_model
+    from tomjerry.training.fit import compile_model, new_model
 
     config = RunConfig(model=args.model, image_size=args.size, batch_size=32)
     rng = np.random.default_rng(0)

@@ -43,9 +43,9 @@ def main():
     # A private cache folder, so "cold" really is cold.
     os.environ["TOMJERRY_CACHE"] = tempfile.mkdtemp(prefix="tomjerry-bench-")
 
-    from tomjerry.dataset import scan
-    from tomjerry.discovery import find_dataset
-    from tomjerry.images import load_images
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.data.images import load_images
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}")

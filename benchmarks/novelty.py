@@ -64,7 +64,7 @@ def to_uint8_rgb(picture) -> np.ndarray:
 def views(picture: np.ndarray, size: int, rng) -> list[np.ndarray]:
     """The whole picture squashed to size x size (what the Predict page does), its centre
     square, and a random crop of 60 % of each side."""
-    from tomjerry.predict import prepare
+    from tomjerry.inference.predict import prepare
 
     height, width = picture.shape[:2]
     side = min(height, width)
@@ -143,7 +143,7 @@ class Candidate:
 def candidates():
     from sklearn.neighbors import NearestNeighbors
 
-    from tomjerry.novelty import DEFAULT_K, fit_features
+    from tomjerry.inference.novelty import DEFAULT_K, fit_features
 
     def package(method, **options):
         def fit(train):
@@ -178,7 +178,7 @@ def unseen_shot_false_alarms(candidate, frames, seeds=(0, 1, 2), folds=5, block=
     `folds` folds; for each fold the reference is fitted on the training sample outside it, the
     threshold set on the validation frames outside it, and the rate counted on the validation and
     test frames inside it. (The model itself still trained on those shots: a lower bound.)"""
-    from tomjerry.novelty import conformal_threshold
+    from tomjerry.inference.novelty import conformal_threshold
 
     blocks = frames["frame"] // block
     split = frames["split"]
@@ -209,7 +209,7 @@ def seconds(call) -> float:
 def timings(model, both, scorers, size, rounds=30):
     """Median seconds for one image: the plain forward pass and the two-output one (interleaved,
     so both see the same load on a shared machine), then each score on its own."""
-    from tomjerry.novelty import predict_with_features
+    from tomjerry.inference.novelty import predict_with_features
 
     image = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
     model.predict_on_batch(image), both.predict_on_batch(image)  # the first calls trace the graphs
@@ -229,9 +229,9 @@ def run_frames(run_dir, data, both, size, train_sample, seed=0):
     a dict of equal-length arrays: split, frame, challenge, train_sample, features, probs."""
     import pandas as pd
 
-    from tomjerry.dataset import scan
-    from tomjerry.images import load_images
-    from tomjerry.novelty import predict_with_features
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.images import load_images
+    from tomjerry.inference.novelty import predict_with_features
 
     images = load_images(scan(data), size)
     split = pd.read_csv(Path(run_dir) / "split.csv")
@@ -254,7 +254,7 @@ def run_frames(run_dir, data, both, size, train_sample, seed=0):
 
 def measure(candidate, frames, other_features, other_probs, parts) -> tuple[dict, object]:
     """One candidate's rates (the threshold from the val frames only) and its fitted scorer."""
-    from tomjerry.novelty import conformal_threshold
+    from tomjerry.inference.novelty import conformal_threshold
 
     split = frames["split"]
     scorer = candidate.fit(frames["features"][frames["train_sample"]])
@@ -290,7 +290,7 @@ def print_table(results, cost, challenges):
 
 def describe(chosen, scorer, frames, both, size, other_features, other_probs, kinds, names, parts):
     """Where the chosen score lands: misses, margins, the astronaut, plain pictures, challenges."""
-    from tomjerry.novelty import predict_with_features
+    from tomjerry.inference.novelty import predict_with_features
 
     threshold = chosen["threshold"]
     report = parts == "report"
@@ -327,9 +327,9 @@ def main():
     if args.save and Path(args.save).resolve().is_relative_to(ROOT):
         raise SystemExit("--save must point outside the repository: the reference is derived from the images")
 
-    from tomjerry.discovery import find_dataset
-    from tomjerry.novelty import DEFAULT_SHRINKAGE, feature_model, predict_with_features
-    from tomjerry.predict import input_size, load_model
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.inference.novelty import DEFAULT_SHRINKAGE, feature_model, predict_with_features
+    from tomjerry.inference.predict import input_size, load_model
 
     try:
         model = load_model(args.run)
@@ -373,7 +373,7 @@ def main():
     scorer = scorers[chosen["name"]]
     print(f"\nchosen (highest select detection among those with new-shot val FA <= 2 %): {chosen['name']}")
     if chosen["name"] != f"mahalanobis, shrinkage {DEFAULT_SHRINKAGE}":
-        print(f"  NOTE: tomjerry.novelty defaults to shrinkage {DEFAULT_SHRINKAGE}; these numbers pick another")
+        print(f"  NOTE: tomjerry.inference.novelty defaults to shrinkage {DEFAULT_SHRINKAGE}; these numbers pick another")
     describe(chosen, scorer, frames, both, size, other_features, other_probs, kinds, names, parts)
 
     if args.save and hasattr(scorer, "reference"):

@@ -4,7 +4,7 @@ INTER_AREA resize the training used, and the exact-match accuracy (both labels r
 
     nice -n 10 python benchmarks/shape_rule.py [--frames 300] [--run RUN_DIR] [--data DATA]
 
-The rule tomjerry uses is tomjerry.decoding.fit_to_frame ("fit_to_frame" below). Measured on the
+The rule tomjerry uses is tomjerry.data.decoding.fit_to_frame ("fit_to_frame" below). Measured on the
 shipped eef09d model (the only reference run that ships its model.keras), 300 of its test frames:
 
                         squash  centre crop  pad black  pad grey  pad mirror  fit_to_frame
@@ -71,7 +71,7 @@ SHAPES = {
 
 
 def rules():
-    from tomjerry.decoding import fit_to_frame
+    from tomjerry.data.decoding import fit_to_frame
 
     return {
         "squash": lambda r: r,
@@ -95,9 +95,9 @@ def main():
     import numpy as np
     import pandas as pd
 
-    from tomjerry.dataset import scan
-    from tomjerry.decoding import decode_image
-    from tomjerry.predict import input_size, load_model
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.decoding import decode_image
+    from tomjerry.inference.predict import input_size, load_model
 
     run = Path(args.run)
     model = load_model(run)

@@ -33,8 +33,8 @@ def main():
     import keras
 
     from tomjerry.config import RunConfig
-    from tomjerry.pipeline import make_dataset
-    from tomjerry.training import new_model
+    from tomjerry.data.pipeline import make_dataset
+    from tomjerry.training.fit import new_model
 
     rng = np.random.default_rng(0)
     for name, size in (("alexnet", 128), ("efficientnet_lite0", 224)):

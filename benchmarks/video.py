@@ -1,4 +1,4 @@
-"""Sampled frames classified per second by `tomjerry.timeline.classify_video`, with the shipped model
+"""Sampled frames classified per second by `tomjerry.inference.timeline.classify_video`, with the shipped model
 (EfficientNet-Lite0, 224 px, mirror TTA as it was scored), decoding shown apart from classifying.
 
     python benchmarks/video.py [--seconds 120] [--source-fps 25] [--fps 1] [--model RUN_DIR]
@@ -31,9 +31,9 @@ PAN_PIXELS = 2  # per written frame: small camera motion, so the codec has real 
 
 def source_frames(count: int) -> list[np.ndarray]:
     """`count` RGB frames (480x270): real dataset frames when the dataset is found, else demo ones."""
-    from tomjerry.dataset import scan
-    from tomjerry.demo import generate_demo_dataset
-    from tomjerry.discovery import find_dataset
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.demo import generate_demo_dataset
+    from tomjerry.data.discovery import find_dataset
 
     source = find_dataset()
     path = source.path if not source.is_demo else generate_demo_dataset(Path(tempfile.mkdtemp()) / "demo")
@@ -62,12 +62,12 @@ def main():
     parser.add_argument("--model", default=str(SHIPPED), help="run folder (default: the shipped model)")
     args = parser.parse_args()
 
-    from tomjerry.predict import input_size, load_model
-    from tomjerry.timeline import BATCH_SIZE, classify_batch, classify_video, inference_settings
-    from tomjerry.video import open_video
+    from tomjerry.inference.predict import input_size, load_model
+    from tomjerry.inference.timeline import BATCH_SIZE, classify_batch, classify_video, inference_settings
+    from tomjerry.inference.video import open_video
 
     print(f"cpu cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (1 min) at start")
-    from tomjerry.lite_runtime import accelerated
+    from tomjerry.inference.lite_runtime import accelerated
 
     settings = inference_settings(args.model)
     keras_model = load_model(args.model)

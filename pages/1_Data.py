@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from tomjerry import COMBINATIONS, charts, eda
-from tomjerry.images import validate
-from tomjerry.leakage import split_and_leakage
+from tomjerry import COMBINATIONS
+from tomjerry.data import eda
+from tomjerry.data.images import validate
+from tomjerry.data.leakage import split_and_leakage
+from tomjerry.science import charts
 from ui import chart, dataset_source, demo_banner, load_dataset
 
 st.set_page_config(page_title="Data · tomjerry", layout="wide")

@@ -4,20 +4,37 @@ every run below."""
 
 import streamlit as st
 
-from tomjerry import charts
-from tomjerry.config import (PRESET_DESCRIPTIONS, RUN_PRESETS, RunConfig, config_from_form, describe_changes, options,
-                             preset_changes)
-from tomjerry.model_specs import SPECS
-from tomjerry.results import run_names
+from tomjerry.config import (
+    PRESET_DESCRIPTIONS,
+    RUN_PRESETS,
+    RunConfig,
+    config_from_form,
+    describe_changes,
+    options,
+    preset_changes,
+)
+from tomjerry.lab.launcher import RunBusy, cancel, launch, launch_study, resume
+from tomjerry.lab.study import PRESETS
+from tomjerry.models.specs import SPECS
 from tomjerry.runs import states
 from tomjerry.runs.folder import RunFolder, run_path
-from tomjerry.runs.launcher import RunBusy, cancel, launch, launch_study, resume
 from tomjerry.runs.record import read_run
 from tomjerry.runs.status import read_status, run_states
-from tomjerry.runs.study import PRESETS
 from tomjerry.runs.table import runs_table
-from ui import (artifacts, chart, config_inputs, dataset_source, demo_banner, fingerprint_in_use, load_dataset, pick_run,
-                results_table, runs_in_use)
+from tomjerry.science import charts
+from tomjerry.science.results import run_names
+from ui import (
+    artifacts,
+    chart,
+    config_inputs,
+    dataset_source,
+    demo_banner,
+    fingerprint_in_use,
+    load_dataset,
+    pick_run,
+    results_table,
+    runs_in_use,
+)
 
 st.set_page_config(page_title="Train · tomjerry", layout="wide")
 st.title("Train")

@@ -3,15 +3,45 @@ confusion matrices, a decision-threshold slider and the mistakes."""
 
 import streamlit as st
 
-from tomjerry import STUDY_BEST_BINARY_ACCURACY, charts
-from tomjerry.eda import frames_of
-from tomjerry.results import (best_run, comparability, finished, made_on, metrics_at_threshold, misclassified,
-                              paired_comparison, run_names, split_comparison)
+from tomjerry import STUDY_BEST_BINARY_ACCURACY
+from tomjerry.data.eda import frames_of
+from tomjerry.lab.study import (
+    BEYOND_COLUMNS,
+    CELL_COLUMNS,
+    STUDY_VARIANTS,
+    beyond_study,
+    challenge_note,
+    shipped_note,
+    skipped_models,
+    study_cells,
+    study_splits,
+    study_tables,
+)
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.study import (BEYOND_COLUMNS, CELL_COLUMNS, STUDY_VARIANTS, beyond_study, challenge_note,
-                                 shipped_note, skipped_models, study_cells, study_splits, study_tables)
-from ui import (artifacts, chart, dataset_source, demo_banner, fingerprint_in_use, load_dataset, pick_run, pick_runs,
-                results_table, runs_in_use)
+from tomjerry.science import charts
+from tomjerry.science.results import (
+    best_run,
+    comparability,
+    finished,
+    made_on,
+    metrics_at_threshold,
+    misclassified,
+    paired_comparison,
+    run_names,
+    split_comparison,
+)
+from ui import (
+    artifacts,
+    chart,
+    dataset_source,
+    demo_banner,
+    fingerprint_in_use,
+    load_dataset,
+    pick_run,
+    pick_runs,
+    results_table,
+    runs_in_use,
+)
 
 st.set_page_config(page_title="Compare · tomjerry", layout="wide")
 st.title("Compare")

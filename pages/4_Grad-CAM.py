@@ -4,11 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
-from tomjerry.images import read_frame, to_float
-from tomjerry.results import made_on, model_choices
-from ui import (dataset_source, demo_banner, fingerprint_in_use, heatmap, load_dataset, load_predictor,
-                runs_in_use)
+from tomjerry.data.images import read_frame, to_float
+from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
+from tomjerry.science.results import made_on, model_choices
+from ui import dataset_source, demo_banner, fingerprint_in_use, heatmap, load_dataset, load_predictor, runs_in_use
 
 st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
 st.title("Grad-CAM")

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from tomjerry.decoding import MAX_BYTES
-from tomjerry.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
-from tomjerry.images import to_float
-from tomjerry.predict import BadImage
-from tomjerry.results import model_choices
+from tomjerry.data.decoding import MAX_BYTES
+from tomjerry.data.images import to_float
+from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
+from tomjerry.inference.predict import BadImage
+from tomjerry.science.results import model_choices
 from ui import dataset_source, heatmap, load_dataset, load_predictor, predict_upload, runs_in_use
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")

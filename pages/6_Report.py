@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tomjerry.report import build_report
+from tomjerry.science.report import build_report
 from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
 
 st.set_page_config(page_title="Report · tomjerry", layout="wide")

@@ -6,13 +6,24 @@ from pathlib import Path
 
 import streamlit as st
 
-from tomjerry import charts
-from tomjerry.explain import overlay
-from tomjerry.predict import input_size, prepare
-from tomjerry.results import model_choices
-from tomjerry.timeline import classify_video, inference_settings
-from tomjerry.video import (DEFAULT_SAMPLE_FPS, MAX_FILE_BYTES, MAX_SAMPLE_FPS, MAX_UPLOAD_MB, MIN_SAMPLE_FPS,
-                            UPLOAD_TYPES, VideoError, megabytes, plural, read_frame, temporary_copy)
+from tomjerry.inference.explain import overlay
+from tomjerry.inference.predict import input_size, prepare
+from tomjerry.inference.timeline import classify_video, inference_settings
+from tomjerry.inference.video import (
+    DEFAULT_SAMPLE_FPS,
+    MAX_FILE_BYTES,
+    MAX_SAMPLE_FPS,
+    MAX_UPLOAD_MB,
+    MIN_SAMPLE_FPS,
+    UPLOAD_TYPES,
+    VideoError,
+    megabytes,
+    plural,
+    read_frame,
+    temporary_copy,
+)
+from tomjerry.science import charts
+from tomjerry.science.results import model_choices
 from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, load_video_model, runs_in_use
 
 st.set_page_config(page_title="Video · tomjerry", layout="wide")

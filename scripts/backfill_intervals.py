@@ -1,5 +1,5 @@
 """Give run folders evaluated before intervals existed their 95 % intervals: each frame's shot
-(tomjerry.shots, on the dataset the run names) is added to predictions.csv, and the intervals
+(tomjerry.data.shots, on the dataset the run names) is added to predictions.csv, and the intervals
 (bootstrap over shots) to metrics.json's test, challenge, validation and
 test_at_validation_threshold. The point figures are recomputed too and must equal the recorded
 ones, or nothing is written.
@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tomjerry.dataset import scan  # noqa: E402
-from tomjerry.discovery import find_dataset  # noqa: E402
-from tomjerry.evaluation import metrics, metrics_from_predictions  # noqa: E402
-from tomjerry.leakage import analyse  # noqa: E402
+from tomjerry.data.dataset import scan  # noqa: E402
+from tomjerry.data.discovery import find_dataset  # noqa: E402
+from tomjerry.data.leakage import analyse  # noqa: E402
+from tomjerry.metrics.evaluation import metrics, metrics_from_predictions  # noqa: E402
 from tomjerry.runs.folder import RunFolder  # noqa: E402
 
 NEW_KEYS = ("binary_accuracy_ci95", "exact_match_ci95", "interval")

@@ -5,8 +5,8 @@ runs' probabilities (each run's own TTA as it was evaluated), scored on the test
     .venv/bin/python scripts/ensemble_lever.py [ARTIFACTS ...] [--presets lite0-best,lite1-best]
 
 Prints a Markdown row per split: each member's test exact match, the ensemble's with its 95 %
-interval (bootstrap over shots, tomjerry.evaluation.metrics), and the ensemble minus the best
-member on the same frames (tomjerry.stats.paired_difference, exact McNemar p). The runs' test
+interval (bootstrap over shots, tomjerry.metrics.evaluation.metrics), and the ensemble minus the best
+member on the same frames (tomjerry.metrics.stats.paired_difference, exact McNemar p). The runs' test
 frames must be the same frames with the same labels; a split where they are not is an error.
 Nothing is trained and no model is loaded: predictions.csv holds every validation and test frame.
 """
@@ -21,9 +21,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tomjerry.config import changes_from_preset  # noqa: E402
-from tomjerry.evaluation import metrics  # noqa: E402
+from tomjerry.metrics.evaluation import metrics  # noqa: E402
+from tomjerry.metrics.stats import mcnemar_exact, paired_difference  # noqa: E402
 from tomjerry.runs.record import read_runs  # noqa: E402
-from tomjerry.stats import mcnemar_exact, paired_difference  # noqa: E402
 
 
 def test_rows(run):

@@ -7,7 +7,7 @@ Each row: the split kind, the seeds, test exact-match accuracy per seed with its
 (bootstrap over shots, as metrics.json stores it), the mean over seeds of test exact match and
 binary accuracy and of validation exact match, the epochs trained and evaluated, and the mean
 training time. With --no-tta DATA, every run that was evaluated with mirror TTA is scored again
-without it (the same model and frames, tomjerry.scoring.score) and shown as a row of its own.
+without it (the same model and frames, tomjerry.training.scoring.score) and shown as a row of its own.
 """
 
 import argparse
@@ -71,11 +71,11 @@ def main():
 
 def untta(run, data_path: str) -> dict:
     """The run's metrics scored again without TTA (its model, split and frames)."""
-    from tomjerry.discovery import find_dataset
-    from tomjerry.predict import load_model
-    from tomjerry.rundata import RunData
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
-    from tomjerry.scoring import score
+    from tomjerry.training.rundata import RunData
+    from tomjerry.training.scoring import score
 
     source = find_dataset(data_path, allow_demo=False)
     data = RunData(run.config, source.path, run.path, split_file=run.folder.file(RunFolder.SPLIT))

@@ -62,7 +62,7 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory):
-    from tomjerry.demo import generate_demo_dataset
+    from tomjerry.data.demo import generate_demo_dataset
 
     return made_once(tmp_path_factory, "demo", lambda folder: generate_demo_dataset(folder / "tom_and_jerry")) / "tom_and_jerry"
 
@@ -90,7 +90,7 @@ def trained_run(demo_root, tmp_path_factory) -> TrainedRun:
     split, history, model, metrics, predictions, provenance, recipe, novelty reference). Tests
     that change a run copy its folder first."""
     from tomjerry.config import RunConfig
-    from tomjerry.runs.execute import execute_run
+    from tomjerry.lab.execute import execute_run
     from tomjerry.runs.lifecycle import create_run
 
     def fit(artifacts):

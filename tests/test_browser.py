@@ -13,7 +13,6 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
-
 from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

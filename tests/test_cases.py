@@ -13,16 +13,16 @@ import zipfile
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
-
 from conftest import ROOT
 from pictures import cartoon, encode
-from tomjerry.dataset import image_root, scan
-from tomjerry.decoding import MAX_PIXELS, BadImage, decode_image
-from tomjerry.images import load_images, model_input, read_frame
-from tomjerry.model_files import ModelContractError, UnreadableModelError, check_contract, load_model
-from tomjerry.predict import Prediction, decode_upload, predict_bytes, prepare
-from tomjerry.splits import read_split_csv
+from PIL import Image
+
+from tomjerry.data.dataset import image_root, scan
+from tomjerry.data.decoding import MAX_PIXELS, BadImage, decode_image
+from tomjerry.data.images import load_images, model_input, read_frame
+from tomjerry.data.splits import read_split_csv
+from tomjerry.inference.predict import Prediction, decode_upload, predict_bytes, prepare
+from tomjerry.models.files import ModelContractError, UnreadableModelError, check_contract, load_model
 
 CASES = ROOT.parent / "shared" / "cases"
 SHIPPED_RUN = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
@@ -47,7 +47,7 @@ def same_on_both_paths(path, size=48) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    from tomjerry.models import build_model
+    from tomjerry.models.builders import build_model
 
     return build_model("efficientnet_lite0", 32, weights="none")
 
@@ -286,8 +286,8 @@ def test_a_model_that_keeps_the_contract_loads_and_predicts(tmp_path):
 
 @pytest.mark.slow
 def test_every_model_tomjerry_builds_keeps_the_contract():
-    from tomjerry.model_specs import SPECS as REGISTRY
-    from tomjerry.models import build_model
+    from tomjerry.models.builders import build_model
+    from tomjerry.models.specs import SPECS as REGISTRY
 
     for name, spec in REGISTRY.items():
         check_contract(build_model(name, max(32, spec.min_image_size), weights="none"), name)

@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score
-
 from test_run_records import finished_run
-from tomjerry.evaluation import metrics, metrics_from_predictions
-from tomjerry.results import comparability, paired_comparison
+
+from tomjerry.metrics.evaluation import metrics, metrics_from_predictions
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import read_run
+from tomjerry.science.results import comparability, paired_comparison
 
 
 def predictions(rng, n, accuracy, names=None, shots=None):
@@ -82,7 +82,7 @@ def test_runs_on_different_test_sets_are_never_compared(tmp_path):
 def test_study_tables_mark_a_tuned_cell_against_its_base_with_the_paired_test(tmp_path):
     import json
 
-    from tomjerry.runs.study import study_tables
+    from tomjerry.lab.study import study_tables
 
     rng = np.random.default_rng(4)
     base_frame = predictions(rng, 300, 0.8)

@@ -5,14 +5,12 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-
-from tomjerry import discovery
-from tomjerry.dataset import image_root, scan
-from tomjerry.images import validate
-from tomjerry.demo import generate_demo_dataset
-from tomjerry.images import load_images, read_frame, to_float
-
 from conftest import REAL_DATA
+
+from tomjerry.data import discovery
+from tomjerry.data.dataset import image_root, scan
+from tomjerry.data.demo import generate_demo_dataset
+from tomjerry.data.images import load_images, read_frame, to_float, validate
 
 
 def kinds(dataset):

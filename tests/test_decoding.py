@@ -1,4 +1,4 @@
-"""The one decoder (tomjerry.decoding): the dataset's frames decode exactly as the training decoded
+"""The one decoder (tomjerry.data.decoding): the dataset's frames decode exactly as the training decoded
 them, the same bytes give the same array on every path, and every kind of picture is either read
 the documented way or refused with one line."""
 
@@ -7,12 +7,12 @@ import io
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import REAL_DATA
 from pictures import cartoon, encode
-from tomjerry.dataset import image_root
-from tomjerry.decoding import (
+from PIL import Image
+
+from tomjerry.data.dataset import image_root
+from tomjerry.data.decoding import (
     MAX_BYTES,
     MAX_PIXELS,
     TRANSPARENT_FILL,
@@ -20,8 +20,8 @@ from tomjerry.decoding import (
     decode_image,
     fit_to_frame,
 )
-from tomjerry.images import model_input, read_frame
-from tomjerry.predict import decode_upload, prepare
+from tomjerry.data.images import model_input, read_frame
+from tomjerry.inference.predict import decode_upload, prepare
 
 
 def training_decode(path) -> np.ndarray:

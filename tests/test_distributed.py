@@ -10,8 +10,8 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import ROOT
+
 from tomjerry.runs.status import read_status
 
 

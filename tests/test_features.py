@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 
 from tomjerry.config import RunConfig
-from tomjerry.features import feature_dataset, split_model, uses_cached_features
-from tomjerry.models import build_model
-from tomjerry.pipeline import make_dataset
-from tomjerry.runs.execute import execute_run
+from tomjerry.data.pipeline import make_dataset
+from tomjerry.lab.execute import execute_run
+from tomjerry.models.builders import build_model
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.lifecycle import create_run
-from tomjerry.training import compile_model
+from tomjerry.training.features import feature_dataset, split_model, uses_cached_features
+from tomjerry.training.fit import compile_model
 
 LITE = RunConfig(model="efficientnet_lite0", image_size=48, epochs=2, batch_size=16, patience=0,
                  weights="none", dropout_rate=0.0)

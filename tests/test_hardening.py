@@ -11,18 +11,18 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pictures import encode
 from PIL import Image
 
-from conftest import ROOT
-from pictures import encode
 from tomjerry.config import RunConfig
-from tomjerry.dataset import image_root
-from tomjerry.images import validate
-from tomjerry.predict import MAX_BYTES, BadImage, Prediction, decode_upload, predict_bytes
-from tomjerry.runs.execute import execute_run
-from tomjerry.runs.launcher import RunBusy, launch, resume, wait
+from tomjerry.data.dataset import image_root
+from tomjerry.data.images import validate
+from tomjerry.inference.predict import MAX_BYTES, BadImage, Prediction, decode_upload, predict_bytes
+from tomjerry.lab.execute import execute_run
+from tomjerry.lab.launcher import RunBusy, launch, resume, wait
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.status import HOST, read_status, update_status
 
@@ -32,7 +32,7 @@ TINY = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, batch_size
 @pytest.fixture(scope="module")
 def model():
     """A small real model (untrained head on a tiny input) is enough to exercise the predict path."""
-    from tomjerry.models import build_model
+    from tomjerry.models.builders import build_model
 
     return build_model("efficientnet_lite0", 32, weights="none")
 
@@ -155,8 +155,8 @@ def test_app_shows_a_broken_dataset_instead_of_a_traceback(demo_copy, tmp_path, 
 
 @pytest.mark.slow
 def test_write_error_fails_the_run_with_a_clear_message(demo_root, tmp_path, monkeypatch):
-    import tomjerry.training as training
-    import tomjerry.tuning  # noqa: F401  (imported first, so its own save_model stays the real one)
+    import tomjerry.training.fit as training
+    import tomjerry.training.tune  # noqa: F401  (imported first, so its own save_model stays the real one)
 
     def disk_full(model, run_dir):
         raise OSError(28, "No space left on device")
@@ -184,7 +184,7 @@ def test_half_written_run_never_reads_finished(demo_root, tmp_path):
 
 
 def test_simultaneous_launches_start_exactly_one(demo_root, tmp_path, monkeypatch):
-    import tomjerry.runs.launcher as runner
+    import tomjerry.lab.launcher as runner
 
     started = []
     monkeypatch.setattr(runner, "spawn", lambda run_dir, data: (started.append(run_dir),
@@ -234,7 +234,7 @@ def test_killed_tuning_search_resumes(demo_root, tmp_path):
 def test_models_load_in_safe_mode(tmp_path):
     import keras
 
-    from tomjerry.predict import load_model
+    from tomjerry.inference.predict import load_model
 
     inputs = keras.Input((8, 8, 3))
     outputs = keras.layers.Lambda(lambda x: x * 2)(inputs)
@@ -245,7 +245,7 @@ def test_models_load_in_safe_mode(tmp_path):
 
 
 def test_server_binds_localhost_and_caps_uploads():
-    from tomjerry.video import MAX_FILE_BYTES, MAX_UPLOAD_MB
+    from tomjerry.inference.video import MAX_FILE_BYTES, MAX_UPLOAD_MB
 
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["address"] == "127.0.0.1"

@@ -7,10 +7,10 @@ import hashlib
 import h5py
 import pytest
 
-import tomjerry.models as models
+import tomjerry.models.builders as models
 from tomjerry.config import RunConfig
-from tomjerry.model_specs import WeightsUnavailableError
-from tomjerry.runs.execute import execute_run
+from tomjerry.lab.execute import execute_run
+from tomjerry.models.specs import WeightsUnavailableError
 from tomjerry.runs.lifecycle import create_run
 
 

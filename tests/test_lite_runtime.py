@@ -4,8 +4,8 @@ cached outside the run folder, and the Keras model kept (with the reason) when c
 import numpy as np
 import pytest
 
-from tomjerry import lite_runtime
-from tomjerry.models import build_model
+from tomjerry.inference import lite_runtime
+from tomjerry.models.builders import build_model
 
 
 @pytest.fixture(scope="module")

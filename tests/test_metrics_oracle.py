@@ -4,11 +4,18 @@ hand-made predictions: a wrong formula fails here, whatever wrote the numbers.""
 import numpy as np
 import pytest
 from scipy.stats import bootstrap
-from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, hamming_loss, precision_score,
-                             recall_score, roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    hamming_loss,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from tomjerry import LABELS
-from tomjerry.evaluation import combination_index, metrics
+from tomjerry.metrics.evaluation import combination_index, metrics
 
 
 @pytest.fixture(params=[0, 1, 2])

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tomjerry.model_specs import SPECS as REGISTRY
-from tomjerry.models import build_model
+from tomjerry.models.builders import build_model
+from tomjerry.models.specs import SPECS as REGISTRY
 
 # InceptionV3 takes seconds to build, and Lite1 and Lite2 are Lite0 with more blocks; the quick
 # run checks the other models, --slow all of them.
@@ -52,7 +52,7 @@ def test_pretrained_bases_are_frozen_and_fine_tuning_unfreezes_top_blocks():
 def test_efficientnet_lite0_imagenet_weights_recognise_a_cat():
     from skimage import data
 
-    from tomjerry.efficientnet_lite import imagenet_classifier
+    from tomjerry.models.efficientnet_lite import imagenet_classifier
 
     model = imagenet_classifier(224)
     image = cv2.resize(data.chelsea(), (224, 224), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
@@ -66,7 +66,7 @@ def test_efficientnet_lite0_imagenet_weights_recognise_a_cat():
 def test_bigger_lite_variants_load_every_layer_of_their_package_and_recognise_a_cat(variant):
     from skimage import data
 
-    from tomjerry.efficientnet_lite import VARIANTS, block_count, imagenet_classifier
+    from tomjerry.models.efficientnet_lite import VARIANTS, block_count, imagenet_classifier
 
     assert block_count(variant) == 21
     side = VARIANTS[variant][2]
@@ -77,7 +77,7 @@ def test_bigger_lite_variants_load_every_layer_of_their_package_and_recognise_a_
 
 
 def test_lite_stage_scaling_follows_the_tensorflow_rule():
-    from tomjerry.efficientnet_lite import round_filters, scaled_stages
+    from tomjerry.models.efficientnet_lite import round_filters, scaled_stages
 
     # Known answers from efficientnet_lite_builder.py's round_filters (divisor 8).
     assert [round_filters(c, 1.1) for c in (16, 24, 40, 80, 112, 192, 320)] == [16, 24, 48, 88, 120, 208, 352]
@@ -88,7 +88,7 @@ def test_lite_stage_scaling_follows_the_tensorflow_rule():
 
 
 def test_unpickler_refuses_code(tmp_path):
-    from tomjerry.torch_weights import UnsafeWeightsError, load_state_dict
+    from tomjerry.models.torch_weights import UnsafeWeightsError, load_state_dict
 
     class Exploit:
         def __reduce__(self):
@@ -118,8 +118,8 @@ def test_from_scratch_models_agree_in_training_and_inference_mode(demo_root):
     default momentum AlexNet scored 100% in training mode and 51% on the same frames in inference."""
     import keras
 
-    from tomjerry.dataset import label_matrix, scan
-    from tomjerry.images import load_images
+    from tomjerry.data.dataset import label_matrix, scan
+    from tomjerry.data.images import load_images
 
     loaded = load_images(scan(demo_root), 80)
     x, y = loaded.arrays.astype(np.float32) / 255, label_matrix(loaded.table)
@@ -159,7 +159,7 @@ def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
 
 @pytest.mark.parametrize("name", HEAVY_LAST)
 def test_grad_cam_gives_a_finite_map_per_label_for_every_model(name):
-    from tomjerry.explain import Explainer
+    from tomjerry.inference.explain import Explainer
 
     spec = REGISTRY[name]
     size = max(spec.min_image_size, 32)

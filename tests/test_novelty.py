@@ -7,10 +7,15 @@ import json
 import numpy as np
 import pytest
 
-from tomjerry.model_specs import SPECS as REGISTRY
-from tomjerry.models import build_model
-from tomjerry.novelty import (conformal_threshold, feature_model, fit_features, load_reference,
-                              predict_with_features)
+from tomjerry.inference.novelty import (
+    conformal_threshold,
+    feature_model,
+    fit_features,
+    load_reference,
+    predict_with_features,
+)
+from tomjerry.models.builders import build_model
+from tomjerry.models.specs import SPECS as REGISTRY
 
 
 def pooled_model():
@@ -227,7 +232,7 @@ def test_features_of_another_width_are_refused():
 def test_predictor_features_skip_the_mirror_pass_and_equal_the_tta_inference_features():
     """The novelty reference's training features (Predictor.features) are those infer() gives
     the same pictures with TTA on, from one pass instead of two (flipped pictures would differ)."""
-    from tomjerry.predict import InferenceRecipe, Predictor
+    from tomjerry.inference.predict import InferenceRecipe, Predictor
 
     model = pooled_model()
     pixels = (images(70, seed=3) * 255).astype(np.uint8)  # more than one batch of 64

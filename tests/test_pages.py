@@ -13,11 +13,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import REAL_DATA, ROOT
 from streamlit.testing.v1 import AppTest
 
-from conftest import REAL_DATA, ROOT
 from tomjerry.config import RUN_PRESETS, RunConfig, options
-from tomjerry.runs.launcher import wait
+from tomjerry.lab.launcher import wait
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_runs
 
@@ -145,13 +145,13 @@ def test_train_lists_a_launch_at_once_and_follows_it_to_finished(monkeypatch, de
     import subprocess
     import sys
 
-    from tomjerry.runs import launcher
+    from tomjerry.lab import launcher
     from tomjerry.runs.status import update_status
 
     started = []
 
     def stand_in(command, log_path):
-        assert command[1:3] == ["-m", "tomjerry.runs.execute"]
+        assert command[1:3] == ["-m", "tomjerry.lab.execute"]
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
         started.append((Path(command[3]), child))
         return child
@@ -252,8 +252,8 @@ def test_a_rerun_of_predict_keeps_tensorflows_compiled_kernels(monkeypatch, demo
 def test_one_more_upload_classifies_and_explains_only_the_new_picture(monkeypatch, demo_root, finished_artifacts):
     """A rerun re-drew every uploaded picture and recomputed all its Grad-CAM maps, so the ninth
     upload waited 1.8 s for its verdict; the answers and maps of pictures already shown are kept."""
-    from tomjerry.explain import Explainer
-    from tomjerry.predict import Predictor
+    from tomjerry.inference.explain import Explainer
+    from tomjerry.inference.predict import Predictor
 
     calls = {"predict": 0, "heatmaps": 0}
     for cls, method, key in ((Predictor, "predict_with_pixels", "predict"), (Explainer, "heatmaps", "heatmaps")):
@@ -351,8 +351,8 @@ def test_report_html_has_no_streamlit_placeholder_colours(demo_root, finished_ar
     import plotly.io as pio
     from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
 
-    from tomjerry.dataset import scan
-    from tomjerry.report import build_report
+    from tomjerry.data.dataset import scan
+    from tomjerry.science.report import build_report
 
     configure_streamlit_plotly_theme()  # what importing streamlit does in the app
     assert pio.templates.default == "streamlit"
@@ -367,7 +367,7 @@ def gallery_captions(app) -> list:
 
 
 def test_mistakes_most_confident_first_on_the_page(monkeypatch, demo_root, finished_artifacts):
-    from tomjerry.results import misclassified
+    from tomjerry.science.results import misclassified
 
     app = open_page("pages/3_Compare.py", monkeypatch, demo_root, finished_artifacts)
     app.slider(key="threshold").set_value(0.3).run()  # a tiny model: enough mistakes to order
@@ -447,9 +447,9 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
 
 @needs_real_data
 def test_report_reads_a_blocked_runs_own_split(tmp_path):
-    from tomjerry.dataset import scan
-    from tomjerry.report import build_report
+    from tomjerry.data.dataset import scan
     from tomjerry.runs.record import read_run
+    from tomjerry.science.report import build_report
 
     blocked = next(run for run in read_runs(ROOT / "artifacts") if run.label().startswith(
         "efficientnet_lite0 lite0-best · blocked 42"))

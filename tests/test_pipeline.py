@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tomjerry.config import RunConfig
-from tomjerry.pipeline import make_dataset
+from tomjerry.data.pipeline import make_dataset
 
 
 def test_mixup_blends_frames_and_labels_in_the_same_proportion():

@@ -4,9 +4,9 @@ each reads as finished, its metrics agree with its predictions, and the shipped 
 import json
 
 import pytest
-
 from conftest import REAL_DATA, ROOT
-from tomjerry.evaluation import metrics_from_predictions
+
+from tomjerry.metrics.evaluation import metrics_from_predictions
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.status import read_status
 
@@ -30,7 +30,7 @@ def test_reference_run_is_complete_and_consistent(run_dir):
 def test_shipped_models_load_and_stay_small():
     import numpy as np
 
-    from tomjerry.predict import load_model, predict_arrays
+    from tomjerry.inference.predict import load_model, predict_arrays
 
     models = sorted((ROOT / "artifacts" / "runs").glob("ref-*/model.keras"))
     if not models:
@@ -51,8 +51,8 @@ def test_shipped_models_load_and_stay_small():
 def test_shipped_models_repredict_their_recorded_frames():
     import numpy as np
 
-    from tomjerry.dataset import scan
-    from tomjerry.predict import Predictor
+    from tomjerry.data.dataset import scan
+    from tomjerry.inference.predict import Predictor
 
     paths = scan(REAL_DATA).usable.set_index("filename").path
     for run_dir in SHIPPED_MODEL_RUNS:
@@ -73,8 +73,8 @@ def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
 
     import numpy as np
 
-    from tomjerry.dataset import scan
-    from tomjerry.predict import Predictor
+    from tomjerry.data.dataset import scan
+    from tomjerry.inference.predict import Predictor
 
     run_dir = SHIPPED_MODEL_RUNS[0]
     predictor = Predictor.from_path(run_dir)
@@ -108,7 +108,7 @@ def test_the_shipped_model_warns_on_a_photo_and_not_on_a_cartoon_frame():
     from PIL import Image
     from skimage import data
 
-    from tomjerry.predict import Predictor
+    from tomjerry.inference.predict import Predictor
 
     predictor = Predictor.from_path(SHIPPED_MODEL_RUNS[0])
     assert predictor.reference is not None
@@ -125,7 +125,7 @@ def test_the_shipped_model_warns_on_a_photo_and_not_on_a_cartoon_frame():
     assert any("does not look like" in w for w in noise.warnings)
     if REAL_DATA.is_dir():
         recorded = RunFolder(SHIPPED_MODEL_RUNS[0]).read_predictions().query("split == 'test'").filename.iloc[:20]
-        from tomjerry.dataset import scan
+        from tomjerry.data.dataset import scan
 
         paths = scan(REAL_DATA).usable.set_index("filename").path
         flagged = sum(any("does not look" in w for w in predictor.predict(paths[n], n).warnings) for n in recorded)

@@ -7,8 +7,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ROOT
+
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import read_run, read_runs
 
@@ -25,7 +25,7 @@ def run_with_predictions(tmp_path, rows):
 
 
 def test_mistakes_come_most_confident_first(tmp_path):
-    from tomjerry.results import misclassified
+    from tomjerry.science.results import misclassified
 
     run = run_with_predictions(tmp_path, [
         # frame, split, tom, jerry, p_tom, p_jerry, challenge
@@ -42,8 +42,8 @@ def test_mistakes_come_most_confident_first(tmp_path):
 
 
 def test_frames_keep_the_ranking(demo_root):
-    from tomjerry.dataset import scan
-    from tomjerry.eda import frames_of
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.eda import frames_of
 
     table = scan(demo_root).usable
     ranking = pd.Series(list(table.filename[[7, 2, 30, 0]]))
@@ -52,7 +52,7 @@ def test_frames_keep_the_ranking(demo_root):
 
 
 def test_run_names_are_distinct_and_name_the_split():
-    from tomjerry.results import run_names
+    from tomjerry.science.results import run_names
 
     runs = read_runs(SHIPPED)
     names = run_names(runs)
@@ -71,7 +71,7 @@ def test_run_names_are_distinct_and_name_the_split():
 
 
 def test_run_names_of_one_label_twice_get_their_hash(tmp_path):
-    from tomjerry.results import run_names
+    from tomjerry.science.results import run_names
 
     source = next(run for run in read_runs(SHIPPED) if run.reference)
     shutil.copytree(source.path, tmp_path / "runs" / source.run_id)
@@ -82,7 +82,7 @@ def test_run_names_of_one_label_twice_get_their_hash(tmp_path):
 
 
 def test_headline_leads_with_the_shots_split_and_shows_the_random_one():
-    from tomjerry.results import headline
+    from tomjerry.science.results import headline
 
     runs = read_runs(SHIPPED)
     found = headline(runs)
@@ -99,7 +99,7 @@ def test_headline_leads_with_the_shots_split_and_shows_the_random_one():
 
 
 def test_headline_takes_the_blocked_split_when_no_run_has_the_shots_split(tmp_path):
-    from tomjerry.results import headline
+    from tomjerry.science.results import headline
 
     for run in read_runs(SHIPPED):
         if run.split.get("kind") != "shots":
@@ -113,7 +113,7 @@ def test_headline_takes_the_blocked_split_when_no_run_has_the_shots_split(tmp_pa
 
 
 def test_study_cells_on_one_split_and_presets_beyond():
-    from tomjerry.runs.study import beyond_study, study_cells, study_splits, study_tables
+    from tomjerry.lab.study import beyond_study, study_cells, study_splits, study_tables
 
     table = study_tables(read_runs(SHIPPED))
     # The shipped grid: three models x (base, tuned, tuned + augmentation), converged, shots split 42.
@@ -133,8 +133,8 @@ def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
     import plotly.io as pio
     from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
 
-    from tomjerry import charts
-    from tomjerry.runs.study import beyond_study, study_tables
+    from tomjerry.lab.study import beyond_study, study_tables
+    from tomjerry.science import charts
 
     configure_streamlit_plotly_theme()
     assert pio.templates.default == "streamlit"
@@ -151,7 +151,7 @@ def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
 
 
 def test_learning_curves_have_whole_epoch_ticks():
-    from tomjerry import charts
+    from tomjerry.science import charts
 
     history = pd.DataFrame({"epoch": [1, 2, 3], "val_loss": [0.9, 0.7, 0.6]})
     figure = charts.learning_curves({"a run with a long name · random 42 · 224 px · TTA": history})
@@ -160,14 +160,14 @@ def test_learning_curves_have_whole_epoch_ticks():
 
 
 def test_single_image_size_is_a_sentence_not_a_chart():
-    from tomjerry.eda import single_size
+    from tomjerry.data.eda import single_size
 
     assert single_size(pd.DataFrame({"width": [480, 480], "height": [270, 270]})) == (480, 270)
     assert single_size(pd.DataFrame({"width": [480, 640], "height": [270, 360]})) is None
 
 
 def test_overlay_fades_an_absent_label():
-    from tomjerry.explain import cam_caption, colour_scale, overlay
+    from tomjerry.inference.explain import cam_caption, colour_scale, overlay
 
     image = np.full((32, 32, 3), 128, np.uint8)
     heat = np.ones((8, 8), np.float32)  # all red
@@ -196,9 +196,10 @@ def test_every_difference_from_the_study_is_in_the_readme_and_the_report(demo_ro
     import re
 
     from conftest import ROOT
-    from tomjerry.dataset import scan
-    from tomjerry.deviations import DIFFERENCES
-    from tomjerry.report import build_report
+
+    from tomjerry.data.dataset import scan
+    from tomjerry.science.deviations import DIFFERENCES
+    from tomjerry.science.report import build_report
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("### Differences from the study and the papers", 1)[1].split("\n## ", 1)[0]

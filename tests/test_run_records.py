@@ -13,14 +13,14 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
+from conftest import REAL_DATA, ROOT
 from filelock import FileLock
 
-from conftest import REAL_DATA, ROOT
 from tomjerry.cli import main as cli
 from tomjerry.config import RunConfig
+from tomjerry.lab.launcher import launch, wait
 from tomjerry.runs import states
 from tomjerry.runs.folder import SCHEMA_VERSION, TRAINING_LOCK, RunFolder, runs_dir
-from tomjerry.runs.launcher import launch, wait
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_run, read_runs
 from tomjerry.runs.status import STALE_SECONDS, read_status, update_status
@@ -94,7 +94,7 @@ def test_heartbeat_decides_for_a_run_of_another_host(tmp_path):
 def test_a_run_waiting_for_the_lock_reads_waiting_not_interrupted(demo_root, tmp_path):
     run_dir = create_run(TINY, tmp_path, demo_root)
     with FileLock(runs_dir(tmp_path) / TRAINING_LOCK):  # another run "trains"
-        process = subprocess.Popen([sys.executable, "-m", "tomjerry.runs.execute", str(run_dir), str(demo_root)],
+        process = subprocess.Popen([sys.executable, "-m", "tomjerry.lab.execute", str(run_dir), str(demo_root)],
                                    cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             deadline = time.time() + 60
@@ -194,7 +194,7 @@ def test_runs_command_keeps_demo_runs_out_of_the_real_data(demo_root, tmp_path, 
     shipped = sorted((ROOT / "artifacts" / "runs").glob("ref-*"))
     for run_dir in shipped:
         shutil.copytree(run_dir, runs_dir(tmp_path) / run_dir.name, ignore=shutil.ignore_patterns("*.keras"))
-    from tomjerry.dataset import scan
+    from tomjerry.data.dataset import scan
     from tomjerry.runs.provenance import dataset_fingerprint
 
     demo = finished_run(tmp_path, dataset_fingerprint(scan(demo_root).usable), True, "demo")
@@ -211,7 +211,7 @@ def test_runs_command_keeps_demo_runs_out_of_the_real_data(demo_root, tmp_path, 
 # --- provenance and resume --------------------------------------------------------------------------
 
 def test_a_fresh_run_records_its_provenance(demo_root, trained_run):
-    from tomjerry.dataset import scan
+    from tomjerry.data.dataset import scan
     from tomjerry.runs.provenance import dataset_fingerprint
 
     run_dir = trained_run.path
@@ -269,9 +269,9 @@ def test_a_run_killed_in_epoch_3_resumes_at_epoch_3(demo_root, tmp_path):
 
 def test_shipping_keeps_the_tables_and_the_model_only_when_asked(trained_run, tmp_path):
     """Without its model a shipped run keeps no novelty reference either (only the model reads it)."""
+    from tomjerry.lab.shipping import ship_reference
     from tomjerry.runs.folder import RunFolder
     from tomjerry.runs.record import read_run
-    from tomjerry.runs.shipping import ship_reference
 
     tables = ship_reference(trained_run.path, tmp_path / "tables")
     names = {path.name for path in tables.iterdir()}

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from tomjerry.config import RunConfig
-from tomjerry.evaluation import metrics_from_predictions
-from tomjerry.runs.execute import execute_run
+from tomjerry.lab.execute import execute_run
+from tomjerry.lab.launcher import RunBusy, cancel, launch, wait
+from tomjerry.metrics.evaluation import metrics_from_predictions
 from tomjerry.runs.folder import RunFolder, check_run_id, run_path
-from tomjerry.runs.launcher import RunBusy, cancel, launch, wait
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_runs
 from tomjerry.runs.status import read_status
@@ -59,7 +59,7 @@ def test_tuning_two_trials_records_every_trial(demo_root, tmp_path):
 
 
 def test_failing_trial_fails_the_run_loudly(demo_root, tmp_path, monkeypatch):
-    import tomjerry.tuning as tuning
+    import tomjerry.training.tune as tuning
 
     def broken(config, steps):
         import keras
@@ -138,9 +138,9 @@ def test_config_roundtrip_and_validation(tmp_path):
 def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
     import json
 
-    from tomjerry.results import best_run
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.status import update_status
+    from tomjerry.science.results import best_run
 
     def fake(name, demo, val, test):
         run_dir = create_run(TINY, tmp_path)
@@ -166,8 +166,8 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
 def test_a_cancel_inside_a_tuning_trial_cancels_the_run_instead_of_failing_it(demo_root, tmp_path, monkeypatch):
     """Keras Tuner records any Exception raised in a trial as a failed trial and goes on; a cancel
     (SIGTERM raises RunCancelled) must stop the search and leave the run cancelled, resumable."""
-    import tomjerry.tuning as tuning
-    from tomjerry.runs.execute import RunCancelled
+    import tomjerry.training.tune as tuning
+    from tomjerry.lab.execute import RunCancelled
 
     real, calls = tuning.new_model, []
 

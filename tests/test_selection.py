@@ -11,11 +11,17 @@ from sklearn.metrics import roc_auc_score
 
 from tomjerry.atomic import write_csv
 from tomjerry.config import RunConfig
+from tomjerry.lab.shipping import ship_study
+from tomjerry.lab.study import cell_config, redo_cells, retry_left, retry_reason, run_study
+from tomjerry.metrics.selection import (
+    MIN_VALIDATION_AUC,
+    add_validation_auc,
+    collapsed,
+    kept_epoch_auc,
+    passed_over,
+    selection_order,
+)
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.shipping import ship_study
-from tomjerry.runs.study import cell_config, redo_cells, retry_left, retry_reason, run_study
-from tomjerry.selection import (MIN_VALIDATION_AUC, add_validation_auc, collapsed, kept_epoch_auc, passed_over,
-                                selection_order)
 
 
 def trials_table(rows):
@@ -117,7 +123,7 @@ def test_redo_needs_an_existing_study(tmp_path):
 
 
 def test_resume_and_ship_name_a_study_json_given_for_its_folder(tmp_path):
-    from tomjerry.runs.shipping import ship_study
+    from tomjerry.lab.shipping import ship_study
 
     folder = tmp_path / "studies" / "20260101-000000-tiny"
     folder.mkdir(parents=True)
@@ -171,7 +177,7 @@ def test_a_tuned_cell_run_again_reuses_its_trials_and_keeps_the_old_run(demo_roo
 
 
 def test_a_tuned_run_records_which_epoch_of_its_kept_trial_was_evaluated():
-    from tomjerry.tuning import kept_epochs
+    from tomjerry.training.tune import kept_epochs
 
     curves = pd.DataFrame({"epoch": [1, 2, 3, 4, 5], "val_loss": [0.8, 0.6, 0.65, 0.7, 0.71]})
     assert kept_epochs(curves) == {"epochs_run": 5, "best_epoch": 2, "evaluated_epoch": 2}  # stopped early

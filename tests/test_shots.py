@@ -8,11 +8,29 @@ import pandas as pd
 import pytest
 
 from tomjerry import COMBINATIONS
-from tomjerry.shots import (CUT_THRESHOLD, frame_differences, frame_distance, linked_shot_ids,
-                            near_duplicate_fraction, near_duplicate_threshold, nearest_distances,
-                            run_lengths, shot_groups, shot_ids, thumbnails)
-from tomjerry.splits import (GAP_FRAMES, UNUSED, leave_gaps, make_split, read_split_csv, save_split,
-                             shots_split, split_summary)
+from tomjerry.data.shots import (
+    CUT_THRESHOLD,
+    frame_differences,
+    frame_distance,
+    linked_shot_ids,
+    near_duplicate_fraction,
+    near_duplicate_threshold,
+    nearest_distances,
+    run_lengths,
+    shot_groups,
+    shot_ids,
+    thumbnails,
+)
+from tomjerry.data.splits import (
+    GAP_FRAMES,
+    UNUSED,
+    leave_gaps,
+    make_split,
+    read_split_csv,
+    save_split,
+    shots_split,
+    split_summary,
+)
 
 COMBINATION_OF = {(0, 0): "neither", (1, 0): "tom", (0, 1): "jerry", (1, 1): "both"}
 
@@ -323,9 +341,9 @@ def test_splits_command_reports_every_kind_and_seed(demo_root, capsys):
 
 def test_shot_analysis_is_cached_and_a_shots_run_uses_it(demo_root, tmp_path):
     from tomjerry.config import RunConfig
-    from tomjerry.dataset import scan
-    from tomjerry.leakage import analyse
-    from tomjerry.rundata import RunData
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.leakage import analyse
+    from tomjerry.training.rundata import RunData
 
     first = analyse(scan(demo_root))
     again = analyse(scan(demo_root))

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from tomjerry.dataset import scan
-from tomjerry.splits import make_split, save_split, split_summary
+from tomjerry.data.dataset import scan
+from tomjerry.data.splits import make_split, save_split, split_summary
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from conftest import ROOT
 PROBE = """
 import json, sys
 sys.path.insert(0, {root!r})
-import tomjerry.config, tomjerry.runs.table, tomjerry.results
+import tomjerry.config, tomjerry.runs.table, tomjerry.science.results
 from tomjerry.runs.record import read_runs
 read_runs()
 from streamlit.testing.v1 import AppTest

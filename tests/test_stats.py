@@ -6,7 +6,7 @@ from math import comb
 import numpy as np
 import pytest
 
-from tomjerry.stats import bootstrap_ci, mcnemar_exact, paired_difference
+from tomjerry.metrics.stats import bootstrap_ci, mcnemar_exact, paired_difference
 
 
 def clustered(groups=60, per_group=8, seed=0, spread=0.35):

@@ -1,4 +1,4 @@
-"""A whole clip classified (tomjerry.video, tomjerry.timeline, the `video` command, the Video page).
+"""A whole clip classified (tomjerry.inference.video, tomjerry.inference.timeline, the `video` command, the Video page).
 
 The clips are written here from demo frames with known segments: 5 s each of Tom, Jerry, both and
 neither, written at 10 frames per second, with a red band painted over the top of every frame that
@@ -17,17 +17,17 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REAL_DATA, ROOT
+
 from tomjerry.config import RunConfig
-from tomjerry.dataset import scan
+from tomjerry.data.dataset import scan
+from tomjerry.data.shots import CUT_THRESHOLD, frame_distance
+from tomjerry.inference import timeline, video
+from tomjerry.inference.timeline import CSV_COLUMNS, ThumbnailStrip, classify_batch, classify_video, inference_settings
+from tomjerry.inference.video import VideoError, open_video, read_frame
 from tomjerry.runs.folder import RunFolder, now
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.provenance import dataset_record
-from tomjerry.shots import CUT_THRESHOLD, frame_distance
-from tomjerry import timeline, video
-from tomjerry.timeline import (CSV_COLUMNS, ThumbnailStrip, classify_batch, classify_video, inference_settings)
-from tomjerry.video import VideoError, open_video, read_frame
 
 SIZE = 64                      # the test model's input
 WIDTH, HEIGHT = 480, 270       # the real dataset's frame size
@@ -455,7 +455,7 @@ def test_inference_settings_come_from_the_run(model, demo_root, tmp_path):
 
 
 def test_the_timeline_chart_has_its_own_template_colours_threshold_and_cuts(clip, model):
-    from tomjerry.charts import video_timeline
+    from tomjerry.science.charts import video_timeline
 
     result = classify_video(clip, model)
     figure = video_timeline(result.table, 0.5, result.cut_times())
@@ -589,7 +589,7 @@ def test_the_page_says_what_is_wrong_with_a_bad_upload(monkeypatch, demo_root, r
 def test_a_clip_of_real_test_frames_is_classified_right(tmp_path):
     """Test frames of the shipped random-split run (never trained on): Tom alone, then Jerry alone,
     one frame a second, through the shipped model with its TTA and threshold."""
-    from tomjerry.predict import load_model
+    from tomjerry.inference.predict import load_model
 
     table = scan(REAL_DATA).usable
     split = pd.read_csv(SHIPPED / "split.csv")

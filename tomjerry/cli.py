@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from tomjerry import COMBINATIONS
-from tomjerry.runs.execute import RunCancelled
-from tomjerry.runs.launcher import RunBusy
-from tomjerry.runs.study import StudyBusy
+from tomjerry.lab.execute import RunCancelled
+from tomjerry.lab.launcher import RunBusy
+from tomjerry.lab.study import StudyBusy
 
 
 def add_data_option(parser):
@@ -19,8 +19,8 @@ def add_data_option(parser):
 
 
 def open_dataset(args):
-    from tomjerry.dataset import scan
-    from tomjerry.discovery import find_dataset
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.discovery import find_dataset
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
@@ -48,8 +48,8 @@ def cmd_info(args):
 
 
 def cmd_validate(args):
-    from tomjerry.images import validate
-    from tomjerry.discovery import find_dataset
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.data.images import validate
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
@@ -73,7 +73,7 @@ def cmd_validate(args):
 
 
 def cmd_download(args):
-    from tomjerry.download import DownloadError, download_dataset
+    from tomjerry.data.download import DownloadError, download_dataset
 
     try:
         path = download_dataset(args.dest)
@@ -86,7 +86,7 @@ def cmd_download(args):
 
 
 def cmd_demo_data(args):
-    from tomjerry.demo import generate_demo_dataset
+    from tomjerry.data.demo import generate_demo_dataset
 
     path = generate_demo_dataset(args.dest, frames=args.frames, seed=args.seed)
     print(f"demo dataset (generated drawings, not real frames) written to {path}")
@@ -132,8 +132,8 @@ def config_from_args(args, **fixed):
 
 
 def start_run(args, config, path=None):
-    from tomjerry.discovery import find_dataset
-    from tomjerry.runs.execute import execute_run
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.lab.execute import execute_run
     from tomjerry.runs.lifecycle import create_run
     from tomjerry.runs.record import read_run
 
@@ -169,12 +169,12 @@ def cmd_train(args):
 def cmd_tune(args):
     import os
 
-    from tomjerry.tuning import distributed_environment
+    from tomjerry.training.tune import distributed_environment
 
     if args.role:
         os.environ.update(distributed_environment(args.role, args.oracle or "", args.worker_id))
     if args.role == "worker":
-        from tomjerry.tuning import run_worker
+        from tomjerry.training.tune import run_worker
 
         if not args.run_dir:
             raise ValueError("a worker needs --run-dir: the chief's run folder on a shared file system")
@@ -187,8 +187,8 @@ def cmd_tune(args):
 
 
 def cmd_resume(args):
-    from tomjerry.runs.execute import execute_run
-    from tomjerry.runs.launcher import resumable_status
+    from tomjerry.lab.execute import execute_run
+    from tomjerry.lab.launcher import resumable_status
 
     run_dir = Path(args.run_dir)
     status = resumable_status(run_dir)
@@ -203,7 +203,7 @@ def cmd_resume(args):
 
 
 def cmd_ship(args):
-    from tomjerry.runs.shipping import ship_reference, ship_study
+    from tomjerry.lab.shipping import ship_reference, ship_study
 
     if not args.study and not args.run_dirs:
         raise ValueError("ship needs RUN_DIR... or --study STUDY_DIR")
@@ -220,11 +220,11 @@ def cmd_ship(args):
 
 
 def cmd_evaluate(args):
-    from tomjerry.discovery import find_dataset
-    from tomjerry.predict import load_model
-    from tomjerry.rundata import RunData
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
-    from tomjerry.scoring import score
+    from tomjerry.training.rundata import RunData
+    from tomjerry.training.scoring import score
 
     run_dir = Path(args.run_dir)
     config = RunFolder(run_dir).read_config()
@@ -239,7 +239,7 @@ def cmd_evaluate(args):
 def cmd_predict(args):
     import dataclasses
 
-    from tomjerry.predict import Predictor
+    from tomjerry.inference.predict import Predictor
 
     # A bad model raises UnreadableModelError or ModelContractError (ValueErrors): main prints the line.
     predictor = Predictor.from_path(args.model)
@@ -293,11 +293,11 @@ def write_output(path: Path, text: str):
 
 
 def cmd_video(args):
-    from tomjerry.predict import load_model
-    from tomjerry.results import best_run
+    from tomjerry.inference.predict import load_model
+    from tomjerry.inference.timeline import CSV_COLUMNS, classify_video, inference_settings
+    from tomjerry.inference.video import open_video, plural
     from tomjerry.runs.record import read_runs
-    from tomjerry.timeline import CSV_COLUMNS, classify_video, inference_settings
-    from tomjerry.video import open_video, plural
+    from tomjerry.science.results import best_run
 
     open_video(args.file, args.fps)  # a bad file or rate is refused before the model loads (seconds)
     if args.csv is not None:  # and a CSV that could not be written, before the clip is classified (minutes)
@@ -311,7 +311,7 @@ def cmd_video(args):
             raise ValueError("no finished run with a saved model: train one, or pass --model RUN_DIR_OR_MODEL")
         model_path, label = best.path, best.label()
     settings = inference_settings(model_path)
-    from tomjerry.lite_runtime import accelerated
+    from tomjerry.inference.lite_runtime import accelerated
 
     model, note = accelerated(model_path, load_model(model_path))
     tta = ", mirror TTA" if settings.tta and "TTA" not in label else ""
@@ -353,10 +353,10 @@ def cmd_video(args):
 
 
 def cmd_study(args):
-    from tomjerry.discovery import find_dataset
+    from tomjerry.data.discovery import find_dataset
+    from tomjerry.lab.study import STUDY_MODELS, format_table, run_study, study_tables
     from tomjerry.runs.folder import artifacts_dir
     from tomjerry.runs.record import read_run
-    from tomjerry.runs.study import STUDY_MODELS, format_table, run_study, study_tables
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
@@ -377,8 +377,8 @@ def cmd_study(args):
 
 
 def cmd_splits(args):
-    from tomjerry.leakage import split_report
-    from tomjerry.splits import UNUSED
+    from tomjerry.data.leakage import split_report
+    from tomjerry.data.splits import UNUSED
 
     try:
         seeds = [int(seed) for seed in args.seeds.split(",")]
@@ -407,8 +407,8 @@ def cmd_splits(args):
 
 
 def cmd_runs(args):
-    from tomjerry.dataset import scan
-    from tomjerry.discovery import find_dataset
+    from tomjerry.data.dataset import scan
+    from tomjerry.data.discovery import find_dataset
     from tomjerry.runs import states
     from tomjerry.runs.provenance import dataset_fingerprint
     from tomjerry.runs.record import read_runs
@@ -442,10 +442,10 @@ def cmd_runs(args):
 
 def cmd_report(args):
     from tomjerry.atomic import write_text
-    from tomjerry.report import build_report
     from tomjerry.runs.provenance import dataset_fingerprint
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset
+    from tomjerry.science.report import build_report
 
     dataset = open_dataset(args)
     # The runs made on this dataset, as the Report page shows them by default.

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tomjerry.model_specs import SPECS, check_model
+from tomjerry.models.specs import SPECS, check_model
 
 VARIANTS = ("base", "tuned", "augmented")
 

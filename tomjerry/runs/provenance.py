@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tomjerry.data.splits import SPLIT_KINDS
 from tomjerry.paths import PROJECT_ROOT
-from tomjerry.splits import SPLIT_KINDS
 
 PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy")
 

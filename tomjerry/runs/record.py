@@ -8,12 +8,12 @@ from functools import cached_property
 from pathlib import Path
 
 from tomjerry.config import RunConfig, changes_from_preset
-from tomjerry.model_files import check_readable
-from tomjerry.model_specs import SPECS
+from tomjerry.data.splits import SPLIT_KINDS
+from tomjerry.models.files import check_readable
+from tomjerry.models.specs import SPECS
 from tomjerry.runs import states
 from tomjerry.runs.folder import SCHEMA_VERSION, RunFolder, run_folders
 from tomjerry.runs.status import read_status
-from tomjerry.splits import SPLIT_KINDS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""Decoding frames the way the study did (the one decoder of tomjerry.data.decoding, a picture of another
+shape fitted to 16:9, INTER_AREA resize to size x size), in parallel, with an on-disk cache of the
+resized uint8 arrays.
+
+The whole set is kept as uint8 (5,478 x 224 x 224 x 3 is 0.8 GB; as float32 it would be 3.3 GB)
+and converted to float32 in [0, 1] one batch at a time.
+"""
+
+import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from tomjerry.atomic import write_json, write_npy
+from tomjerry.data.dataset import Dataset, Problem, identical_images, scan
+from tomjerry.data.decoding import BadImage, decode_image, fit_to_frame
+from tomjerry.paths import cache_dir
+
+# 2: one decoder for dataset and uploads. The real frames' arrays are unchanged (tested byte for
+# byte), but transparent, 16-bit, truncated or non-16:9 files in other datasets now decode differently.
+CACHE_VERSION = 2
+
+
+@dataclass
+class Images:
+    arrays: np.ndarray  # (N, size, size, 3) uint8, RGB
+    table: pd.DataFrame  # the rows of dataset.usable the arrays belong to, same order
+    from_cache: bool
+
+
+def model_input(rgb: np.ndarray, size: int) -> tuple[np.ndarray, str | None]:
+    """Full-size (H, W, 3) uint8 RGB to the model's (size, size, 3) uint8 input and the note saying
+    how its shape was fitted to 16:9 (None when it was already 16:9)."""
+    fitted, note = fit_to_frame(rgb)
+    return cv2.resize(fitted, (size, size), interpolation=cv2.INTER_AREA), note
+
+
+def read_frame(path, size: int) -> np.ndarray | None:
+    """One dataset frame as (size, size, 3) uint8 RGB, or None when it cannot be decoded."""
+    try:
+        return model_input(decode_image(path), size)[0]
+    except BadImage:
+        return None
+
+
+def to_float(batch: np.ndarray) -> np.ndarray:
+    """uint8 RGB to float32 in [0, 1], the input every model takes."""
+    return batch.astype(np.float32) / 255.0
+
+
+def fingerprint(table: pd.DataFrame, size: int) -> str:
+    """Changes whenever a file is added, removed, relabelled or rewritten (size or mtime)."""
+    digest = hashlib.sha256(f"v{CACHE_VERSION}|{size}".encode())
+    for path, tom, jerry in zip(table.path, table.tom, table.jerry):
+        try:
+            stat = os.stat(path)
+        except OSError:  # a broken link: still part of what the cache entry describes
+            stat = os.lstat(path)
+        digest.update(f"{path}|{tom}{jerry}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def decode_all(paths: list, size: int, workers: int | None = None) -> tuple[np.ndarray, list]:
+    """All frames into one preallocated uint8 array (no per-image list and no final stack copy);
+    returns (arrays, reasons) where reasons[i] is None for a frame that decoded, else why not."""
+    arrays = np.empty((len(paths), size, size, 3), np.uint8)
+    reasons: list[str | None] = [None] * len(paths)
+
+    def work(index):
+        try:
+            arrays[index] = model_input(decode_image(paths[index]), size)[0]
+        except BadImage as error:
+            reasons[index] = str(error)
+
+    # Pillow and OpenCV release the GIL while decoding and resizing, so threads use every core.
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        list(pool.map(work, range(len(paths)), chunksize=64))
+    return arrays, reasons
+
+
+def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Images:
+    """Arrays for every usable image. Unreadable images are added to dataset.problems (and so
+    leave dataset.usable), never dropped silently."""
+    if size < 16 or size > 1024:
+        raise ValueError(f"image size must be between 16 and 1024 pixels, not {size}")
+    table = dataset.usable
+    key = fingerprint(table, size)
+    folder = cache_dir() / "arrays"
+    array_path, meta_path = folder / f"{key}.npy", folder / f"{key}.json"
+    if use_cache and array_path.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        arrays = np.load(array_path)
+        from_cache = True
+        unreadable = meta["unreadable"]
+    else:
+        arrays, reasons = decode_all(list(table.path), size)
+        ok = np.array([reason is None for reason in reasons], bool)
+        unreadable = {name: reason for name, reason in zip(table.filename, reasons) if reason is not None}
+        if not ok.all():
+            arrays = arrays[ok]
+        from_cache = False
+        if use_cache:
+            # The arrays go first: a crash between the two writes leaves no usable entry.
+            write_npy(array_path, arrays)
+            write_json(meta_path, {"unreadable": unreadable, "size": size, "images": len(arrays)})
+    known = {(p.kind, p.filename) for p in dataset.problems}
+    for name, reason in unreadable.items():
+        if ("unreadable", name) not in known:
+            dataset.problems.append(Problem("unreadable", "error", name, f"the image cannot be decoded: {reason}"))
+    kept = table[~table.filename.isin(list(unreadable))].reset_index(drop=True)
+    return Images(arrays, kept, from_cache)
+
+
+def validate(source, image_size: int = 224) -> Dataset:
+    """The full report: structural problems (`scan`), identical duplicates and the images that
+    cannot be decoded, found by decoding every frame at `image_size` (which fills the cache)."""
+    dataset = scan(source)
+    dataset.problems.extend(identical_images(dataset.usable))
+    load_images(dataset, image_size)  # adds "unreadable" problems
+    return dataset

@@ -1,0 +1,82 @@
+"""Grad-CAM explanations with tf-keras-vis: where in the frame each label's score comes from.
+
+One `CategoricalScore` per label (tom = output 0, jerry = output 1) on the 2-unit sigmoid head,
+with `ReplaceToLinear` so the gradient is taken before the sigmoid saturates. (`BinaryScore`
+refuses a 2-unit head.)
+"""
+
+import cv2
+import numpy as np
+
+from tomjerry import LABELS
+from tomjerry.models.specs import SPECS
+
+
+def last_conv_layer_of(model) -> str:
+    if model.name in SPECS:
+        return SPECS[model.name].last_conv_layer
+    convolutions = [layer.name for layer in model.layers if "conv" in type(layer).__name__.lower()]
+    if not convolutions:
+        raise ValueError(f"model {model.name} has no convolutional layer to explain")
+    return convolutions[-1]
+
+
+class Explainer:
+    """Holds the tf-keras-vis visualisers for one model (cloning the model once, not per call)."""
+
+    def __init__(self, model, plus_plus: bool = False):
+        from tf_keras_vis.gradcam import Gradcam
+        from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+        from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+
+        kind = GradcamPlusPlus if plus_plus else Gradcam
+        self.layer = last_conv_layer_of(model)
+        self.visualiser = kind(model, model_modifier=ReplaceToLinear(), clone=True)
+
+    def heatmaps(self, images: np.ndarray, label: str) -> np.ndarray:
+        """(N, H, W) maps in [0, 1] for images (N, H, W, 3) float32 in [0, 1]."""
+        from tf_keras_vis.utils.scores import CategoricalScore
+
+        if label not in LABELS:
+            raise ValueError(f"label must be one of {', '.join(LABELS)}")
+        index = LABELS.index(label)
+        cams = self.visualiser(CategoricalScore([index] * len(images)), images,
+                               penultimate_layer=self.layer, seek_penultimate_conv_layer=False)
+        return np.nan_to_num(np.asarray(cams, np.float32)).reshape(len(images), *images.shape[1:3])
+
+
+# Grad-CAM scales every map to its own maximum, so a label the model calls absent (p = 0.00)
+# still gets bright red areas, which reads as "the model sees Tom here". Its map is drawn faded.
+FADED_ALPHA = 0.12
+SCALE_CAPTION = ("Colour scale, left to right: blue, little influence on the label's score; red, the most. Each "
+                 "map is scaled to its own maximum, so red means \"most, for this label in this frame\", not a "
+                 "probability; the map of a label the model calls absent is drawn faded.")
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45, probability: float | None = None,
+            threshold: float = 0.5) -> np.ndarray:
+    """An RGB uint8 picture of the heatmap (jet colours) over the image (float [0, 1] or uint8).
+    With the label's `probability`, a label below `threshold` (absent) is drawn faded."""
+    base = image if image.dtype == np.uint8 else (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    heat = cv2.resize(heatmap.astype(np.float32), (base.shape[1], base.shape[0]))
+    colours = jet(np.clip(heat, 0, 1))
+    if probability is not None and probability < threshold:
+        alpha = FADED_ALPHA
+    return cv2.addWeighted(base, 1 - alpha, colours, alpha, 0)
+
+
+def jet(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] to RGB uint8 in OpenCV's jet colour map."""
+    return cv2.cvtColor(cv2.applyColorMap((values * 255).astype(np.uint8), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+
+
+def colour_scale(width: int = 320, height: int = 14) -> np.ndarray:
+    """The overlay's colour scale as a picture: low influence (left, blue) to high (right, red)."""
+    return jet(np.tile(np.linspace(0, 1, width, dtype=np.float32), (height, 1)))
+
+
+def cam_caption(label: str, probability: float, threshold: float = 0.5) -> str:
+    """'tom present: p=0.93' or 'jerry absent: p=0.02 (faded)'."""
+    if probability >= threshold:
+        return f"{label} present: p={probability:.2f}"
+    return f"{label} absent: p={probability:.2f} (faded)"

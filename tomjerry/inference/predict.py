@@ -1,0 +1,225 @@
+"""Prediction: one inference recipe per run, and the one predictor built from it.
+
+The recipe (inference.json in the run folder) says how a picture becomes an answer: the decoder,
+how a picture of another shape is fitted to the training frames' 16:9, the model's input size,
+the mirror-image test-time augmentation and the decision threshold chosen on validation. The
+evaluation (predictions.csv), the Predict, Grad-CAM and Video pages, the report and
+`python -m tomjerry predict` all go through `Predictor`, so a frame gets one answer wherever it is
+asked. A bare model file gets the documented defaults (no TTA, threshold 0.5).
+"""
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import UnidentifiedImageError
+
+from tomjerry import COMBINATION_OF
+from tomjerry.data.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
+from tomjerry.data.images import model_input, to_float
+from tomjerry.inference.novelty import feature_model, load_reference, predict_with_features
+from tomjerry.models.files import ModelContractError, UnreadableModelError, load_model  # noqa: F401
+from tomjerry.runs.folder import RunFolder
+
+DEFAULT_THRESHOLD = 0.5  # a bare model file has no validation frames to choose one on
+BATCH = 64               # frames per model call; predict_on_batch runs the compiled graph
+DECODER = ("tomjerry.data.decoding: Pillow, exactly equal to OpenCV on JPEG frames; EXIF orientation applied, "
+           "transparency on white, 16-bit reduced to 8, first frame of an animation")
+SHAPE_RULE = ("within 5 % of 16:9 unchanged; uniform bars removed; wider pictures centre-cropped to 16:9, "
+              "taller ones padded with mirror copies (measured: benchmarks/shape_rule.py)")
+
+
+@dataclass(frozen=True)
+class InferenceRecipe:
+    input_size: int                        # the model's square input side, pixels
+    tta: bool = False                      # average the picture and its mirror image
+    threshold: float = DEFAULT_THRESHOLD   # a label is present when its probability reaches this
+    threshold_source: str = "default"      # "validation": chosen on the run's validation frames
+    aspect: float = FRAME_ASPECT           # pictures are fitted to this width / height first
+    shape_rule: str = SHAPE_RULE
+    resize: str = "INTER_AREA to input_size x input_size, then float32 in [0, 1]"
+    decoder: str = DECODER
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "InferenceRecipe":
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    @classmethod
+    def for_run(cls, config, metrics: dict | None) -> "InferenceRecipe":
+        """A run's recipe from its config and its evaluation (the validation threshold)."""
+        threshold = (metrics or {}).get("threshold_from_validation")
+        return cls(input_size=config.image_size, tta=config.tta,
+                   threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
+                   threshold_source="default" if threshold is None else "validation")
+
+    @classmethod
+    def for_model(cls, model, threshold: float = DEFAULT_THRESHOLD) -> "InferenceRecipe":
+        """The documented defaults for a bare model file: its input size, no TTA, 0.5."""
+        return cls(input_size=input_size(model), threshold=threshold)
+
+
+@dataclass
+class Prediction:
+    p_tom: float | None
+    p_jerry: float | None
+    threshold: float
+    note: str | None = None                # how the picture's shape was fitted to 16:9
+    warnings: list = field(default_factory=list)  # sentences for the user
+    file: str | None = None
+    error: str | None = None               # why the picture could not be read
+
+    @property
+    def verdict(self) -> str | None:
+        if self.error:
+            return None
+        return COMBINATION_OF[(int(self.p_tom >= self.threshold), int(self.p_jerry >= self.threshold))]
+
+    def to_json(self) -> dict:
+        """The object `predict --json` prints for one image."""
+        return {"file": self.file, "p_tom": self.p_tom, "p_jerry": self.p_jerry, "verdict": self.verdict,
+                "threshold": self.threshold, "warnings": list(self.warnings), "error": self.error}
+
+
+def input_size(model) -> int:
+    return int(model.input_shape[1])
+
+
+def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
+    """Image bytes to (H, W, 3) uint8 RGB at full size, exactly as a dataset frame of the same bytes
+    is decoded, or BadImage with a one-line reason (see tomjerry.data.decoding.decode_image)."""
+    return decode_image(data, name)
+
+
+def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Full-size RGB to the model's input: fitted to 16:9, the dataset's INTER_AREA resize to
+    (size, size, 3), float32 in [0, 1]."""
+    return to_float(model_input(rgb, size)[0])
+
+
+def predict_arrays(model, images: np.ndarray) -> np.ndarray:
+    """(N, size, size, 3) float32 to (N, 2) probabilities, one compiled call (about 10 ms for one
+    image against about 90 ms for an eager call)."""
+    return np.asarray(model.predict_on_batch(images), dtype=np.float32)
+
+
+class Predictor:
+    """A model with its recipe: the one way tomjerry turns pictures into answers."""
+
+    def __init__(self, model, recipe: InferenceRecipe, source: Path | None = None, reference=None):
+        """`reference`: a calibrated tomjerry.inference.novelty.Reference; with it every answer also says
+        whether the picture looks like the training frames."""
+        if recipe.input_size != input_size(model):
+            raise ValueError(f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px")
+        self.model, self.recipe, self.source, self.reference = model, recipe, source, reference
+        self._with_features = None
+
+    @classmethod
+    def from_path(cls, path, model=None) -> "Predictor":
+        """A run folder (its model and recipe: inference.json, else derived from its config and
+        metrics) or a bare .keras file (the defaults). `model`: an already loaded model of that
+        path (the pages cache it). UnreadableModelError / ModelContractError for a bad model."""
+        path = Path(path)
+        model = model if model is not None else load_model(path)
+        if not path.is_dir():
+            return cls(model, InferenceRecipe.for_model(model), path)
+        folder = RunFolder(path)
+        reference = None
+        if folder.file(RunFolder.NOVELTY).is_file():
+            reference = load_reference(folder.file(RunFolder.NOVELTY))
+        saved = folder.read_json(RunFolder.INFERENCE)
+        if saved:
+            recipe = InferenceRecipe.from_dict(saved)
+        else:
+            try:
+                recipe = InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
+            except ValueError:
+                recipe = InferenceRecipe.for_model(model)
+        return cls(model, recipe, path, reference)
+
+    def pixels(self, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
+        """Full-size (H, W, 3) uint8 RGB to the model's (S, S, 3) uint8 input and the shape note."""
+        return model_input(rgb, self.recipe.input_size)
+
+    def infer(self, pixels: np.ndarray, features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N, S, S, 3) uint8 model inputs to ((N, 2) probabilities (tom, jerry), (N, D) pooled
+        features of the pictures as given, or None). Probabilities use the recipe's test-time
+        augmentation: the mean over each picture and its mirror image. The features come from the
+        same forward pass (tomjerry.inference.novelty.feature_model), so they cost nothing extra."""
+        pixels = np.asarray(pixels)
+        if len(pixels) == 0:
+            return np.zeros((0, 2), np.float32), None
+        probabilities, pooled = [], []
+        for start in range(0, len(pixels), BATCH):
+            batch = to_float(pixels[start:start + BATCH])
+            if features:
+                f, p = predict_with_features(self._feature_model(), batch, BATCH)
+                pooled.append(f)
+            else:
+                p = predict_arrays(self.model, batch)
+            if self.recipe.tta:
+                p = (p + predict_arrays(self.model, np.ascontiguousarray(batch[:, :, ::-1]))) / 2
+            probabilities.append(p)
+        return np.concatenate(probabilities), np.concatenate(pooled) if features else None
+
+    def features(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 model inputs to their (N, D) pooled features, as `infer` gives them
+        (the pictures as given), without the mirror pass that only the probabilities use."""
+        pixels = np.asarray(pixels)
+        if len(pixels) == 0:
+            raise ValueError("no pictures to compute features of")
+        return predict_with_features(self._feature_model(), pixels, BATCH)[0]  # batches and scales uint8 itself
+
+    def _feature_model(self):
+        """The model with its pooled features as a second output (tomjerry.inference.novelty.feature_model),
+        built once."""
+        if self._with_features is None:
+            self._with_features = feature_model(self.model)
+        return self._with_features
+
+    def probabilities(self, pixels: np.ndarray) -> np.ndarray:
+        """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities, as `infer`."""
+        return self.infer(pixels, features=self.reference is not None)[0]
+
+    def answer(self, p: np.ndarray, note=None, name=None, novelty: float | None = None) -> Prediction:
+        warnings = [f"The picture was not 16:9 like the training frames: {note}."] if note else []
+        if novelty is not None and self.reference.is_out_of_distribution(novelty):
+            warnings.append(f"This does not look like a Tom and Jerry frame (novelty {novelty:.1f}, above the "
+                            f"{self.reference.threshold:.1f} that about 1 % of real validation frames reach): "
+                            "treat the verdict with care.")
+        return Prediction(float(p[0]), float(p[1]), self.recipe.threshold, note, warnings, name)
+
+    def predict(self, source, name: str | None = None) -> Prediction:
+        """Image bytes or a path to a Prediction; BadImage when the picture cannot be read."""
+        return self.predict_with_pixels(source, name)[0]
+
+    def predict_with_pixels(self, source, name: str | None = None) -> tuple[Prediction, np.ndarray]:
+        """The Prediction and the (S, S, 3) uint8 model input it was made from (for Grad-CAM)."""
+        pixels, note = self.pixels(decode_image(source, name))
+        probabilities, features = self.infer(pixels[None], features=self.reference is not None)
+        novelty = float(self.reference.score(features)[0]) if features is not None else None
+        return self.answer(probabilities[0], note, name, novelty), pixels
+
+    def predict_files(self, paths) -> list[Prediction]:
+        """One Prediction per path; an unreadable picture gets its `error`, the others an answer."""
+        results = []
+        for path in paths:
+            name = str(path)
+            try:
+                results.append(self.predict(Path(path), Path(path).name))
+                results[-1].file = name
+            except BadImage as error:
+                results.append(Prediction(None, None, self.recipe.threshold, file=name, error=str(error)))
+        return results
+
+
+def predict_image(model, source, name: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> Prediction:
+    """A bare model's Prediction for image bytes or a path (no TTA), or BadImage."""
+    return Predictor(model, InferenceRecipe.for_model(model, threshold)).predict(source, name)
+
+
+def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = DEFAULT_THRESHOLD) -> Prediction:
+    return predict_image(model, data, name, threshold)

@@ -1,0 +1,438 @@
+"""The study's grid: for each model, base, tuned, and tuned with augmentation, on one shared
+split; then the study's three tables (base, tuned, augmentation) rebuilt from the run folders."""
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tomjerry.atomic import read_json, write_csv, write_json
+from tomjerry.config import RunConfig
+from tomjerry.lab.execute import RunCancelled, execute_run
+from tomjerry.metrics.selection import add_validation_auc, collapsed, selection_order
+from tomjerry.models.specs import SPECS, WeightsUnavailableError
+from tomjerry.runs import states
+from tomjerry.runs.folder import RunFolder, artifacts_dir
+from tomjerry.runs.lifecycle import create_run
+from tomjerry.runs.record import Run, read_run
+from tomjerry.science.results import paired_comparison, run_names
+
+STUDY_MODELS = ("alexnet", "zfnet", "inceptionv3", "efficientnet_lite0")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    base: RunConfig
+    per_model: dict
+
+
+PRESETS = {
+    # Faithful: 224 px and the study's settings.
+    "seed": Preset("seed", "faithful to the study: 224 px, 10 epochs, 3 trials (hours on a CPU)",
+                   RunConfig(image_size=224, epochs=10, batch_size=32, max_trials=3, patience=3), {
+                       "inceptionv3": {"tune_dropout": True}}),
+    # Fits 60 minutes on 2 CPU cores with the real data: small images, few epochs.
+    "fast": Preset("fast", "CPU preset: 96 px, 3 epochs, 3 trials, batch 64 (about 30 minutes on 2 cores)",
+                   RunConfig(image_size=96, epochs=3, batch_size=64, max_trials=3, patience=2), {
+                       "inceptionv3": {"tune_dropout": True, "max_trials": 2},
+                       "efficientnet_lite0": {"learning_rate": 1e-3}}),
+    # Converged on 2 CPU cores: every cell trains until early stopping on validation loss (at
+    # most 40 epochs), tuning gives every trial the same budget, and 136 px is the smallest size
+    # at which AlexNet's last pooled feature map is 3x3 (128 px: 2x2; 96 px: 1x1). Hours.
+    # EfficientNet-Lite0's frozen-base cells train their head on cached features (an epoch in
+    # under a second, tomjerry.training.features), and at 1e-4 its head was still improving at epoch 40:
+    # its cap is 200, which its cells reach only if validation loss keeps falling that long.
+    "cpu": Preset("cpu", "converged CPU grid: 136 px, early stopping on validation loss (patience 3, at most 40 "
+                  "epochs; EfficientNet-Lite0 at most 200), 3 trials (hours on 2 cores; resumable)",
+                  RunConfig(image_size=136, epochs=40, batch_size=32, max_trials=3, patience=3), {
+                      "inceptionv3": {"tune_dropout": True}, "efficientnet_lite0": {"epochs": 200}}),
+    # Seconds, for tests and a first look at the demo data.
+    "tiny": Preset("tiny", "smoke test: 80 px, 1 epoch, 2 trials", RunConfig(
+        image_size=80, epochs=1, batch_size=32, max_trials=2, patience=0), {}),
+}
+
+
+def split_name(run: Run) -> str:
+    """'random 42', 'blocked 1', 'file' (a split CSV): the split a run was tested on."""
+    split = run.split
+    return split.get("kind") if split.get("seed") is None else f"{split['kind']} {split['seed']}"
+
+
+def interval_text(ci) -> str | None:
+    """[0.939, 0.975] -> '93.9-97.5 %' (a 95 % interval as the tables show it)."""
+    if not ci or len(ci) != 2 or ci[0] is None:
+        return None
+    return f"{ci[0]:.1%}-{ci[1]:.1%}".replace("%-", "-")
+
+
+def versus_base(run: Run, base: Run | None) -> str | None:
+    """A tuned or augmented cell against its model's base cell on the same test frames: the
+    exact-match difference in points with its 95 % interval (bootstrap over shots) and the exact
+    McNemar p-value, '*' where the interval excludes zero. None for a base cell, or where the two
+    cannot be paired (no base, other test frames)."""
+    if base is None or base.run_id == run.run_id:
+        return None
+    try:
+        paired = paired_comparison(run, base)
+    except (ValueError, OSError, KeyError):
+        return None
+    exact, p = paired["exact_match_difference"], paired["mcnemar_exact_match"]["p_value"]
+    return (f"{exact['difference'] * 100:+.1f} [{exact['low'] * 100:+.1f}, {exact['high'] * 100:+.1f}] "
+            f"p={p:.2g}{' *' if paired['significant'] else ''}")
+
+
+def study_tables(runs: list[Run]) -> pd.DataFrame:
+    """One row per finished run: the study's columns (correct N / total, binary accuracy) and
+    ours. `preset` is empty for the study's cells (model x variant) and names the preset of
+    work beyond the study (e.g. lite0-best); `split` is the split kind with its seed."""
+    done = [run for run in runs if run.state == states.FINISHED]
+    names = run_names(done)
+    rows = []
+    bases = {(run.config.model, split_name(run)): run for run in done
+             if run.config.variant == "base" and run.preset is None}
+    for run in done:
+        config, metrics = run.config, run.metrics or {}
+        test = metrics.get("test", {})
+        challenge = metrics.get("challenge", {})
+        labels = test.get("labels", {})
+        rows.append({
+            "variant": config.variant, "model": config.model, "run": names[run.run_id],
+            "split": split_name(run), "preset": run.preset, "shipped": run.reference,
+            "image_size": config.image_size, "run_id": run.run_id,
+            "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
+            "binary_accuracy": test.get("binary_accuracy"), "exact_match": test.get("exact_match_accuracy"),
+            "exact_match_ci95": interval_text(test.get("exact_match_ci95")),
+            "vs_base": None if run.preset else versus_base(run, bases.get((config.model, split_name(run)))),
+            "f1_tom": labels.get("tom", {}).get("f1"), "f1_jerry": labels.get("jerry", {}).get("f1"),
+            "challenge": f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
+            "challenge_in_training": metrics.get("challenge_in_training"),
+            "learning_rate": (metrics.get("tuning") or {}).get("best_learning_rate", config.learning_rate),
+            "seconds": metrics.get("train_seconds"),
+        })
+    return pd.DataFrame(rows, columns=STUDY_COLUMNS)
+
+
+STUDY_COLUMNS = ["variant", "model", "run", "split", "preset", "shipped", "image_size", "run_id", "correct",
+                 "binary_accuracy", "exact_match", "exact_match_ci95", "vs_base", "f1_tom", "f1_jerry", "challenge", "challenge_in_training",
+                 "learning_rate", "seconds"]
+# The study's three tables, in its order.
+STUDY_VARIANTS = {"base": "Base models", "tuned": "Tuned (Keras Tuner)",
+                  "augmented": "Tuned with augmentation (the tuned search's hyperparameters)"}
+SPLIT_RESISTANCE = ("shots", "blocked", "random")  # most leakage-resistant first
+# The columns the app and the report show. A study table holds one split, whose challenge frames
+# in training are the same for every cell (said once, in a sentence); beyond the study they differ.
+# Which runs are shipped is said once, in a sentence, too (shipped_note): the tables fit a page.
+CELL_COLUMNS = ["run", "correct", "binary_accuracy", "exact_match", "exact_match_ci95", "vs_base", "f1_tom", "f1_jerry", "challenge",
+                "learning_rate", "seconds"]
+# Beyond the study, no study's count ("correct"): the names are longer, the room goes to them.
+BEYOND_COLUMNS = ["run", "binary_accuracy", "exact_match", "exact_match_ci95", "f1_tom", "f1_jerry", "challenge",
+                  "challenge_in_training", "seconds"]
+
+
+def study_cells(table: pd.DataFrame) -> pd.DataFrame:
+    """The study's cells: runs that started from no preset (a preset is work beyond the study)."""
+    return table[table.preset.isna()]
+
+
+def beyond_study(table: pd.DataFrame) -> pd.DataFrame:
+    """Runs that are not a study cell: those started from a preset (lite0-best, demo, ...)."""
+    return table[table.preset.notna()]
+
+
+def challenge_note(cells: pd.DataFrame) -> str:
+    """'24 of the 32 challenge frames are in training on this split.' (every cell of one split
+    shares its split, so they agree; runs with other settings, such as exclude_challenges, are
+    named by their count)."""
+    counts = sorted({int(n) for n in cells.challenge_in_training.dropna()})
+    total = cells.challenge.iloc[0].split(" / ")[-1] if len(cells) else "?"
+    if not counts:
+        return ""
+    if len(counts) == 1:
+        return f"{counts[0]} of the {total} challenge frames are in training on this split."
+    return f"{' or '.join(str(n) for n in counts)} of the {total} challenge frames are in training, by run."
+
+
+def shipped_note(rows: pd.DataFrame) -> str:
+    """Which of these runs are the reference results shipped with the project."""
+    shipped = int(rows.shipped.sum())
+    if shipped == 0:
+        return ""
+    which = "All" if shipped == len(rows) else f"{shipped} of the {len(rows)}"
+    return (f"{which} of these runs are shipped with the project (artifacts/runs/ref-*): reference results "
+            "measured on the real frames on 2 CPU cores, not re-run here.")
+
+
+def study_splits(table: pd.DataFrame) -> list[str]:
+    """The splits the study's cells ran on, the one with the most cells first (ties: the more
+    leakage-resistant kind first): the study's tables show one split at a time."""
+    cells = study_cells(table)
+    counts = cells.split.value_counts()
+
+    def order(split: str):
+        kind = split.split()[0]
+        return -counts[split], SPLIT_RESISTANCE.index(kind) if kind in SPLIT_RESISTANCE else 9, split
+
+    return sorted(counts.index, key=order)
+
+
+def format_table(table: pd.DataFrame, variant: str) -> str:
+    part = table[table.variant == variant]
+    if part.empty:
+        return f"{variant}: no finished runs"
+    lines = [f"{variant.upper()}", f"{'model':<20}{'correct':>16}{'binary':>9}{'exact':>9}{'F1 tom':>8}{'F1 jerry':>9}{'challenge':>11}{'time':>8}"]
+    for row in part.itertuples():
+        lines.append(f"{row.model:<20}{row.correct:>16}{row.binary_accuracy:>9.2%}{row.exact_match:>9.2%}"
+                     f"{row.f1_tom:>8.3f}{row.f1_jerry:>9.3f}{row.challenge:>11}{row.seconds or 0:>7.0f}s")
+    return "\n".join(lines)
+
+
+def cell_config(base: RunConfig, variant: str, tuned_run: Path | None, rank: int = 0) -> RunConfig:
+    """The config of one cell. Tuned with augmentation takes the tuned search's hyperparameters:
+    the trial the tuned cell kept (rank 0) or, after a divergence or a collapse, the next one in
+    the search's selection order (rank 1, 2, ...; tomjerry.metrics.selection)."""
+    if variant != "augmented":
+        return base.replace(variant=variant)
+    order = tuned_trial_order(tuned_run)
+    if order.empty or rank >= len(order):
+        return base.replace(variant="augmented", augment=True)
+    chosen = order.iloc[rank]
+    dropout = chosen["dropout"] if "dropout" in order and pd.notna(chosen.get("dropout")) else base.dropout_rate
+    return base.replace(variant="augmented", augment=True, learning_rate=float(chosen.learning_rate),
+                        dropout_rate=float(dropout))
+
+
+def tuned_trial_order(tuned_run: Path | None) -> pd.DataFrame:
+    """The tuned run's completed trials in its selection order (empty without a search). A search
+    recorded before the selection guard gets its validation AUC from its trials' histories."""
+    if tuned_run is None or not RunFolder(tuned_run).file(RunFolder.TRIALS).is_file():
+        return pd.DataFrame()
+    folder = RunFolder(tuned_run)
+    trials = pd.read_csv(folder.file(RunFolder.TRIALS))
+    if "val_auc" not in trials:
+        trials = add_validation_auc(trials, folder.file(RunFolder.TUNER_HISTORY))
+    return selection_order(trials)
+
+
+def diverged(result: dict) -> bool:
+    """A run whose validation loss never improved after its first epoch (what a too-high
+    learning rate does under augmentation): the study retries it with the next best rate."""
+    return bool(result.get("best_epoch") == 1 and (result.get("epochs_run") or 0) > 1)
+
+
+def retry_reason(result: dict) -> str | None:
+    """Why an augmented cell is retried with the tuned search's next rate, or None."""
+    if diverged(result):
+        return "validation loss never improved after epoch 1"
+    if collapsed(result):
+        return "its validation predictions do not rank the frames (validation AUC below the selection guard's)"
+    return None
+
+
+def retry_left(tuned_run: Path | None, rank: int) -> bool:
+    """Whether the tuned search has a rate after selection rank `rank` worth a retry: only rates
+    whose trial ranked the frames (they come first in the selection order); a cell with none left
+    stays as it is."""
+    order = tuned_trial_order(tuned_run)
+    return not order.empty and rank + 1 < int(order.ranks_frames.sum())
+
+
+def reuse_trials(source: Path, run_dir: Path) -> None:
+    """Give a new tuned run the finished trials of an earlier search with the same config, so that
+    Keras Tuner resumes that search (it has no trial left to run) and only the selection and the
+    evaluation run again. Checkpoints are hard-linked (copied across file systems); the small
+    files are copied, so the earlier run's record is never written to."""
+    def link_or_copy(src, dst):
+        if str(src).endswith(".h5"):
+            try:
+                os.link(src, dst)
+                return dst
+            except OSError:
+                pass
+        return shutil.copy2(src, dst)
+
+    for name in (RunFolder.TUNER, RunFolder.TUNER_HISTORY):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, run_dir / name, copy_function=link_or_copy)
+
+
+def redo_cells(record: dict, redo, when: str) -> list[dict]:
+    """Take the cells named in `redo` ("MODEL:VARIANT") out of a study record, into
+    record["replaced"], so that a resumed study runs them again. A tuned cell takes its model's
+    augmented cells with it (they inherit its rates). ValueError for a cell the study lacks."""
+    replaced = []
+    for item in redo:
+        model, _, variant = item.partition(":")
+        if variant not in ("base", "tuned", "augmented"):
+            raise ValueError(f"--redo takes MODEL:VARIANT (variant base, tuned or augmented), not {item!r}")
+        variants = {"tuned", "augmented"} if variant == "tuned" else {variant}
+        cells = [c for c in record["cells"] if c["model"] == model and c["variant"] in variants]
+        if not any(c["variant"] == variant for c in cells):
+            raise ValueError(f"the study has no {variant} cell of {model} to run again")
+        for cell in cells:
+            record["cells"].remove(cell)
+            replaced.append({**cell, "replaced": when, "reason": f"run again (--redo {item})"})
+    record.setdefault("replaced", []).extend(replaced)
+    return replaced
+
+
+class StudyBusy(RuntimeError):
+    """A cell of the study is still running in another process."""
+
+
+def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -> tuple[Path, dict]:
+    """Run one cell to the end: reuse its finished run, resume its stopped one, or start it."""
+    if cell and cell.get("run_id"):
+        run = read_run(artifacts / "runs" / cell["run_id"])
+        if run.state == states.FINISHED:
+            return run.path, run.metrics
+        if run.state in states.RESUMABLE:
+            return run.path, execute_run(run.path, data_path)
+        if run.state in states.ACTIVE:
+            raise StudyBusy(f"the study's run {run.run_id} is still {run.state} (another process runs this "
+                            "study): stop it first")
+    run_dir = create_run(config, artifacts, data_path)
+    return run_dir, None
+
+
+def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifacts=None, split="random",
+              split_seed: int = 42, log=print, resume_folder=None, redo=()) -> Path:
+    """Run the grid in this process; returns the study folder (study.json, summary.csv).
+
+    The study records every cell as it goes (study.json), so a killed study continues with
+    `resume_folder`: finished cells are kept, a stopped cell resumes after its last finished epoch
+    (or trial), the rest start. `redo` ("MODEL:VARIANT", with `resume_folder`) runs finished cells
+    again (after a change of the selection rule, say); a tuned cell run again reuses its search's
+    finished trials when its config is unchanged, and takes its augmented cell with it."""
+    artifacts = artifacts_dir(artifacts)
+    if resume_folder:
+        folder = Path(resume_folder)
+        record = study_record(folder)
+        preset, split, split_seed, models = record["preset"], record["split"], record.get("split_seed", 42), record["models"]
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    unknown = [m for m in models if m not in SPECS]
+    if unknown:
+        raise ValueError(f"unknown model(s): {', '.join(unknown)}")
+    chosen = PRESETS[preset]
+    if redo and not resume_folder:
+        raise ValueError("--redo runs cells of an existing study again: give it with --resume STUDY_DIR")
+    if not resume_folder:
+        folder = artifacts / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}"
+        folder.mkdir(parents=True)
+        record = {"preset": preset, "description": chosen.description, "split": split, "split_seed": split_seed,
+                  "models": list(models), "cells": [], "runs": [], "skipped": [], "retries": []}
+    record.setdefault("cells", [])
+    record.setdefault("retries", [])
+    started = time.time() - record.get("seconds", 0)
+    if redo:
+        for cell in redo_cells(record, redo, time.strftime("%Y-%m-%d %H:%M:%S")):
+            log(f"{cell['model']:<20} {cell['variant']:<10} runs again (was {cell['run_id']})")
+        write_json(folder / "study.json", record)
+
+    def save():
+        record["runs"] = [cell["run_id"] for cell in record["cells"]]
+        record["seconds"] = round(time.time() - started, 1)
+        write_json(folder / "study.json", record)
+
+    for model in models:
+        if any(entry["model"] == model for entry in record["skipped"]):
+            continue
+        base = chosen.base.replace(model=model, split=split, split_seed=split_seed, **chosen.per_model.get(model, {}))
+        tuned_run = None
+        for variant in ("base", "tuned", "augmented"):
+            rank, stopped = 0, False
+            while True:
+                cell = next((c for c in record["cells"] if (c["model"], c["variant"], c.get("rank", 0))
+                             == (model, variant, rank)), None)
+                config = cell_config(base, variant, tuned_run, rank)
+                try:
+                    run_dir, result = run_cell(config, cell, artifacts, data_path)
+                    if cell is None:
+                        cell = {"model": model, "variant": variant, "rank": rank, "run_id": run_dir.name}
+                        earlier = reusable_search(record, model, config, artifacts) if variant == "tuned" else None
+                        if earlier is not None:
+                            reuse_trials(earlier, run_dir)
+                            cell["trials_from"] = earlier.name
+                            log(f"{model:<20} {variant:<10} reuses the finished trials of {earlier.name}")
+                        record["cells"].append(cell)
+                        save()
+                    if result is None:
+                        result = execute_run(run_dir, data_path)
+                except WeightsUnavailableError as error:
+                    log(f"{model:<20} {variant:<10} skipped: {error}")
+                    record["skipped"].append({"model": model, "reason": str(error)})
+                    stopped = True
+                    break
+                except (RunCancelled, StudyBusy):
+                    save()
+                    raise  # a cancelled or doubly started study stops; resume continues it
+                except Exception as error:
+                    log(f"{model:<20} {variant:<10} FAILED: {type(error).__name__}: {error}")
+                    stopped = True
+                    break
+                test = result["test"]
+                log(f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
+                    f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}")
+                reason = retry_reason(result) if variant == "augmented" else None
+                if reason is None or not retry_left(tuned_run, rank):
+                    break
+                record["retries"].append({"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate,
+                                          "reason": reason})
+                cell["superseded"] = True
+                log(f"{model:<20} {variant:<10} at learning rate {config.learning_rate}: {reason}; "
+                    "retrying with the next rate of the tuned search")
+                rank += 1
+            save()
+            if stopped:
+                break
+            if variant == "tuned":
+                tuned_run = artifacts / "runs" / cell["run_id"]
+    save()
+    cells = [c for c in record["cells"] if not c.get("superseded")]
+    table = study_tables([read_run(artifacts / "runs" / c["run_id"]) for c in cells])
+    write_csv(folder / "summary.csv", table)
+    return folder
+
+
+def study_record(folder: Path) -> dict:
+    """The study.json of a study folder; ValueError naming the problem (a file given instead of
+    the folder, no readable record)."""
+    folder = Path(folder)
+    if folder.is_file():
+        raise ValueError(f"{folder} is a file: give the study's folder (the one holding study.json)")
+    record = read_json(folder / "study.json")
+    if not record:
+        raise ValueError(f"{folder} holds no readable study.json")
+    return record
+
+
+def reusable_search(record: dict, model: str, config: RunConfig, artifacts: Path) -> Path | None:
+    """The run folder of a replaced tuned cell of `model` whose config equals `config` and whose
+    search finished every trial (its tuner folder is still there), or None."""
+    for cell in reversed(record.get("replaced", [])):
+        if (cell["model"], cell["variant"]) != (model, "tuned"):
+            continue
+        path = artifacts / "runs" / cell["run_id"]
+        try:
+            same = RunFolder(path).read_config() == config
+        except (OSError, ValueError):
+            continue
+        if same and (path / RunFolder.TUNER).is_dir() and (path / RunFolder.TRIALS).is_file():
+            trials = pd.read_csv(path / RunFolder.TRIALS)
+            if len(trials) >= config.max_trials and (trials.status == "COMPLETED").all():
+                return path
+    return None
+
+
+def skipped_models(artifacts=None) -> dict:
+    """Models a study could not run, with the reason (e.g. no ImageNet weights offline)."""
+    skipped = {}
+    for record in sorted((artifacts_dir(artifacts) / "studies").glob("*/study.json")):
+        for entry in (read_json(record) or {}).get("skipped", []):
+            skipped[entry["model"]] = entry["reason"]
+    return skipped

@@ -1,0 +1,122 @@
+"""Model files: finding, checking and loading a run's model.keras under tomjerry's model contract
+(a fixed-size square RGB input and exactly two sigmoid outputs, tom and jerry). A bad file is
+refused in one line naming the likely cause, before Keras is even imported."""
+
+import zipfile
+from pathlib import Path
+
+from tomjerry.data.decoding import one_line
+from tomjerry.runs.folder import RunFolder
+
+LFS_POINTER = b"version https://git-lfs"
+ZIP_MAGIC = b"PK\x03\x04"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+KERAS_ARCHIVE_FILES = ("config.json", "model.weights.h5")  # what keras.saving writes into every .keras
+
+
+class UnreadableModelError(ValueError):
+    """The model file cannot be loaded at all; the message names the likely cause in one line."""
+
+
+class ModelContractError(ValueError):
+    """The model loads but is not a tomjerry model: a fixed-size RGB input and exactly two sigmoid
+    outputs (tom, jerry). The message names what is wrong in one line."""
+
+
+def model_path(path) -> Path:
+    """A run folder's model.keras, or the .keras file given."""
+    path = Path(path)
+    return RunFolder(path).model_path if path.is_dir() else path
+
+
+def check_readable(path: Path) -> None:
+    """UnreadableModelError when the file cannot be a Keras archive, found from its first bytes and
+    its zip directory before Keras is asked (Keras's own messages for these are misleading: a Git LFS
+    pointer is reported as "File not found")."""
+    name = path.name
+    if not path.is_file():
+        raise UnreadableModelError(f"no model at {path}: pick a finished run or a .keras file")
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+    if not head:
+        raise UnreadableModelError(f"{name} is empty (0 bytes): train the run again or copy the model again")
+    if head.startswith(LFS_POINTER):
+        raise UnreadableModelError(f"{name} is a Git LFS pointer, not the model: run `git lfs pull`")
+    if head.startswith(HDF5_MAGIC):
+        raise UnreadableModelError(f"{name} is a legacy HDF5 model, not a .keras archive: save it again with model.save('model.keras')")
+    if not head.startswith(ZIP_MAGIC):
+        raise UnreadableModelError(f"{name} is not a Keras archive (a .keras file is a zip; this one is not)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        # A zip is read from its end: a cut-off copy starts right but has no directory.
+        raise UnreadableModelError(f"{name} is truncated (an incomplete zip): copy or download it again") from None
+    missing = [member for member in KERAS_ARCHIVE_FILES if member not in names]
+    if missing:
+        raise UnreadableModelError(f"{name} is a zip but not a Keras archive (no {', '.join(missing)} inside)")
+
+
+def activation_name(layer) -> str:
+    activation = getattr(layer, "activation", None)
+    if activation is None:
+        return f"a {type(layer).__name__} layer"
+    return getattr(activation, "__name__", str(activation))
+
+
+def symbolic(model, attribute: str) -> list:
+    """A model's input or output tensors; none for a model that was never built (Keras raises)."""
+    try:
+        return list(getattr(model, attribute) or [])
+    except (AttributeError, ValueError):
+        return []
+
+
+def check_contract(model, name: str = "model.keras") -> None:
+    """ModelContractError unless the model takes one fixed-size square RGB input (None, S, S, 3) and
+    gives one output tensor (None, 2) from a sigmoid: tomjerry reads column 0 as tom, 1 as jerry."""
+    inputs, outputs = symbolic(model, "inputs"), symbolic(model, "outputs")
+    if len(inputs) != 1:
+        raise ModelContractError(f"{name} has {len(inputs)} inputs; tomjerry needs one RGB image input")
+    shape = tuple(inputs[0].shape)
+    if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
+        raise ModelContractError(f"{name} takes input of shape {shape}; tomjerry needs a fixed-size RGB image (None, H, W, 3)")
+    if shape[1] != shape[2]:
+        raise ModelContractError(f"{name} takes {shape[2]}x{shape[1]} input; tomjerry feeds square frames (H = W)")
+    if len(outputs) != 1:
+        raise ModelContractError(f"{name} has {len(outputs)} output heads; tomjerry needs one output of 2 sigmoid units (tom, jerry)")
+    units = tuple(outputs[0].shape)
+    history = getattr(outputs[0], "_keras_history", None)
+    layer = history.operation if history is not None else model.layers[-1]
+    activation = activation_name(layer)
+    if len(units) != 2 or units[1] != 2 or activation != "sigmoid":
+        count = f"{units[1]} output{'' if units[1] == 1 else 's'}" if len(units) == 2 else f"an output of shape {units}"
+        raise ModelContractError(f"{name} has {count} with {activation}; tomjerry needs 2 sigmoid outputs (tom, jerry)")
+
+
+def load_model(path):
+    """A run folder (its model.keras) or a .keras file, loaded with Keras safe_mode (no arbitrary
+    code) and checked against the model contract (see check_contract). Raises UnreadableModelError
+    when the file is missing, a Git LFS pointer, truncated, not a Keras archive or refused by safe
+    mode, and ModelContractError when the model is not a tomjerry model; both are ValueErrors with
+    a one-line message."""
+    path = model_path(path)
+    check_readable(path)  # before importing Keras: a bad file is refused in milliseconds, not seconds
+    import keras
+
+    # Importing the registry makes every custom object the models use known to Keras.
+    import tomjerry.models.builders  # noqa: F401
+
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001
+        # Keras raises ValueError, TypeError, KeyError, OSError... from deep inside deserialisation;
+        # whichever it is, this file cannot be used, and the first sentence says why.
+        first = one_line(str(error)).split(". ")[0]
+        if "safe_mode" in str(error):
+            raise UnreadableModelError(one_line(f"{path.name} is refused by Keras safe mode, as it holds Python code: {first}")) from None
+        raise UnreadableModelError(one_line(f"{path.name} cannot be loaded by Keras ({type(error).__name__}: {first})")) from None
+    check_contract(model, path.name)
+    return model
+
+

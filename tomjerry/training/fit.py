@@ -1,0 +1,232 @@
+"""Fitting one model on a run's data: the Keras callbacks that keep the run folder current and
+make a killed run resumable, the optimiser and loss, tf.distribute, and the final evaluation.
+Orchestration (locks, states, the background entry point) lives in tomjerry.lab.execute."""
+
+import shutil
+import sys
+import time
+import warnings
+
+import keras
+import numpy as np
+import pandas as pd
+
+from tomjerry.atomic import copy_into_place, write_csv
+from tomjerry.config import RunConfig
+from tomjerry.models.builders import build_model
+from tomjerry.models.specs import SPECS
+from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.status import update_status
+from tomjerry.training.features import feature_datasets, split_model, uses_cached_features
+from tomjerry.training.rundata import RunData
+from tomjerry.training.scoring import evaluate_model
+
+# Keras warns on every fit that `shuffle` is ignored for a tf.data input; ours shuffles itself.
+warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
+
+
+class RunFiles(keras.callbacks.Callback):
+    """Appends the history file after every epoch and keeps status.json's progress and ETA
+    current. On a resumed fit the first epoch tells where training restarts: rows of that
+    epoch and later (written before the kill but not backed up) are dropped, so every epoch is
+    in the history once."""
+
+    def __init__(self, run_dir, epochs: int, steps: int, history_path=None, extra=None):
+        super().__init__()
+        self.folder = RunFolder(run_dir)
+        self.epochs, self.steps = epochs, steps
+        self.history_path = history_path or self.folder.file(RunFolder.HISTORY)
+        self.extra = extra or {}
+        self.rows = None
+        self.last_write = 0.0
+
+    def _previous_rows(self, first_epoch: int) -> list:
+        if first_epoch == 0 or not self.history_path.is_file():
+            return []
+        try:
+            previous = pd.read_csv(self.history_path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            return []
+        return previous[previous.epoch <= first_epoch].to_dict("records")
+
+    def on_train_begin(self, logs=None):
+        self.start = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.rows is None:
+            self.rows = self._previous_rows(epoch)
+            self.first_epoch = epoch
+        self.epoch_start = time.time()
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.time() - self.last_write < 2:
+            return
+        self.last_write = time.time()
+        done = self.epoch + (batch + 1) / max(self.steps, 1)
+        rate = (time.time() - self.start) / max(done - self.first_epoch, 1e-9)
+        update_status(self.folder.path, epoch=self.epoch, batch=batch + 1, steps=self.steps,
+                      progress=done / self.epochs, eta_seconds=rate * (self.epochs - done), **self.extra)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch + 1, **self.extra, **{k: float(v) for k, v in (logs or {}).items()},
+               "seconds": time.time() - self.epoch_start}
+        self.rows.append(row)
+        write_csv(self.history_path, pd.DataFrame(self.rows))
+        rate = (time.time() - self.start) / (epoch + 1 - self.first_epoch)
+        update_status(self.folder.path, epoch=epoch + 1, batch=0, progress=(epoch + 1) / self.epochs,
+                      eta_seconds=rate * (self.epochs - epoch - 1), **self.extra)
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's EarlyStopping on val_loss that, when a fit resumes at epoch k, first replays the
+    validation losses of epochs 1..k from the run's history, so patience counts across the
+    interruption as if the run had never stopped."""
+
+    def __init__(self, history_path, **kwargs):
+        super().__init__(**kwargs)
+        self.history_path = history_path
+        self.replayed = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.replayed:
+            return
+        self.replayed = True
+        if epoch == 0 or not self.history_path.is_file():
+            return
+        if self.monitor_op is None:  # Keras sets it lazily at the first epoch's end
+            self._set_monitor_op()
+        history = pd.read_csv(self.history_path)
+        # The same bookkeeping as EarlyStopping.on_epoch_end, for the epochs already trained.
+        for value in history[history.epoch <= epoch][self.monitor]:
+            current = float(value)
+            if self.best is None or self._is_improvement(current, self.best):
+                self.best, self.wait = current, 0
+            else:
+                self.wait += 1
+
+
+def choose_strategy(name: str):
+    """tf.distribute: auto takes MirroredStrategy when several GPUs are visible."""
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "auto" and len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def visible_gpus() -> list[str]:
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices("GPU")]
+
+
+def compile_model(model, config: RunConfig, steps_per_epoch: int):
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.epochs * steps_per_epoch)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.BinaryCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=[keras.metrics.BinaryAccuracy(name="binary_accuracy"),
+                 keras.metrics.AUC(multi_label=True, num_labels=2, name="auc")],
+    )
+    return model
+
+
+def new_model(config: RunConfig, steps_per_epoch: int, strategy=None):
+    if config.mixed_precision:
+        import tensorflow as tf
+
+        if tf.config.list_physical_devices("GPU"):
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        else:  # float16 on a CPU is slower, not faster
+            print("mixed precision needs a GPU: training in float32", file=sys.stderr)
+    strategy = strategy or choose_strategy(config.strategy)
+    with strategy.scope():
+        model = build_model(config.model, config.image_size, dropout_rate=config.dropout_rate,
+                            weights=config.weights, fine_tune_from=config.fine_tune_from)
+        return compile_model(model, config, steps_per_epoch)
+
+
+def cached_head(model, config: RunConfig, data: RunData | None, steps: int, strategy=None, features=True):
+    """(model, {}) to train the whole model on frames; or, for a frozen base without
+    augmentation (tomjerry.training.features), (head, {"train", "val", "record"}): the head of `model`,
+    compiled, with feature batches of the run's frames (not extracted when `features` is
+    False). The record (layer, seconds) goes into metrics.json."""
+    if not uses_cached_features(config):
+        return model, {}
+    layer = SPECS[config.model].feature_layer
+    strategy = strategy or choose_strategy(config.strategy)
+    with strategy.scope():
+        extractor, head = split_model(model, layer)
+        compile_model(head, config, steps)
+    if not features:
+        return head, {}
+    batch_size = config.batch_size * strategy.num_replicas_in_sync
+    train, val, seconds = feature_datasets(extractor, data, config, batch_size)
+    print(f"frozen base: {layer!r} features of the training and validation frames extracted once "
+          f"({seconds:.0f} s); only the head trains", file=sys.stderr)
+    return head, {"train": train, "val": val, "record": {"layer": layer, "seconds": round(seconds, 1)}}
+
+
+def save_model(model, run_dir):
+    copy_into_place(RunFolder(run_dir).model_path, lambda tmp: model.save(tmp))
+
+
+def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
+    """Fit, save model.keras, score. A killed fit resumes after its last finished epoch: Keras's
+    BackupAndRestore keeps the weights, optimiser state and epoch in the run folder, the history
+    keeps each epoch once, and with early stopping the best epoch so far is kept on disk (its
+    patience replayed from the history). With early stopping the evaluated weights are those of
+    the epoch with the lowest validation loss; without it, the last epoch's."""
+    folder = RunFolder(run_dir)
+    strategy = choose_strategy(config.strategy)
+    # batch_size is per replica; the global batch grows with the GPUs in sync.
+    replicas = strategy.num_replicas_in_sync
+    train, val, steps = data.datasets(config, batch_size=config.batch_size * replicas)
+    model = new_model(config, steps, strategy)
+    # `fitted` is what trains: the model, or only its head on the frozen base's features.
+    fitted, cached = cached_head(model, config, data, steps, strategy)
+    if cached:
+        train, val = cached["train"], cached["val"]
+    # BackupAndRestore first: it restores the epoch before the others see their first epoch.
+    # The backup is deleted only once the run's metrics exist: a kill between the fit and the
+    # evaluation resumes straight to the evaluation instead of training again from epoch 1.
+    backup = folder.file(RunFolder.BACKUP)
+    callbacks = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
+                 RunFiles(run_dir, config.epochs, steps)]
+    best_path = folder.file(RunFolder.BEST_WEIGHTS)
+    if config.patience:
+        history = folder.read_history()
+        best_so_far = float(history.val_loss.min()) if "val_loss" in history else None
+        callbacks += [
+            ResumableEarlyStopping(folder.file(RunFolder.HISTORY), monitor="val_loss", mode="min",
+                                   patience=config.patience),
+            keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
+                                            save_weights_only=True, initial_value_threshold=best_so_far),
+        ]
+    start = time.time()
+    fitted.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    seconds = time.time() - start
+    history = folder.read_history()
+    val_loss = history.val_loss.to_numpy() if "val_loss" in history else np.array([])
+    best_epoch = int(history.epoch.iloc[int(np.argmin(val_loss))]) if len(val_loss) else None
+    evaluated_epoch = int(history.epoch.iloc[-1]) if len(history) else None
+    if config.patience and best_path.is_file():
+        fitted.load_weights(str(best_path))
+        evaluated_epoch = best_epoch
+    save_model(model, run_dir)
+    trained = float(history.seconds.sum()) if "seconds" in history else seconds
+    extra = {"cached_features": cached["record"]} if cached else {}
+    result = evaluate_model(model, data, run_dir, {
+        "train_seconds": round(trained + (cached["record"]["seconds"] if cached else 0), 1),
+        "replicas": replicas, "epochs_run": len(history), "best_epoch": best_epoch,
+        "evaluated_epoch": evaluated_epoch, **extra}, tta=config.tta)
+    shutil.rmtree(backup, ignore_errors=True)
+    best_path.unlink(missing_ok=True)
+    return result

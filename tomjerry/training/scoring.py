@@ -1,0 +1,80 @@
+"""Scoring a trained model on a run's data: predictions for the validation, test and challenge
+frames, and their metrics, written into the run folder."""
+
+import numpy as np
+import pandas as pd
+
+from tomjerry.inference.novelty import DEFAULT_FALSE_ALARM_RATE, DEFAULT_MAX_IMAGES, fit_features
+from tomjerry.inference.predict import InferenceRecipe, Predictor
+from tomjerry.metrics.evaluation import choose_threshold, metrics, metrics_from_predictions
+from tomjerry.runs.folder import RunFolder
+from tomjerry.training.rundata import RunData
+
+
+def novelty_reference(predictor: Predictor, data: RunData, features: np.ndarray, split: np.ndarray):
+    """The out-of-distribution reference of a run: fitted on (up to 2,000) training frames'
+    features, its threshold set on the validation frames so about 1 % of them are flagged."""
+    train = np.flatnonzero(data.split == "train")
+    sample = train[np.linspace(0, len(train) - 1, min(len(train), DEFAULT_MAX_IMAGES)).astype(int)]
+    # Features of the frames as given: the mirror pass of TTA would only add unused probabilities.
+    train_features = predictor.features(data.images[sample])
+    held_out = features[split == "val"]
+    # 1 % needs at least 99 validation frames; a small dataset gets the lowest rate it can show.
+    rate = max(DEFAULT_FALSE_ALARM_RATE, 1 / (len(held_out) + 1))
+    return fit_features(train_features).calibrate(held_out, rate)
+
+
+def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict, object]:
+    """Predictions for validation, test and challenge rows, their metrics, and the run's
+    out-of-distribution reference (tomjerry.inference.novelty). The decision threshold and the novelty
+    threshold are chosen on validation; the test set is only scored."""
+    # Frames a split leaves out ("unused") are neither trained on nor scored.
+    keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
+    # The run's own predictor: what Predict, Grad-CAM, the report and the command line will use.
+    predictor = Predictor(model, InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta))
+    probabilities, features = predictor.infer(data.images[keep], features=True)
+    reference = novelty_reference(predictor, data, features, data.split[keep])
+    flagged = reference.is_out_of_distribution(reference.score(features))
+    rows = data.table[keep]
+    predictions = pd.DataFrame({
+        "filename": rows.filename.to_numpy(), "split": data.split[keep], "challenge": rows.challenge.to_numpy(),
+        "tom": rows.tom.to_numpy(), "jerry": rows.jerry.to_numpy(),
+        "p_tom": probabilities[:, 0].round(6), "p_jerry": probabilities[:, 1].round(6),
+        # The shot (group of near-copy frames) of each frame: intervals resample whole shots.
+        "shot": data.shot_groups[keep],
+    })
+    truth, probs = predictions[["tom", "jerry"]].to_numpy(), predictions[["p_tom", "p_jerry"]].to_numpy()
+    test = (predictions.split == "test").to_numpy()
+    val = (predictions.split == "val").to_numpy()
+    threshold = choose_threshold(truth[val], probs[val])
+    shots = predictions.shot.to_numpy()
+    result = {
+        **metrics_from_predictions(predictions),  # test and challenge, as the pages recompute them
+        "validation": metrics(truth[val], probs[val], groups=shots[val]),
+        "challenge_total": int(data.table.challenge.sum()),
+        "challenge_in_training": int((data.table.challenge.to_numpy() & (data.split == "train")).sum()),
+        "challenge_in_validation": int((data.table.challenge.to_numpy() & (data.split == "val")).sum()),
+        "threshold_from_validation": threshold,
+        "test_at_validation_threshold": metrics(truth[test], probs[test], threshold, shots[test]),
+        "dataset": {"path": str(data.source.path), "demo": data.source.is_demo, "images": len(data.table),
+                    "fingerprint": data.dataset_record["fingerprint"]},
+        "split_counts": {p: int((data.split == p).sum()) for p in ("train", "val", "test")},
+        "novelty": {**reference.to_dict(), "false_alarm_rate": {
+            part: float(flagged[(predictions.split == part).to_numpy()].mean()) for part in ("val", "test")},
+            "challenge_flagged": int(flagged[predictions.challenge.to_numpy().astype(bool)].sum())},
+    }
+    return predictions, result, reference
+
+
+def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta: bool = False) -> dict:
+    """Score the model and write predictions.csv and metrics.json into the run folder."""
+    predictions, result, reference = score(model, data, tta)
+    result.update(extra or {})
+    folder = RunFolder(run_dir)
+    folder.write_predictions(predictions)
+    reference.save(folder.file(RunFolder.NOVELTY))
+    folder.write_metrics(result)
+    recipe = InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta,
+                             threshold=result["threshold_from_validation"], threshold_source="validation")
+    folder.write_json(RunFolder.INFERENCE, recipe.to_dict())
+    return result
