@@ -37,11 +37,16 @@ def scores(result, setting=None):
         st.caption(f"Best on the random split: **{setting}**")
     left, right, last = st.columns(3)
     for column, metric, title, value, ci in (
-            (left, "exact_match_accuracy", "exact match", result.exact_match, result.exact_match_ci95),
-            (right, "binary_accuracy", "binary accuracy", result.binary_accuracy, result.binary_accuracy_ci95)):
-        column.metric(f"{title} · {result.kind} split", f"{value:.2%}",
-                      help="Both labels right." if title == "exact match" else
-                      "Share of label decisions (two per frame) that are right: the study's metric.")
+        (left, "exact_match_accuracy", "exact match", result.exact_match, result.exact_match_ci95),
+        (right, "binary_accuracy", "binary accuracy", result.binary_accuracy, result.binary_accuracy_ci95),
+    ):
+        column.metric(
+            f"{title} · {result.kind} split",
+            f"{value:.2%}",
+            help="Both labels right."
+            if title == "exact match"
+            else "Share of label decisions (two per frame) that are right: the study's metric.",
+        )
         seeds = result.describe().split(", ", 1)[1]  # 'seed 42' or 'mean of 3 seeds (1, 2, 42)'
         spread = result.spread(metric)
         if ci:
@@ -56,32 +61,40 @@ def scores(result, setting=None):
 st.subheader("Results at a glance")
 found = headline(runs)
 if found is None:
-    st.info("No finished run yet. Start one on the **Train** page (the demo preset takes under a minute on the "
-            "demo data).")
+    st.info(
+        "No finished run yet. Start one on the **Train** page (the demo preset takes under a minute on the demo data)."
+    )
 else:
     st.write(f"Best setting (chosen on validation): **{found.setting}**")
     last = scores(found.lead)
     if found.lead.kind == "random":
-        last.metric("the study's best · random split", f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
-                    f"{(found.lead.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
-                    help="Tuned AlexNet with augmentation, binary accuracy on a random split: the same kind of split.")
+        last.metric(
+            "the study's best · random split",
+            f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
+            f"{(found.lead.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
+            help="Tuned AlexNet with augmentation, binary accuracy on a random split: the same kind of split.",
+        )
     else:
         leak = "none" if found.lead.kind == "shots" else "5-9 %"
-        st.caption(f"The {found.lead.kind} split keeps "
-                   + ("whole shots" if found.lead.kind == "shots" else "runs of 50 consecutive frames")
-                   + f" on one side of train and test. Measured (`python -m tomjerry splits`), {leak} of its test "
-                     "frames have a near-duplicate in training, against 41-48 % on the random split: the closer to "
-                     "none, the more the score says about scenes the model never saw. Beside it, the random split "
-                     "(the study's), where neighbours straddle train and test and scores read higher.")
+        st.caption(
+            f"The {found.lead.kind} split keeps "
+            + ("whole shots" if found.lead.kind == "shots" else "runs of 50 consecutive frames")
+            + f" on one side of train and test. Measured (`python -m tomjerry splits`), {leak} of its test "
+            "frames have a near-duplicate in training, against 41-48 % on the random split: the closer to "
+            "none, the more the score says about scenes the model never saw. Beside it, the random split "
+            "(the study's), where neighbours straddle train and test and scores read higher."
+        )
         if found.random is not None:
             last = scores(found.random, found.random_setting)
-            last.metric("the study's best · random split", f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
-                        f"{(found.random.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
-                        help="Tuned AlexNet with augmentation, binary accuracy on a random split: compare it with "
-                             "the random-split number beside it.")
+            last.metric(
+                "the study's best · random split",
+                f"{STUDY_BEST_BINARY_ACCURACY:.2%}",
+                f"{(found.random.binary_accuracy - STUDY_BEST_BINARY_ACCURACY) * 100:+.2f} points (binary)",
+                help="Tuned AlexNet with augmentation, binary accuracy on a random split: compare it with "
+                "the random-split number beside it.",
+            )
     where = "from every dataset" if st.session_state.get("all_runs") else "on this dataset"
-    st.caption(f"{len(runs)} run(s) {where} in `{artifacts()}`; "
-               f"{sum(run.finished for run in runs)} finished.")
+    st.caption(f"{len(runs)} run(s) {where} in `{artifacts()}`; {sum(run.finished for run in runs)} finished.")
 
 st.subheader("What next")
 st.markdown(

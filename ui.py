@@ -21,9 +21,13 @@ def dataset_source():
     Shows which one it is in the sidebar, and a banner for demo data."""
     chosen = st.session_state.get("data_path") or None
     with st.sidebar:
-        typed = st.text_input("Dataset folder", value=chosen or "", key="data_path_input",
-                              placeholder="auto: $TOMJERRY_DATA, data/, ../shared, kagglehub, demo",
-                              help="A folder with ground_truth.csv (the Kaggle layout).")
+        typed = st.text_input(
+            "Dataset folder",
+            value=chosen or "",
+            key="data_path_input",
+            placeholder="auto: $TOMJERRY_DATA, data/, ../shared, kagglehub, demo",
+            help="A folder with ground_truth.csv (the Kaggle layout).",
+        )
         if typed.strip() != (chosen or ""):
             st.session_state["data_path"] = typed.strip() or None
             chosen = st.session_state["data_path"]
@@ -63,8 +67,10 @@ def load_dataset(source):
 
 def demo_banner(source):
     if source.is_demo:
-        st.info("Showing **demo data**: generated cat and mouse drawings, not frames of the cartoon. "
-                "Get the real dataset with `.venv/bin/python -m tomjerry download`.")
+        st.info(
+            "Showing **demo data**: generated cat and mouse drawings, not frames of the cartoon. "
+            "Get the real dataset with `.venv/bin/python -m tomjerry download`."
+        )
 
 
 def _keep_compiled_kernels():
@@ -106,8 +112,9 @@ def load_model(run_dir):
     return cached_model(*_model_key(run_dir))
 
 
-@st.cache_resource(show_spinner="Preparing the model for a whole clip (TensorFlow Lite, once per model)...",
-                   max_entries=3)
+@st.cache_resource(
+    show_spinner="Preparing the model for a whole clip (TensorFlow Lite, once per model)...", max_entries=3
+)
 def cached_video_model(path: str, stamp: float):
     from tomjerry.inference.lite_runtime import accelerated
 
@@ -205,15 +212,20 @@ def runs_in_use(source, dataset) -> list:
     # Streamlit forgets a widget's value when another page is shown; the choice is kept in a key of
     # its own and given back to the toggle on every page (Streamlit's multipage-widget pattern).
     st.session_state["all_runs"] = st.session_state.get("_all_runs", False)
-    show_all = st.sidebar.toggle("Runs from every dataset", key="all_runs", on_change=_keep_all_runs,
-                                 help="Off: only runs trained on the dataset in use. On: every run "
-                                      "in the artifacts folder, each with the dataset it was made on.")
+    show_all = st.sidebar.toggle(
+        "Runs from every dataset",
+        key="all_runs",
+        on_change=_keep_all_runs,
+        help="Off: only runs trained on the dataset in use. On: every run "
+        "in the artifacts folder, each with the dataset it was made on.",
+    )
     runs = read_runs(artifacts())
     shown = on_dataset(runs, fingerprint, include_all=show_all)
     hidden = len(runs) - len(shown)
     if hidden:
-        st.sidebar.caption(f"{hidden} run(s) made on other datasets (or unreadable) are hidden: "
-                           "'Runs from every dataset' shows them.")
+        st.sidebar.caption(
+            f"{hidden} run(s) made on other datasets (or unreadable) are hidden: 'Runs from every dataset' shows them."
+        )
     return shown
 
 
@@ -274,20 +286,29 @@ def config_inputs(options, base, key: str, model_descriptions=None) -> dict:
             choices = list(option.choices or option.suggest)
             if value not in choices:  # a split CSV path from a config: offered as it is
                 choices.append(value)
-            describe = (lambda name: f"{name} — {model_descriptions[name]}") if (
-                option.name == "model" and model_descriptions) else str
-            values[option.name] = where.selectbox(option.label, choices, index=choices.index(value),
-                                                  format_func=describe, **common)
+            describe = (
+                (lambda name: f"{name} — {model_descriptions[name]}")
+                if (option.name == "model" and model_descriptions)
+                else str
+            )
+            values[option.name] = where.selectbox(
+                option.label, choices, index=choices.index(value), format_func=describe, **common
+            )
         elif option.kind == "bool":
             values[option.name] = where.checkbox(option.label, value=bool(value), **common)
         elif option.kind in ("int", "float"):
             number = int if option.kind == "int" else float
             step = number(option.step or 1)
             values[option.name] = where.number_input(
-                option.label, min_value=number(option.minimum), max_value=number(option.maximum),
-                value=None if value is None else number(value), step=step,
-                format="%d" if option.kind == "int" else "%g", placeholder="none" if option.optional else None,
-                **common)
+                option.label,
+                min_value=number(option.minimum),
+                max_value=number(option.maximum),
+                value=None if value is None else number(value),
+                step=step,
+                format="%d" if option.kind == "int" else "%g",
+                placeholder="none" if option.optional else None,
+                **common,
+            )
         elif option.kind == "tags":
             text = where.text_input(option.label, value=", ".join(value), **common)
             values[option.name] = option.parse(text)
@@ -300,13 +321,15 @@ def pick_run(label, ids, names, key, container=st, **options):
     """A selectbox of run ids shown by their names. The browser answers with the shown name, and
     a name can change between reruns (the sidebar's toggle names datasets): a name no longer on
     offer falls back to the first run instead of failing."""
-    choice = container.selectbox(label, ids, format_func=lambda run_id: names.get(run_id, str(run_id)), key=key,
-                                 **options)
+    choice = container.selectbox(
+        label, ids, format_func=lambda run_id: names.get(run_id, str(run_id)), key=key, **options
+    )
     return choice if choice in ids else ids[0]
 
 
 def pick_runs(label, ids, names, key, default, container=st, **options) -> list:
     """The multiselect of pick_run; names no longer on offer are dropped."""
-    chosen = container.multiselect(label, ids, default=default, key=key,
-                                   format_func=lambda run_id: names.get(run_id, str(run_id)), **options)
+    chosen = container.multiselect(
+        label, ids, default=default, key=key, format_func=lambda run_id: names.get(run_id, str(run_id)), **options
+    )
     return [run_id for run_id in chosen if run_id in ids]

@@ -41,7 +41,9 @@ def main():
                 was, now = committed[part][key], fresh[part][key]
                 flag = "ok" if abs(was - now) < 1e-9 else f"DIFFERS by {now - was:+.4%}"
                 print(f"  {part:<10} {key:<22} committed {was:.4%}   re-evaluated {now:.4%}   {flag}")
-        print(json.dumps({"test_count": fresh["test"]["count"], "challenge_in_training": fresh["challenge_in_training"]}))
+        print(
+            json.dumps({"test_count": fresh["test"]["count"], "challenge_in_training": fresh["challenge_in_training"]})
+        )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,13 @@ def start_server(env: dict):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     start = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.headless", "true"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     while True:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
@@ -52,9 +56,17 @@ def start_server(env: dict):
 
 
 def browser(playwright):
-    return playwright.chromium.launch(executable_path=shutil.which("chromium"), args=[
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"])
+    return playwright.chromium.launch(
+        executable_path=shutil.which("chromium"),
+        args=[
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+        ],
+    )
 
 
 def start_to_render(env: dict):
@@ -121,7 +133,9 @@ def upload_to_verdict(env: dict, frames: list[Path], runs: int):
                 verdict = time.perf_counter() - start
                 page.wait_for_function(
                     "() => [...document.querySelectorAll('[data-testid=stCaptionContainer] p')]"
-                    ".filter(e => e.innerText.startsWith('Grad-CAM ·')).length >= 2", timeout=120_000)
+                    ".filter(e => e.innerText.startsWith('Grad-CAM ·')).length >= 2",
+                    timeout=120_000,
+                )
                 page.wait_for_function(FRESH, timeout=120_000)
                 cam = time.perf_counter() - start
                 if number:
@@ -149,7 +163,9 @@ def model_run():
     print("no finished run: training a tiny one on the demo data", file=sys.stderr)
     artifacts = tempfile.mkdtemp(prefix="tomjerry-bench-")
     source = find_dataset()
-    run_dir = create_run(RunConfig(model="efficientnet_lite0", image_size=96, epochs=1, patience=0), artifacts, source.path)
+    run_dir = create_run(
+        RunConfig(model="efficientnet_lite0", image_size=96, epochs=1, patience=0), artifacts, source.path
+    )
     execute_run(run_dir, source.path)
     return run_dir
 
@@ -185,9 +201,15 @@ def main():
         starts = [start_to_render(dict(os.environ, TOMJERRY_DATA=str(path))) for _ in range(args.starts)]
         healthy = statistics.median(s[0] for s in starts)
         rendered = [s[1] for s in starts if s[1] is not None]
-        print(f"{name:<9}: streamlit run -> healthy server median {healthy:5.2f} s; -> Home's results in Chromium "
-              + (f"median {statistics.median(rendered):5.2f} s, max {max(rendered):5.2f} s of {len(rendered)} starts"
-                 if rendered else "skipped (no chromium)") + " (target <= 3 s on demo data)")
+        print(
+            f"{name:<9}: streamlit run -> healthy server median {healthy:5.2f} s; -> Home's results in Chromium "
+            + (
+                f"median {statistics.median(rendered):5.2f} s, max {max(rendered):5.2f} s of {len(rendered)} starts"
+                if rendered
+                else "skipped (no chromium)"
+            )
+            + " (target <= 3 s on demo data)"
+        )
 
     import cv2
     import numpy as np
@@ -209,21 +231,30 @@ def main():
     image = prepare(decode_upload(upload, "frame.jpg"), size)[None]
     median, worst = timed(predict_once, args.runs)
     print(f"model: {run_dir.name} ({size} px)")
-    print(f"prediction, one upload (decode + resize + model): median {median * 1000:6.1f} ms, max {worst * 1000:6.1f} ms (target <= 100 ms)")
+    print(
+        f"prediction, one upload (decode + resize + model): median {median * 1000:6.1f} ms, max {worst * 1000:6.1f} ms (target <= 100 ms)"
+    )
     median, worst = timed(lambda: explainer.heatmaps(image, "tom"), max(5, args.runs // 4))
-    print(f"Grad-CAM, one image and one label:               median {median * 1000:6.1f} ms, max {worst * 1000:6.1f} ms (target <= 1000 ms)")
+    print(
+        f"Grad-CAM, one image and one label:               median {median * 1000:6.1f} ms, max {worst * 1000:6.1f} ms (target <= 1000 ms)"
+    )
 
     if shutil.which("chromium"):
         from tomjerry.data.dataset import scan
 
         data = sources.get("real data", demo)
         frames = list(scan(data).usable.path.iloc[:: max(1, len(scan(data).usable) // 7)][:7])
-        verdicts, cams = upload_to_verdict(dict(os.environ, TOMJERRY_DATA=str(data)), [Path(f) for f in frames],
-                                           max(3, args.runs // 4))
-        print(f"Predict in Chromium, warm upload -> verdict on screen:  median {statistics.median(verdicts):5.2f} s, "
-              f"max {max(verdicts):5.2f} s (target about 1 s)")
-        print(f"Predict in Chromium, warm upload -> both Grad-CAM maps: median {statistics.median(cams):5.2f} s, "
-              f"max {max(cams):5.2f} s")
+        verdicts, cams = upload_to_verdict(
+            dict(os.environ, TOMJERRY_DATA=str(data)), [Path(f) for f in frames], max(3, args.runs // 4)
+        )
+        print(
+            f"Predict in Chromium, warm upload -> verdict on screen:  median {statistics.median(verdicts):5.2f} s, "
+            f"max {max(verdicts):5.2f} s (target about 1 s)"
+        )
+        print(
+            f"Predict in Chromium, warm upload -> both Grad-CAM maps: median {statistics.median(cams):5.2f} s, "
+            f"max {max(cams):5.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -57,10 +57,12 @@ def main():
     extracted = time.perf_counter() - start
     head.fit(feature_dataset(features, labels, config.batch_size, training=True), epochs=args.epochs, verbose=0)
     on_features = time.perf_counter() - start
-    print(f"{args.model} @{args.size} px, {args.images} frames, {args.epochs} epochs: on frames {on_frames:.1f} s; "
-          f"cached features {on_features:.1f} s (extraction {extracted:.1f} s, head {on_features - extracted:.1f} s); "
-          f"{on_frames / on_features:.1f}x faster; per further epoch "
-          f"{on_frames / args.epochs:.2f} s against {(on_features - extracted) / args.epochs:.2f} s")
+    print(
+        f"{args.model} @{args.size} px, {args.images} frames, {args.epochs} epochs: on frames {on_frames:.1f} s; "
+        f"cached features {on_features:.1f} s (extraction {extracted:.1f} s, head {on_features - extracted:.1f} s); "
+        f"{on_frames / on_features:.1f}x faster; per further epoch "
+        f"{on_frames / args.epochs:.2f} s against {(on_features - extracted) / args.epochs:.2f} s"
+    )
 
 
 if __name__ == "__main__":

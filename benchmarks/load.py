@@ -69,8 +69,10 @@ def main():
     print(f"study way (sequential, pandas filter per file, float32): {study_s:7.2f} s")
     print(f"project, cold (parallel decode, uint8, cache written):   {cold_s:7.2f} s   {study_s / cold_s:5.1f}x faster")
     print(f"project, warm (array cache):                             {warm_s:7.2f} s   {study_s / warm_s:5.1f}x faster")
-    print(f"memory: study float32 {count * args.size ** 2 * 3 * 4 / 2**30:.2f} GiB, "
-          f"project uint8 {loaded.arrays.nbytes / 2**30:.2f} GiB")
+    print(
+        f"memory: study float32 {count * args.size**2 * 3 * 4 / 2**30:.2f} GiB, "
+        f"project uint8 {loaded.arrays.nbytes / 2**30:.2f} GiB"
+    )
 
 
 if __name__ == "__main__":

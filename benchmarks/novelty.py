@@ -39,8 +39,7 @@ PHOTO_KINDS = {
     "colour photo": ["astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle"],
     "grey photo": ["camera", "moon", "clock", "coins", "horse"],
     "texture": ["brick", "grass", "gravel", "checkerboard", "binary_blobs"],
-    "science": ["hubble_deep_field", "immunohistochemistry", "retina", "cell", "microaneurysms",
-                "shepp_logan_phantom"],
+    "science": ["hubble_deep_field", "immunohistochemistry", "retina", "cell", "microaneurysms", "shepp_logan_phantom"],
     "text and graphics": ["page", "text", "logo", "colorwheel"],
 }
 SYNTHETIC_PER_KIND = 10
@@ -71,8 +70,14 @@ def views(picture: np.ndarray, size: int, rng) -> list[np.ndarray]:
     top, left = (height - side) // 2, (width - side) // 2
     crop_h, crop_w = int(height * 0.6), int(width * 0.6)
     y, x = rng.integers(0, height - crop_h + 1), rng.integers(0, width - crop_w + 1)
-    return [prepare(p, size) for p in (picture, picture[top:top + side, left:left + side],
-                                       np.ascontiguousarray(picture[y:y + crop_h, x:x + crop_w]))]
+    return [
+        prepare(p, size)
+        for p in (
+            picture,
+            picture[top : top + side, left : left + side],
+            np.ascontiguousarray(picture[y : y + crop_h, x : x + crop_w]),
+        )
+    ]
 
 
 def synthetic(kind: str, size: int, rng) -> np.ndarray:
@@ -151,6 +156,7 @@ def candidates():
             scorer = lambda features, probabilities: reference.score(features)  # noqa: E731
             scorer.reference = reference
             return scorer
+
         return fit
 
     def cosine_knn(train):
@@ -165,8 +171,11 @@ def candidates():
         Candidate("mahalanobis, Ledoit-Wolf", package("mahalanobis", shrinkage=None), arrays_size),
         Candidate(f"k-NN euclidean, k={DEFAULT_K}", package("knn"), arrays_size),
         Candidate(f"k-NN cosine, k={DEFAULT_K}", cosine_knn, lambda scorer: None),
-        Candidate("energy (no reference)", lambda train: (lambda features, probabilities: energy(probabilities)),
-                  lambda scorer: 0),
+        Candidate(
+            "energy (no reference)",
+            lambda train: lambda features, probabilities: energy(probabilities),
+            lambda scorer: 0,
+        ),
     ]
 
 
@@ -192,8 +201,9 @@ def unseen_shot_false_alarms(candidate, frames, seeds=(0, 1, 2), folds=5, block=
             fit_rows = frames["train_sample"] & ~inside
             score = candidate.fit(frames["features"][fit_rows])
             calibrate = (split == "val") & ~inside
-            threshold = conformal_threshold(score(frames["features"][calibrate], frames["probs"][calibrate]),
-                                            FALSE_ALARM_RATE)
+            threshold = conformal_threshold(
+                score(frames["features"][calibrate], frames["probs"][calibrate]), FALSE_ALARM_RATE
+            )
             for part in flagged:
                 rows = (split == part) & inside
                 flagged[part].append(score(frames["features"][rows], frames["probs"][rows]) > threshold)
@@ -213,8 +223,12 @@ def timings(model, both, scorers, size, rounds=30):
 
     image = np.random.default_rng(0).random((1, size, size, 3), dtype=np.float32)
     model.predict_on_batch(image), both.predict_on_batch(image)  # the first calls trace the graphs
-    pairs = np.array([(seconds(lambda: model.predict_on_batch(image)), seconds(lambda: both.predict_on_batch(image)))
-                      for _ in range(rounds)])
+    pairs = np.array(
+        [
+            (seconds(lambda: model.predict_on_batch(image)), seconds(lambda: both.predict_on_batch(image)))
+            for _ in range(rounds)
+        ]
+    )
     features, probabilities = predict_with_features(both, image)
     time.sleep(1)  # TensorFlow's worker threads spin for a while after a call and would slow NumPy
     scores = {}
@@ -247,9 +261,14 @@ def run_frames(run_dir, data, both, size, train_sample, seed=0):
     features, probabilities = predict_with_features(both, images.arrays[rows], 32)
     print(f"features of {len(rows)} frames in {time.perf_counter() - start:.0f} s")
     kept = table.iloc[rows].reset_index(drop=True)
-    return {"split": kept["split"].to_numpy(), "frame": kept["frame"].to_numpy(),
-            "challenge": kept["challenge"].to_numpy(bool), "train_sample": sample[rows],
-            "features": features, "probs": probabilities}
+    return {
+        "split": kept["split"].to_numpy(),
+        "frame": kept["frame"].to_numpy(),
+        "challenge": kept["challenge"].to_numpy(bool),
+        "train_sample": sample[rows],
+        "features": features,
+        "probs": probabilities,
+    }
 
 
 def measure(candidate, frames, other_features, other_probs, parts) -> tuple[dict, object]:
@@ -262,30 +281,43 @@ def measure(candidate, frames, other_features, other_probs, parts) -> tuple[dict
     def flags(rows, threshold):
         return scorer(frames["features"][rows], frames["probs"][rows]) > threshold
 
-    threshold = conformal_threshold(scorer(frames["features"][split == "val"], frames["probs"][split == "val"]),
-                                    FALSE_ALARM_RATE)
+    threshold = conformal_threshold(
+        scorer(frames["features"][split == "val"], frames["probs"][split == "val"]), FALSE_ALARM_RATE
+    )
     other = scorer(other_features, other_probs) > threshold
     unseen = unseen_shot_false_alarms(candidate, frames)
-    return {"name": candidate.name, "threshold": threshold,
-            "val": float(np.mean(flags(split == "val", threshold))),
-            "test": float(np.mean(flags(split == "test", threshold))),
-            "unseen_val": unseen["val"], "unseen_test": unseen["test"],
-            "select": float(np.mean(other[parts == "select"])), "report": float(np.mean(other[parts == "report"])),
-            "challenge": int(flags(frames["challenge"], threshold).sum()), "bytes": candidate.size_of(scorer),
-            "flags": other}, scorer
+    return {
+        "name": candidate.name,
+        "threshold": threshold,
+        "val": float(np.mean(flags(split == "val", threshold))),
+        "test": float(np.mean(flags(split == "test", threshold))),
+        "unseen_val": unseen["val"],
+        "unseen_test": unseen["test"],
+        "select": float(np.mean(other[parts == "select"])),
+        "report": float(np.mean(other[parts == "report"])),
+        "challenge": int(flags(frames["challenge"], threshold).sum()),
+        "bytes": candidate.size_of(scorer),
+        "flags": other,
+    }, scorer
 
 
 def print_table(results, cost, challenges):
-    print(f"\nThreshold: split-conformal on the val frames at {FALSE_ALARM_RATE:.0%}. FA = false alarms on real "
-          "frames; 'new-shot' = frames of 50-frame blocks the reference never saw (unseen_shot_false_alarms).")
-    print(f"{'method':<30} {'val FA':>7} {'test FA':>7} {'new-shot FA':>18} {'non-cartoon det':>17} "
-          f"{'challenge':>9} {'score':>9} {'size':>8}")
+    print(
+        f"\nThreshold: split-conformal on the val frames at {FALSE_ALARM_RATE:.0%}. FA = false alarms on real "
+        "frames; 'new-shot' = frames of 50-frame blocks the reference never saw (unseen_shot_false_alarms)."
+    )
+    print(
+        f"{'method':<30} {'val FA':>7} {'test FA':>7} {'new-shot FA':>18} {'non-cartoon det':>17} "
+        f"{'challenge':>9} {'score':>9} {'size':>8}"
+    )
     print(f"{'':<30} {'':>7} {'':>7} {'val':>8} {'test':>9} {'select':>8} {'report':>8} {'flagged':>9} {'per img':>9}")
     for r in results:
         size_text = "-" if r["bytes"] is None else f"{r['bytes'] / 2**20:.1f} MB"
-        print(f"{r['name']:<30} {r['val']:7.2%} {r['test']:7.2%} {r['unseen_val']:8.2%} {r['unseen_test']:9.2%} "
-              f"{r['select']:8.1%} {r['report']:8.1%} {r['challenge']:6d}/{challenges} "
-              f"{cost[r['name']] * 1e6:6.0f} us {size_text:>8}")
+        print(
+            f"{r['name']:<30} {r['val']:7.2%} {r['test']:7.2%} {r['unseen_val']:8.2%} {r['unseen_test']:9.2%} "
+            f"{r['select']:8.1%} {r['report']:8.1%} {r['challenge']:6d}/{challenges} "
+            f"{cost[r['name']] * 1e6:6.0f} us {size_text:>8}"
+        )
 
 
 def describe(chosen, scorer, frames, both, size, other_features, other_probs, kinds, names, parts):
@@ -294,7 +326,9 @@ def describe(chosen, scorer, frames, both, size, other_features, other_probs, ki
 
     threshold = chosen["threshold"]
     report = parts == "report"
-    print(f"  lowest report score: {scorer(other_features[report], other_probs[report]).min() / threshold:.2f} x threshold")
+    print(
+        f"  lowest report score: {scorer(other_features[report], other_probs[report]).min() / threshold:.2f} x threshold"
+    )
     for part in ("select", "report"):
         missed = [n for n, p, f in zip(names, parts, chosen["flags"]) if p == part and not f]
         print(f"  {part} pictures not flagged: {', '.join(missed) or 'none'}")
@@ -302,18 +336,25 @@ def describe(chosen, scorer, frames, both, size, other_features, other_probs, ki
         rows = (kinds == kind) & report
         print(f"  report {kind:<18} {np.mean(chosen['flags'][rows]):6.1%} of {rows.sum()}")
     for i in np.flatnonzero(names == "astronaut/whole"):
-        print(f"  astronaut (select): p_tom {other_probs[i, 0]:.2f}, p_jerry {other_probs[i, 1]:.2f}, "
-              f"flagged {bool(chosen['flags'][i])}")
+        print(
+            f"  astronaut (select): p_tom {other_probs[i, 0]:.2f}, p_jerry {other_probs[i, 1]:.2f}, "
+            f"flagged {bool(chosen['flags'][i])}"
+        )
     plain = np.stack([np.zeros((size, size, 3)), np.ones((size, size, 3)), np.full((size, size, 3), 0.5)])
     plain_scores = scorer(*predict_with_features(both, plain.astype(np.float32)))
-    print("  black, white, mid-grey: " + ", ".join(f"{s / threshold:.2f}" for s in plain_scores)
-          + " x threshold (4 dataset frames are all black)")
+    print(
+        "  black, white, mid-grey: "
+        + ", ".join(f"{s / threshold:.2f}" for s in plain_scores)
+        + " x threshold (4 dataset frames are all black)"
+    )
     challenge = frames["challenge"]
     challenge_scores = scorer(frames["features"][challenge], frames["probs"][challenge])
     in_train = frames["split"][challenge] == "train"
-    print(f"  challenge frames flagged: {(challenge_scores > threshold).sum()} of {challenge.sum()} "
-          f"({in_train.sum()} of them training frames; {(challenge_scores[~in_train] > threshold).sum()} of the "
-          f"other {(~in_train).sum()} flagged); highest challenge score {challenge_scores.max() / threshold:.2f} x threshold")
+    print(
+        f"  challenge frames flagged: {(challenge_scores > threshold).sum()} of {challenge.sum()} "
+        f"({in_train.sum()} of them training frames; {(challenge_scores[~in_train] > threshold).sum()} of the "
+        f"other {(~in_train).sum()} flagged); highest challenge score {challenge_scores.max() / threshold:.2f} x threshold"
+    )
 
 
 def main():
@@ -321,8 +362,9 @@ def main():
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets" / "tom_and_jerry"))
     parser.add_argument("--run", default=str(SHIPPED_RUN), help="a run folder with model.keras and split.csv")
     parser.add_argument("--train-sample", type=int, default=2000, help="training frames the reference is fitted on")
-    parser.add_argument("--save", help="write the chosen reference here, outside the repository "
-                                       "(e.g. /tmp/novelty/novelty.npz)")
+    parser.add_argument(
+        "--save", help="write the chosen reference here, outside the repository (e.g. /tmp/novelty/novelty.npz)"
+    )
     args = parser.parse_args()
     if args.save and Path(args.save).resolve().is_relative_to(ROOT):
         raise SystemExit("--save must point outside the repository: the reference is derived from the images")
@@ -355,10 +397,12 @@ def main():
     pictures, kinds, names, parts = non_cartoon_set(size)
     other_features, other_probs = predict_with_features(both, pictures, 32)
     split, challenge = frames["split"], frames["challenge"]
-    print(f"{frames['train_sample'].sum()} training frames fitted on, {(split == 'val').sum()} val, "
-          f"{(split == 'test').sum()} test, {challenge.sum()} challenge ({(challenge & (split == 'train')).sum()} "
-          f"of them in training); non-cartoon pictures: {(parts == 'select').sum()} select, "
-          f"{(parts == 'report').sum()} report")
+    print(
+        f"{frames['train_sample'].sum()} training frames fitted on, {(split == 'val').sum()} val, "
+        f"{(split == 'test').sum()} test, {challenge.sum()} challenge ({(challenge & (split == 'train')).sum()} "
+        f"of them in training); non-cartoon pictures: {(parts == 'select').sum()} select, "
+        f"{(parts == 'report').sum()} report"
+    )
 
     measured = [measure(c, frames, other_features, other_probs, parts) for c in candidates()]
     results, scorers = [r for r, _ in measured], {r["name"]: s for r, s in measured}
@@ -373,16 +417,24 @@ def main():
     scorer = scorers[chosen["name"]]
     print(f"\nchosen (highest select detection among those with new-shot val FA <= 2 %): {chosen['name']}")
     if chosen["name"] != f"mahalanobis, shrinkage {DEFAULT_SHRINKAGE}":
-        print(f"  NOTE: tomjerry.inference.novelty defaults to shrinkage {DEFAULT_SHRINKAGE}; these numbers pick another")
+        print(
+            f"  NOTE: tomjerry.inference.novelty defaults to shrinkage {DEFAULT_SHRINKAGE}; these numbers pick another"
+        )
     describe(chosen, scorer, frames, both, size, other_features, other_probs, kinds, names, parts)
 
     if args.save and hasattr(scorer, "reference"):
         val = split == "val"
         reference = scorer.reference.calibrate(frames["features"][val], FALSE_ALARM_RATE).with_info(
-            run=Path(args.run).name, val_false_alarm_rate=chosen["val"], test_false_alarm_rate=chosen["test"],
-            new_shot_false_alarm_rate_val=chosen["unseen_val"], new_shot_false_alarm_rate_test=chosen["unseen_test"],
-            non_cartoon_detection_select=chosen["select"], non_cartoon_detection_report=chosen["report"],
-            challenge_flagged=chosen["challenge"], score_seconds_per_image=cost[chosen["name"]])
+            run=Path(args.run).name,
+            val_false_alarm_rate=chosen["val"],
+            test_false_alarm_rate=chosen["test"],
+            new_shot_false_alarm_rate_val=chosen["unseen_val"],
+            new_shot_false_alarm_rate_test=chosen["unseen_test"],
+            non_cartoon_detection_select=chosen["select"],
+            non_cartoon_detection_report=chosen["report"],
+            challenge_flagged=chosen["challenge"],
+            score_seconds_per_image=cost[chosen["name"]],
+        )
         path = reference.save(args.save)
         print(f"\nwrote {path} ({path.stat().st_size / 2**20:.2f} MB)")
         print(json.dumps(reference.to_dict(), indent=1))

@@ -34,9 +34,9 @@ def centre_crop_to(rgb, ratio):
     h, w = rgb.shape[:2]
     if w / h > ratio:
         keep = int(round(h * ratio))
-        return rgb[:, (w - keep) // 2:(w - keep) // 2 + keep]
+        return rgb[:, (w - keep) // 2 : (w - keep) // 2 + keep]
     keep = int(round(w / ratio))
-    return rgb[(h - keep) // 2:(h - keep) // 2 + keep]
+    return rgb[(h - keep) // 2 : (h - keep) // 2 + keep]
 
 
 def pad_to(rgb, ratio, mode, value=0):
@@ -115,8 +115,9 @@ def main():
         for rule, fit in rules().items():
             if shape.startswith("16:9") and rule != "squash":
                 continue  # every rule leaves the frame itself alone
-            batch = np.stack([cv2.resize(np.ascontiguousarray(fit(s)), (size, size), interpolation=cv2.INTER_AREA)
-                              for s in shaped])
+            batch = np.stack(
+                [cv2.resize(np.ascontiguousarray(fit(s)), (size, size), interpolation=cv2.INTER_AREA) for s in shaped]
+            )
             p = np.asarray(model.predict(batch.astype(np.float32) / 255.0, batch_size=50, verbose=0))
             results[(shape, rule)] = int(((p >= args.threshold) == truth.astype(bool)).all(axis=1).sum())
             print(f"  {shape:22s} {rule:13s} {results[(shape, rule)]:4d}/{len(frames)}", flush=True)

@@ -49,8 +49,10 @@ def main():
         pipeline = make_dataset(images, labels, args.batch_size, training=True)
         through_pipeline = images_per_second(model, (pipeline,), args.images, args.epochs)
         overhead = (tensors - through_pipeline) / tensors
-        print(f"{name:<20} @{size}: in-memory tensors {tensors:7.1f} img/s, project pipeline "
-              f"{through_pipeline:7.1f} img/s, overhead {overhead:+.1%}")
+        print(
+            f"{name:<20} @{size}: in-memory tensors {tensors:7.1f} img/s, project pipeline "
+            f"{through_pipeline:7.1f} img/s, overhead {overhead:+.1%}"
+        )
 
 
 if __name__ == "__main__":

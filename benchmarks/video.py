@@ -50,7 +50,7 @@ def write_clip(path: Path, seconds: int, source_fps: int):
     for bgr in frames:
         padded = cv2.copyMakeBorder(bgr, 0, 0, margin, margin, cv2.BORDER_REFLECT)
         for step in range(source_fps):
-            writer.write(np.ascontiguousarray(padded[:, step * PAN_PIXELS: step * PAN_PIXELS + WIDTH]))
+            writer.write(np.ascontiguousarray(padded[:, step * PAN_PIXELS : step * PAN_PIXELS + WIDTH]))
     writer.release()
 
 
@@ -73,52 +73,76 @@ def main():
     keras_model = load_model(args.model)
     started = time.perf_counter()
     model, note = accelerated(args.model, keras_model)  # what the Video page and the CLI run
-    print(f"TensorFlow Lite model ready in {time.perf_counter() - started:.1f} s (converted once, then cached)"
-          + (f"; {note}" if note else ""))
+    print(
+        f"TensorFlow Lite model ready in {time.perf_counter() - started:.1f} s (converted once, then cached)"
+        + (f"; {note}" if note else "")
+    )
     with tempfile.TemporaryDirectory() as folder:
         clip = Path(folder) / "bench.mp4"
         write_clip(clip, args.seconds, args.source_fps)
-        print(f"clip: {args.seconds} s, {WIDTH}x{HEIGHT}, {args.source_fps} fps mp4v, "
-              f"{clip.stat().st_size / 2**20:.1f} MB; sampled at {args.fps:g} per second; model "
-              f"{input_size(model)} px, TTA {settings.tta}")
+        print(
+            f"clip: {args.seconds} s, {WIDTH}x{HEIGHT}, {args.source_fps} fps mp4v, "
+            f"{clip.stat().st_size / 2**20:.1f} MB; sampled at {args.fps:g} per second; model "
+            f"{input_size(model)} px, TTA {settings.tta}"
+        )
 
         started, cpu = time.perf_counter(), time.process_time()
         frames = [frame.rgb for frame in open_video(clip, args.fps).frames()]
         decode, cpu = time.perf_counter() - started, time.process_time() - cpu
         count = len(frames)
-        print(f"decode only:   {count / decode:7.1f} sampled frames/s ({decode / count * 1000:5.1f} ms each, CPU "
-              f"{cpu / count * 1000:5.1f} ms; {args.source_fps / args.fps:g} frames decoded per sampled frame)")
+        print(
+            f"decode only:   {count / decode:7.1f} sampled frames/s ({decode / count * 1000:5.1f} ms each, CPU "
+            f"{cpu / count * 1000:5.1f} ms; {args.source_fps / args.fps:g} frames decoded per sampled frame)"
+        )
 
         answers = {}
         for runtime, runner in (("Keras", keras_model), ("TF Lite", model)):
             for tta in (False, True):
                 classify_batch(runner, frames[:BATCH_SIZE], tta)  # warm-up: tracing
                 started, cpu = time.perf_counter(), time.process_time()
-                answers[runtime, tta] = np.concatenate([classify_batch(runner, frames[start:start + BATCH_SIZE], tta)
-                                                        for start in range(0, count, BATCH_SIZE)])
+                answers[runtime, tta] = np.concatenate(
+                    [
+                        classify_batch(runner, frames[start : start + BATCH_SIZE], tta)
+                        for start in range(0, count, BATCH_SIZE)
+                    ]
+                )
                 seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-                print(f"classify only: {count / seconds:7.1f} sampled frames/s ({seconds / count * 1000:5.1f} ms each, "
-                      f"CPU {cpu / count * 1000:5.1f} ms), {runtime:<7}, TTA {tta} (frames in memory, batches of "
-                      f"{BATCH_SIZE})")
+                print(
+                    f"classify only: {count / seconds:7.1f} sampled frames/s ({seconds / count * 1000:5.1f} ms each, "
+                    f"CPU {cpu / count * 1000:5.1f} ms), {runtime:<7}, TTA {tta} (frames in memory, batches of "
+                    f"{BATCH_SIZE})"
+                )
         difference = np.abs(answers["Keras", settings.tta] - answers["TF Lite", settings.tta]).max()
-        flipped = ((answers["Keras", settings.tta] >= settings.threshold)
-                   != (answers["TF Lite", settings.tta] >= settings.threshold)).any(axis=1).sum()
-        print(f"TF Lite against Keras: largest probability difference {difference:.1e}, verdicts changed {flipped} "
-              f"of {count}")
+        flipped = (
+            (
+                (answers["Keras", settings.tta] >= settings.threshold)
+                != (answers["TF Lite", settings.tta] >= settings.threshold)
+            )
+            .any(axis=1)
+            .sum()
+        )
+        print(
+            f"TF Lite against Keras: largest probability difference {difference:.1e}, verdicts changed {flipped} "
+            f"of {count}"
+        )
         del frames
 
         started, cpu = time.perf_counter(), time.process_time()
         result = classify_video(clip, model, tta=settings.tta, threshold=settings.threshold, fps=args.fps)
         total, cpu = time.perf_counter() - started, time.process_time() - cpu
         other = total - result.decode_seconds - result.classify_seconds
-        print(f"end to end:    {count / total:7.1f} sampled frames/s with TTA {settings.tta} "
-              f"({total:.1f} s: decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s, "
-              f"shots and thumbnails {other:.1f} s)")
+        print(
+            f"end to end:    {count / total:7.1f} sampled frames/s with TTA {settings.tta} "
+            f"({total:.1f} s: decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s, "
+            f"shots and thumbnails {other:.1f} s)"
+        )
         # On a shared machine the wall clock measures the neighbours too; the CPU time this process
         # used says what the same work needs on idle cores (an upper bound: contention inflates it).
         cores = len(os.sched_getaffinity(0))
-        print(f"CPU time:      {cpu / count * 1000:7.1f} ms per sampled frame (all threads): on {cores} idle cores "
-              f"about {count / cpu * cores:.0f} sampled frames/s if the work spreads over them all")
+        print(
+            f"CPU time:      {cpu / count * 1000:7.1f} ms per sampled frame (all threads): on {cores} idle cores "
+            f"about {count / cpu * cores:.0f} sampled frames/s if the work spreads over them all"
+        )
     print(f"load average {os.getloadavg()[0]:.1f} (1 min) at the end")
 
 

@@ -25,10 +25,15 @@ chart(charts.co_occurrence_heatmap(eda.co_occurrence(table)), right)
 
 st.subheader("Splits")
 kind_column, seed_column, block_column = st.columns(3)
-kind = kind_column.radio("Split", ["random", "blocked", "shots"], index=2, horizontal=True,
-                         help="random: stratified 80/10/10 as the study. blocked: runs of 50 frame numbers stay "
-                              "on one side. shots: whole shots (linked when they share near-identical frames) "
-                              "stay on one side, sides stratified, frames at the borders left out.")
+kind = kind_column.radio(
+    "Split",
+    ["random", "blocked", "shots"],
+    index=2,
+    horizontal=True,
+    help="random: stratified 80/10/10 as the study. blocked: runs of 50 frame numbers stay "
+    "on one side. shots: whole shots (linked when they share near-identical frames) "
+    "stay on one side, sides stratified, frames at the borders left out.",
+)
 seed = seed_column.number_input("Seed", 0, 10_000, 42)
 block = block_column.number_input("Frames per block (blocked)", 1, 1000, 50)
 
@@ -43,13 +48,18 @@ if len(table):
     chart(charts.splits_bar(eda.per_split_counts(table, split)))
     in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
     left, middle, right = st.columns(3)
-    left.metric("test frames with a near-duplicate in training", f"{leakage['near_duplicate_test_fraction']:.1%}",
-                help=f"Closer than {leakage['near_duplicate_threshold']:.2f} grey levels: the "
-                     f"{leakage['near_duplicate_rule']}.")
+    left.metric(
+        "test frames with a near-duplicate in training",
+        f"{leakage['near_duplicate_test_fraction']:.1%}",
+        help=f"Closer than {leakage['near_duplicate_threshold']:.2f} grey levels: the "
+        f"{leakage['near_duplicate_rule']}.",
+    )
     middle.metric("largest gap of a side's mix to the whole", f"{leakage['largest_share_gap_points']:.1f} pts")
     right.metric("frames left out (borders)", f"{leakage['sizes']['unused']:,}")
-    st.caption(f"{in_train} of {int(table.challenge.sum())} challenge frames land in training with this split. "
-               "A split is called leakage-free here only where this measure says so.")
+    st.caption(
+        f"{in_train} of {int(table.challenge.sum())} challenge frames land in training with this split. "
+        "A split is called leakage-free here only where this measure says so."
+    )
 
 st.subheader("Image sizes")
 
@@ -62,8 +72,10 @@ def sizes(path, count):
 frame_sizes = sizes(str(source.path), len(table))
 one_size = eda.single_size(frame_sizes)
 if one_size:
-    st.write(f"All {int(frame_sizes.width.notna().sum()):,} frames are {one_size[0]} x {one_size[1]} pixels; "
-             "every model sees them resized to a square (its image size), as the study did.")
+    st.write(
+        f"All {int(frame_sizes.width.notna().sum()):,} frames are {one_size[0]} x {one_size[1]} pixels; "
+        "every model sees them resized to a square (its image size), as the study did."
+    )
 else:
     chart(charts.sizes_scatter(frame_sizes))
 

@@ -1,7 +1,6 @@
 """Train: launch a run (from a preset or field by field) in the background and watch it live;
 every run below."""
 
-
 import streamlit as st
 
 from tomjerry.config import (
@@ -44,14 +43,23 @@ dataset = load_dataset(source)
 
 st.subheader("New run")
 presets = ["", *RUN_PRESETS]
-preset = st.selectbox("Start from", presets, index=presets.index("demo" if source.is_demo else "best"),
-                      key="train_preset",
-                      format_func=lambda name: f"{name}: {PRESET_DESCRIPTIONS[name]}" if name else
-                      "no preset: the defaults (AlexNet, 224 px, 10 epochs, as the study's base model)")
+preset = st.selectbox(
+    "Start from",
+    presets,
+    index=presets.index("demo" if source.is_demo else "best"),
+    key="train_preset",
+    format_func=lambda name: (
+        f"{name}: {PRESET_DESCRIPTIONS[name]}"
+        if name
+        else "no preset: the defaults (AlexNet, 224 px, 10 epochs, as the study's base model)"
+    ),
+)
 base = RUN_PRESETS[preset] if preset else RunConfig()
 if preset:
-    st.caption(f"It sets {describe_changes(preset_changes(preset))}. Change any field below before launching (the "
-               "run still records the preset it started from).")
+    st.caption(
+        f"It sets {describe_changes(preset_changes(preset))}. Change any field below before launching (the "
+        "run still records the preset it started from)."
+    )
 descriptions = {name: spec.description[:60] for name, spec in SPECS.items()}
 with st.form("new_run"):
     # One input per RunConfig field (tomjerry.config.options, the list the command line is built
@@ -68,8 +76,10 @@ if submitted:
     try:
         config = config_from_form(base, values)
         if config.fine_tune_from is not None and config.learning_rate > 3e-4:
-            st.warning("Fine-tuning a pretrained base above a 3e-4 learning rate can wreck its features "
-                       "while the new head is still random (the lite0-best preset uses 3e-4).")
+            st.warning(
+                "Fine-tuning a pretrained base above a 3e-4 learning rate can wreck its features "
+                "while the new head is still random (the lite0-best preset uses 3e-4)."
+            )
         run_dir = launch(config, source.path, artifacts(), dataset_fingerprint=fingerprint_in_use(source, dataset))
         st.session_state["watched_run"] = run_dir.name
         st.success(f"Started {read_run(run_dir).label()} as {run_dir.name}")
@@ -77,8 +87,9 @@ if submitted:
         st.error(str(error))
 
 with st.expander("Run the study's grid (base, tuned, augmented for each model)"):
-    study_preset = st.radio("Preset", list(PRESETS), format_func=lambda p: f"{p}: {PRESETS[p].description}",
-                            key="study_preset")
+    study_preset = st.radio(
+        "Preset", list(PRESETS), format_func=lambda p: f"{p}: {PRESETS[p].description}", key="study_preset"
+    )
     models = st.multiselect("Models", list(SPECS), default=["alexnet", "efficientnet_lite0"], key="study_models")
     if st.button("Start the study", key="start_study"):
         try:
@@ -112,8 +123,9 @@ def live(run_id):
     progress = float(status.get("progress") or 0)
     eta = status.get("eta_seconds")
     trial = f" · trial {status['trial']}/{status['trials']}" if status.get("trial") else ""
-    text = (f"{state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}{trial}"
-            + (f" · ETA {eta:.0f} s" if eta and state == states.RUNNING else ""))
+    text = f"{state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}{trial}" + (
+        f" · ETA {eta:.0f} s" if eta and state == states.RUNNING else ""
+    )
     st.progress(min(progress, 1.0), text=text)
     if state == states.CANCELLED:
         st.warning("Cancelled. Resume continues it after its last finished epoch.")
@@ -131,16 +143,21 @@ def live(run_id):
             cancel(run_dir)
             st.rerun()
     elif state in states.RESUMABLE:
-        if st.button("Resume this run", key=f"resume{run_id}",
-                     help="Training continues after its last finished epoch; a tuning search with the trials it has."):
+        if st.button(
+            "Resume this run",
+            key=f"resume{run_id}",
+            help="Training continues after its last finished epoch; a tuning search with the trials it has.",
+        ):
             try:
                 resume(run_dir)
                 st.rerun()
             except (ValueError, RunBusy) as error:
                 st.error(str(error))
     elif state == states.FINISHED:
-        st.success(f"Finished: test binary accuracy {status.get('test_binary_accuracy', 0):.2%}, "
-                   f"exact match {status.get('test_exact_match', 0):.2%}. See Compare.")
+        st.success(
+            f"Finished: test binary accuracy {status.get('test_binary_accuracy', 0):.2%}, "
+            f"exact match {status.get('test_exact_match', 0):.2%}. See Compare."
+        )
         if st.session_state.get("finished_seen") != run_id:
             st.session_state["finished_seen"] = run_id
             st.cache_resource.clear()  # a new model: let the other pages load it fresh
@@ -151,5 +168,20 @@ def live(run_id):
 live(watched)
 
 st.subheader("All runs")
-results_table(runs, ["label", "state", "dataset_name", "epoch", "epochs", "test_binary_accuracy", "test_exact_match",
-                     "reference", "created", "run_id", "error", "model_error"])
+results_table(
+    runs,
+    [
+        "label",
+        "state",
+        "dataset_name",
+        "epoch",
+        "epochs",
+        "test_binary_accuracy",
+        "test_exact_match",
+        "reference",
+        "created",
+        "run_id",
+        "error",
+        "model_error",
+    ],
+)

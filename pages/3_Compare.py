@@ -56,18 +56,24 @@ names = run_names(runs)
 table = study_tables(runs)
 
 st.subheader("The study's tables, rebuilt from the run folders")
-st.caption(f"The study's grid: each model as a base model, tuned (Keras Tuner), and tuned with augmentation, all "
-           f"on one split. Binary accuracy is the study's metric; exact match (both labels right) is the honest "
-           f"one for a four-way answer. The study's best: {STUDY_BEST_BINARY_ACCURACY:.2%} binary accuracy (tuned "
-           f"AlexNet with augmentation, random split). Hover a column title for what it means.")
+st.caption(
+    f"The study's grid: each model as a base model, tuned (Keras Tuner), and tuned with augmentation, all "
+    f"on one split. Binary accuracy is the study's metric; exact match (both labels right) is the honest "
+    f"one for a four-way answer. The study's best: {STUDY_BEST_BINARY_ACCURACY:.2%} binary accuracy (tuned "
+    f"AlexNet with augmentation, random split). Hover a column title for what it means."
+)
 cells = study_cells(table)
 if cells.empty:
     st.caption("No study cell has finished yet (runs started from a preset are listed under Beyond the study).")
 else:
-    split = st.selectbox("Split", study_splits(table), key="study_split",
-                         help="The study compares its cells on one shared split. random: frames drawn at random "
-                              "(the study's); blocked: runs of consecutive frames kept on one side; shots: whole "
-                              "shots kept on one side. The number is the split's seed.")
+    split = st.selectbox(
+        "Split",
+        study_splits(table),
+        key="study_split",
+        help="The study compares its cells on one shared split. random: frames drawn at random "
+        "(the study's); blocked: runs of consecutive frames kept on one side; shots: whole "
+        "shots kept on one side. The number is the split's seed.",
+    )
     on_split = cells[cells.split == split]
     st.caption(f"{challenge_note(on_split)} {shipped_note(on_split)}")
     for variant, title in STUDY_VARIANTS.items():
@@ -84,20 +90,26 @@ for model, reason in skipped_models(artifacts()).items():
 beyond = beyond_study(table)
 if len(beyond):
     st.subheader("Beyond the study")
-    st.caption("Runs started from a named preset (lite0-best, demo, ...): not cells of the study's grid, so they "
-               f"are listed here, on every split they ran on. {shipped_note(beyond)}")
+    st.caption(
+        "Runs started from a named preset (lite0-best, demo, ...): not cells of the study's grid, so they "
+        f"are listed here, on every split they ran on. {shipped_note(beyond)}"
+    )
     results_table(beyond, BEYOND_COLUMNS)
     chart(charts.accuracy_bars(beyond, "Test accuracy: beyond the study"))
 
 comparison = split_comparison(runs)
 if not comparison.empty:
     st.subheader("One setting on several splits")
-    st.caption("A random split puts near-identical neighbouring frames on both sides of train and test (measured: "
-               "41-48 % of its test frames have a near-duplicate in training), so it rewards memorising shots; a "
-               "blocked split keeps runs of 50 frames on one side (5-9 % still do), a shots split whole shots (none "
-               "do): the closer to none, the more a score says about scenes the model never saw.")
-    results_table(comparison, ["setting", "split", "seeds", "runs", "binary_accuracy", "exact_match",
-                               "exact_match_min", "exact_match_max"])
+    st.caption(
+        "A random split puts near-identical neighbouring frames on both sides of train and test (measured: "
+        "41-48 % of its test frames have a near-duplicate in training), so it rewards memorising shots; a "
+        "blocked split keeps runs of 50 frames on one side (5-9 % still do), a shots split whole shots (none "
+        "do): the closer to none, the more a score says about scenes the model never saw."
+    )
+    results_table(
+        comparison,
+        ["setting", "split", "seeds", "runs", "binary_accuracy", "exact_match", "exact_match_min", "exact_match_max"],
+    )
 
 st.subheader("Learning curves")
 ids = [run.run_id for run in runs]
@@ -106,41 +118,66 @@ by_id = {run.run_id: run for run in runs}
 # runs shown (the sidebar's toggle names datasets): a new set of runs starts the pickers afresh.
 fresh = f"{len(ids)}"
 picked = pick_runs("Runs", ids, names, f"curve_runs.{fresh}", default=ids[:4])
-metric = st.radio("Metric", ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"],
-                  horizontal=True, key="curve_metric")
+metric = st.radio(
+    "Metric",
+    ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"],
+    horizontal=True,
+    key="curve_metric",
+)
 chart(charts.learning_curves({names[run_id]: by_id[run_id].folder.read_history() for run_id in picked}, metric))
 
 st.subheader("One run in detail")
 best = best_run(runs, with_model=False)
 chosen = by_id[pick_run("Run", ids, names, f"detail_run.{fresh}", index=ids.index(best.run_id) if best else 0)]
 metrics = chosen.metrics or {}
-threshold = st.slider("Decision threshold", 0.05, 0.95, 0.5, 0.05, key="threshold",
-                      help=f"A label is present when its probability reaches this. Chosen on validation for this "
-                           f"run: {metrics.get('threshold_from_validation', 0.5)}")
-st.caption(f"Moving the threshold **explores the test set**: choosing it here would tune on the test frames. "
-           f"The official figures are at 0.5 and at the threshold chosen on validation "
-           f"({metrics.get('threshold_from_validation', 0.5)}).")
+threshold = st.slider(
+    "Decision threshold",
+    0.05,
+    0.95,
+    0.5,
+    0.05,
+    key="threshold",
+    help=f"A label is present when its probability reaches this. Chosen on validation for this "
+    f"run: {metrics.get('threshold_from_validation', 0.5)}",
+)
+st.caption(
+    f"Moving the threshold **explores the test set**: choosing it here would tune on the test frames. "
+    f"The official figures are at 0.5 and at the threshold chosen on validation "
+    f"({metrics.get('threshold_from_validation', 0.5)})."
+)
 scores = metrics_at_threshold(chosen, threshold)
 test, challenge = scores["test"], scores["challenge"]
 labels = test.get("labels", {})
 columns = st.columns(3)
 columns[0].metric("binary accuracy", f"{test.get('binary_accuracy', 0):.2%}")
 columns[1].metric("exact match", f"{test.get('exact_match_accuracy', 0):.2%}", help="Both labels right.")
-columns[2].metric("correct (the study's count)", f"{test.get('correct_predictions', 0):g} / {test.get('count', 0)}",
-                  help="Binary accuracy x test frames, as the study counted: it averages the two labels, so a "
-                       "frame with one label right counts as half.")
+columns[2].metric(
+    "correct (the study's count)",
+    f"{test.get('correct_predictions', 0):g} / {test.get('count', 0)}",
+    help="Binary accuracy x test frames, as the study counted: it averages the two labels, so a "
+    "frame with one label right counts as half.",
+)
 columns = st.columns(3)
 columns[0].metric("F1 tom", f"{labels.get('tom', {}).get('f1', 0):.3f}")
 columns[1].metric("F1 jerry", f"{labels.get('jerry', {}).get('f1', 0):.3f}")
-columns[2].metric("challenge frames right", f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
-                  help=f"{metrics.get('challenge_in_training', '?')} of them were in this run's training split.")
+columns[2].metric(
+    "challenge frames right",
+    f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
+    help=f"{metrics.get('challenge_in_training', '?')} of them were in this run's training split.",
+)
 left, right = st.columns(2)
 if "confusion_matrix" in test:
-    chart(charts.confusion_heatmap(test["confusion_matrix"]["rows_true_columns_predicted"],
-                                   "Test set (rows: truth, columns: predicted)"), left)
+    chart(
+        charts.confusion_heatmap(
+            test["confusion_matrix"]["rows_true_columns_predicted"], "Test set (rows: truth, columns: predicted)"
+        ),
+        left,
+    )
 if "confusion_matrix" in challenge:
-    chart(charts.confusion_heatmap(challenge["confusion_matrix"]["rows_true_columns_predicted"],
-                                   "Challenge frames"), right)
+    chart(
+        charts.confusion_heatmap(challenge["confusion_matrix"]["rows_true_columns_predicted"], "Challenge frames"),
+        right,
+    )
 
 st.markdown("**Misclassified test frames** (most confident mistakes first)")
 wrong = misclassified(chosen, threshold)
@@ -149,20 +186,33 @@ if wrong.empty:
 elif made_on(chosen, fingerprint_in_use(source, dataset)):
     rows, images = frames_of(wrong.filename.head(12), dataset.usable)
     called = wrong.set_index("filename")
-    st.image(images, width=160, caption=[
-        f"{r.filename} · truth {r.combination}, called {called.predicted[r.filename]} · "
-        f"p(tom) {called.p_tom[r.filename]:.2f}, p(jerry) {called.p_jerry[r.filename]:.2f}" for r in rows.itertuples()])
+    st.image(
+        images,
+        width=160,
+        caption=[
+            f"{r.filename} · truth {r.combination}, called {called.predicted[r.filename]} · "
+            f"p(tom) {called.p_tom[r.filename]:.2f}, p(jerry) {called.p_jerry[r.filename]:.2f}"
+            for r in rows.itertuples()
+        ],
+    )
 else:
     results_table(wrong.head(20), ["filename", "tom", "jerry", "predicted", "p_tom", "p_jerry", "confidence"])
-    st.caption(f"This run was made on other data ({chosen.dataset.get('name')}), not the dataset in use, so its "
-               "frames are not shown: file names repeat across datasets and would show other pictures.")
+    st.caption(
+        f"This run was made on other data ({chosen.dataset.get('name')}), not the dataset in use, so its "
+        "frames are not shown: file names repeat across datasets and would show other pictures."
+    )
 
 left, right = st.columns(2)
 # Bytes, not a callable: a callable's file is registered anew on every rerun, and a click after
 # the slider moved asked for the old one ("Deferred file ... not found").
-right.download_button("Download metrics (.json)", chosen.folder.file(RunFolder.METRICS).read_bytes(),
-                      file_name=f"{chosen.run_id}-metrics.json", mime="application/json", on_click="ignore",
-                      key="download_metrics")
+right.download_button(
+    "Download metrics (.json)",
+    chosen.folder.file(RunFolder.METRICS).read_bytes(),
+    file_name=f"{chosen.run_id}-metrics.json",
+    mime="application/json",
+    on_click="ignore",
+    key="download_metrics",
+)
 if chosen.has_model:
     # The model can be hundreds of MB: read only after a click, and offered while this run stays chosen.
     if st.session_state.get("model_download") != chosen.run_id:
@@ -170,14 +220,21 @@ if chosen.has_model:
             st.session_state["model_download"] = chosen.run_id
             st.rerun()
     else:
-        left.download_button("Download model (.keras)", chosen.folder.model_path.read_bytes(),
-                             file_name=f"{chosen.run_id}.keras", mime="application/octet-stream",
-                             on_click="ignore", key="download_model")
+        left.download_button(
+            "Download model (.keras)",
+            chosen.folder.model_path.read_bytes(),
+            file_name=f"{chosen.run_id}.keras",
+            mime="application/octet-stream",
+            on_click="ignore",
+            key="download_model",
+        )
 
 st.subheader("Two runs, paired")
-st.caption("The same test frames scored by both runs: the difference with its 95 % interval (a bootstrap "
-           "over shots, so near-copy frames count once) and an exact McNemar test on exact match. Runs "
-           "tested on different frames are never compared.")
+st.caption(
+    "The same test frames scored by both runs: the difference with its 95 % interval (a bootstrap "
+    "over shots, so near-copy frames count once) and an exact McNemar test on exact match. Runs "
+    "tested on different frames are never compared."
+)
 left, right = st.columns(2)
 by_id = {run.run_id: run for run in runs}
 ids = list(by_id)
@@ -194,14 +251,20 @@ else:
     exact, binary = paired["exact_match_difference"], paired["binary_accuracy_difference"]
     mcnemar = paired["mcnemar_exact_match"]
     columns = st.columns(3)
-    columns[0].metric("exact match, A − B", f"{exact['difference'] * 100:+.1f} pts",
-                      help=f"95 % interval {exact['low'] * 100:+.1f} to {exact['high'] * 100:+.1f} points")
+    columns[0].metric(
+        "exact match, A − B",
+        f"{exact['difference'] * 100:+.1f} pts",
+        help=f"95 % interval {exact['low'] * 100:+.1f} to {exact['high'] * 100:+.1f} points",
+    )
     columns[0].caption(f"95 % interval {exact['low'] * 100:+.1f} to {exact['high'] * 100:+.1f} points")
     columns[1].metric("binary accuracy, A − B", f"{binary['difference'] * 100:+.1f} pts")
     columns[1].caption(f"95 % interval {binary['low'] * 100:+.1f} to {binary['high'] * 100:+.1f} points")
     columns[2].metric("McNemar p (exact match)", f"{mcnemar['p_value']:.2g}")
-    columns[2].caption(f"A right where B is wrong: {mcnemar['a_only']} frames; B right where A is wrong: "
-                       f"{mcnemar['b_only']}")
+    columns[2].caption(
+        f"A right where B is wrong: {mcnemar['a_only']} frames; B right where A is wrong: {mcnemar['b_only']}"
+    )
     verdict = "differ" if paired["significant"] else "do not differ measurably"
-    st.markdown(f"On these {paired['frames']} test frames the two runs **{verdict}** in exact match "
-                f"(the interval {'excludes' if paired['significant'] else 'includes'} zero).")
+    st.markdown(
+        f"On these {paired['frames']} test frames the two runs **{verdict}** in exact match "
+        f"(the interval {'excludes' if paired['significant'] else 'includes'} zero)."
+    )

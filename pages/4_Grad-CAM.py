@@ -21,8 +21,11 @@ if not labels:
     st.stop()
 
 # Only names on offer: the browser answers with names, and they change with the runs shown.
-picked = [name for name in st.multiselect("Models", list(labels), default=[best], max_selections=3, key="cam_models")
-          if name in labels]
+picked = [
+    name
+    for name in st.multiselect("Models", list(labels), default=[best], max_selections=3, key="cam_models")
+    if name in labels
+]
 if not picked:
     st.stop()
 letters = "ABC"
@@ -38,14 +41,21 @@ elif made_on(first, fingerprint_in_use(source, dataset)):
     predictions = first.folder.read_predictions()
     pool = table[table.filename.isin(predictions.filename[predictions.split == "test"])]
 else:
-    st.info(f"Model A was made on other data ({first.dataset.get('name')}), so its test frames are not in the "
-            "dataset in use: pick the challenge frames, or a model made on this dataset.")
+    st.info(
+        f"Model A was made on other data ({first.dataset.get('name')}), so its test frames are not in the "
+        "dataset in use: pick the challenge frames, or a model made on this dataset."
+    )
     st.stop()
 if pool.empty:
     st.info("No such frames in the dataset in use.")
     st.stop()
-names = [name for name in st.multiselect("Images", list(pool.filename), default=list(pool.filename[:2]),
-                                        max_selections=6, key="cam_images") if name in set(pool.filename)]
+names = [
+    name
+    for name in st.multiselect(
+        "Images", list(pool.filename), default=list(pool.filename[:2]), max_selections=6, key="cam_images"
+    )
+    if name in set(pool.filename)
+]
 st.image(colour_scale(), width=320)
 st.caption(SCALE_CAPTION)
 
@@ -67,5 +77,8 @@ for name in names:
         image = to_float(pixels)
         for j, (target, p) in enumerate((("tom", prediction.p_tom), ("jerry", prediction.p_jerry))):
             heat = heatmap(run.path, pixels, target, plus_plus=method == "Grad-CAM++")
-            columns[1 + 2 * i + j].image(overlay(image, heat, probability=p, threshold=threshold), width="stretch",
-                                         caption=f"{letter} · {cam_caption(target, p, threshold)}")
+            columns[1 + 2 * i + j].image(
+                overlay(image, heat, probability=p, threshold=threshold),
+                width="stretch",
+                caption=f"{letter} · {cam_caption(target, p, threshold)}",
+            )

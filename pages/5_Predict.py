@@ -17,21 +17,35 @@ if not labels:
     st.info("No trained model yet: train one on the Train page.")
     st.stop()
 names = list(labels)
-chosen = labels[st.selectbox("Model", names, index=names.index(best),
-                             help="Default: the best finished run on validation (real-data models first).")]
+chosen = labels[
+    st.selectbox(
+        "Model",
+        names,
+        index=names.index(best),
+        help="Default: the best finished run on validation (real-data models first).",
+    )
+]
 try:
     predictor = load_predictor(chosen.path)
 except ValueError as error:  # an unreadable model file or one that breaks the model contract
     st.error(f"This run's model cannot be used: {error}")
     st.stop()
 recipe = predictor.recipe
-st.caption(f"The run's inference recipe, as its evaluation used it: {recipe.input_size} px, "
-           f"{'mirror-image TTA' if recipe.tta else 'no TTA'}, threshold {recipe.threshold:g} "
-           f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
-           f"pictures of another shape: {recipe.shape_rule}.")
+st.caption(
+    f"The run's inference recipe, as its evaluation used it: {recipe.input_size} px, "
+    f"{'mirror-image TTA' if recipe.tta else 'no TTA'}, threshold {recipe.threshold:g} "
+    f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
+    f"pictures of another shape: {recipe.shape_rule}."
+)
 left, right = st.columns(2)
-threshold = left.slider("Decision threshold", 0.05, 0.95, float(recipe.threshold), 0.05,
-                        help="A label is present when its probability reaches this. Default: the run's own.")
+threshold = left.slider(
+    "Decision threshold",
+    0.05,
+    0.95,
+    float(recipe.threshold),
+    0.05,
+    help="A label is present when its probability reaches this. Default: the run's own.",
+)
 if threshold != recipe.threshold:
     st.caption(f"Threshold moved from the run's {recipe.threshold:g}: verdicts differ from its evaluation.")
 explain = right.toggle("Show Grad-CAM", value=True)
@@ -39,8 +53,12 @@ if explain:
     right.image(colour_scale(), width=320)
     right.caption(SCALE_CAPTION)
 
-uploads = st.file_uploader("Frames (jpg, png, webp, gif, bmp)", type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
-                           accept_multiple_files=True, max_upload_size=MAX_BYTES // 2**20)
+uploads = st.file_uploader(
+    "Frames (jpg, png, webp, gif, bmp)",
+    type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
+    accept_multiple_files=True,
+    max_upload_size=MAX_BYTES // 2**20,
+)
 photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
 files = list(uploads or []) + ([photo] if photo else [])
 if not files:
@@ -70,5 +88,8 @@ if explain:
     for pixels, prediction, columns in shown:
         image = to_float(pixels)
         for column, label, p in zip(columns[2:], ("tom", "jerry"), (prediction.p_tom, prediction.p_jerry)):
-            column.image(overlay(image, heatmap(chosen.path, pixels, label), probability=p, threshold=threshold),
-                         caption=f"Grad-CAM · {cam_caption(label, p, threshold)}", width="stretch")
+            column.image(
+                overlay(image, heatmap(chosen.path, pixels, label), probability=p, threshold=threshold),
+                caption=f"Grad-CAM · {cam_caption(label, p, threshold)}",
+                width="stretch",
+            )

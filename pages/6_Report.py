@@ -21,6 +21,11 @@ def report(path: str, with_gradcam: bool, runs_state: str):
 
 state = ",".join(f"{run.run_id}:{run.state}" for run in runs)
 page = report(str(source.path), with_gradcam, state)
-st.download_button("Download the report (standalone HTML)", page.encode(), file_name="tomjerry-report.html",
-                   mime="text/html", type="primary")
+st.download_button(
+    "Download the report (standalone HTML)",
+    page.encode(),
+    file_name="tomjerry-report.html",
+    mime="text/html",
+    type="primary",
+)
 st.iframe(page, height=1400)

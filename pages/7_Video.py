@@ -28,8 +28,10 @@ from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_m
 
 st.set_page_config(page_title="Video · tomjerry", layout="wide")
 st.title("Video")
-st.caption("A whole clip, sampled like the dataset (one frame per second by default), each sampled frame "
-           "classified as Tom, Jerry, both or neither.")
+st.caption(
+    "A whole clip, sampled like the dataset (one frame per second by default), each sampled frame "
+    "classified as Tom, Jerry, both or neither."
+)
 source = dataset_source()
 demo_banner(source)
 labels, best = model_choices(runs_in_use(source, load_dataset(source)))
@@ -38,19 +40,38 @@ if not labels:
     st.stop()
 names = list(labels)
 left, right = st.columns([3, 1])
-chosen = labels[left.selectbox("Model", names, index=names.index(best),
-                               help="Default: the best finished run on validation (real-data models first).")]
-fps = right.number_input("Frames sampled per second", MIN_SAMPLE_FPS, MAX_SAMPLE_FPS, DEFAULT_SAMPLE_FPS, 0.5,
-                         help="The dataset holds one frame per second of video.")
+chosen = labels[
+    left.selectbox(
+        "Model",
+        names,
+        index=names.index(best),
+        help="Default: the best finished run on validation (real-data models first).",
+    )
+]
+fps = right.number_input(
+    "Frames sampled per second",
+    MIN_SAMPLE_FPS,
+    MAX_SAMPLE_FPS,
+    DEFAULT_SAMPLE_FPS,
+    0.5,
+    help="The dataset holds one frame per second of video.",
+)
 settings = inference_settings(chosen.path)
-st.caption(f"Decision threshold {settings.threshold:.2f} (the run's, chosen on validation)"
-           f"{'; mirror-image test-time augmentation, as the run was scored' if settings.tta else ''}.")
+st.caption(
+    f"Decision threshold {settings.threshold:.2f} (the run's, chosen on validation)"
+    f"{'; mirror-image test-time augmentation, as the run was scored' if settings.tta else ''}."
+)
 
-upload = st.file_uploader(f"Clip (mp4, webm, avi, mov, mkv or animated gif; up to {MAX_UPLOAD_MB} MB)",
-                          type=list(UPLOAD_TYPES), max_upload_size=MAX_UPLOAD_MB)
+upload = st.file_uploader(
+    f"Clip (mp4, webm, avi, mov, mkv or animated gif; up to {MAX_UPLOAD_MB} MB)",
+    type=list(UPLOAD_TYPES),
+    max_upload_size=MAX_UPLOAD_MB,
+)
 if upload is None:
-    st.caption(f"Drop a clip above. A larger file is refused by the uploader (a red mark beside its name): cut it, "
-               f"or classify it with `python -m tomjerry video FILE` (up to {megabytes(MAX_FILE_BYTES)}).")
+    st.caption(
+        f"Drop a clip above. A larger file is refused by the uploader (a red mark beside its name): cut it, "
+        f"or classify it with `python -m tomjerry video FILE` (up to {megabytes(MAX_FILE_BYTES)})."
+    )
     st.stop()
 
 data = upload.getvalue()
@@ -67,8 +88,9 @@ if st.session_state.get("video_key") != key:
 
     try:
         with temporary_copy(data, upload.name) as path:
-            result = classify_video(path, model, tta=settings.tta, threshold=settings.threshold, fps=fps,
-                                    progress=progress)
+            result = classify_video(
+                path, model, tta=settings.tta, threshold=settings.threshold, fps=fps, progress=progress
+            )
     except VideoError as error:
         bar.empty()
         st.error(str(error))
@@ -82,9 +104,11 @@ for warning in result.warnings:
 
 info = result.info
 cuts = result.cut_times()
-st.caption(f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:.3g} frames per second, "
-           f"{result.duration_s:.1f} s; {plural(len(table), 'frame')} sampled at {result.fps_sampled:g} per second, "
-           f"{plural(len(cuts) + 1, 'shot')}; decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s.")
+st.caption(
+    f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:.3g} frames per second, "
+    f"{result.duration_s:.1f} s; {plural(len(table), 'frame')} sampled at {result.fps_sampled:g} per second, "
+    f"{plural(len(cuts) + 1, 'shot')}; decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s."
+)
 columns = st.columns(4)
 names_of = {"tom": "Tom alone", "jerry": "Jerry alone", "both": "Both", "neither": "Neither"}
 for column, (verdict, seconds) in zip(columns, result.seconds_on_screen().items()):
@@ -95,15 +119,18 @@ verdict_at = dict(zip(table.frame_index, table.verdict))
 # Above one frame a second, neighbouring thumbnails are under a second apart: their times get a decimal.
 decimals = 1 if result.fps_sampled > 1 or any(thumb.time_s % 1 for thumb in result.thumbnails) else 0
 with st.container(height=280 if len(result.thumbnails) > 20 else "content"):  # a scrolling strip for long clips
-    st.image([thumb.image for thumb in result.thumbnails],
-             caption=[f"{thumb.time_s:.{decimals}f} s · {verdict_at[thumb.frame_index]}" for thumb in result.thumbnails],
-             width=96)
+    st.image(
+        [thumb.image for thumb in result.thumbnails],
+        caption=[f"{thumb.time_s:.{decimals}f} s · {verdict_at[thumb.frame_index]}" for thumb in result.thumbnails],
+        width=96,
+    )
 
 st.subheader("One frame")
 times = table.time_s.tolist()
 if len(times) > 1:
-    at = st.slider("Time (s)", float(times[0]), float(times[-1]), float(times[0]), 1.0 / result.fps_sampled,
-                   format="%.1f s")
+    at = st.slider(
+        "Time (s)", float(times[0]), float(times[-1]), float(times[0]), 1.0 / result.fps_sampled, format="%.1f s"
+    )
 else:
     at = times[0]
 # The frame on screen at that time: the last sampled frame at or before it (it stands for its span).
@@ -124,11 +151,18 @@ if explain:
     image = prepare(rgb, input_size(load_model(chosen.path)))[None]
     explainer = load_explainer(chosen.path)
     for part, label in zip(parts[2:], ("tom", "jerry")):
-        part.image(overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}",
-                   width="stretch")
-    st.caption("Grad-CAM shows which parts of the frame raised p(tom) and p(jerry). For a label the model "
-               "finds absent (its probability under the threshold), little raises it, so the map is faint "
-               "or evenly spread: that is expected, not a fault.")
+        part.image(
+            overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}", width="stretch"
+        )
+    st.caption(
+        "Grad-CAM shows which parts of the frame raised p(tom) and p(jerry). For a label the model "
+        "finds absent (its probability under the threshold), little raises it, so the map is faint "
+        "or evenly spread: that is expected, not a fault."
+    )
 
-st.download_button("Download the per-frame CSV (time_s, p_tom, p_jerry, verdict)", result.csv(),
-                   file_name=f"{Path(upload.name).stem}-timeline.csv", mime="text/csv")
+st.download_button(
+    "Download the per-frame CSV (time_s, p_tom, p_jerry, verdict)",
+    result.csv(),
+    file_name=f"{Path(upload.name).stem}-timeline.csv",
+    mime="text/csv",
+)

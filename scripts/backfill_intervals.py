@@ -39,11 +39,15 @@ def backfill(run_dir: Path) -> dict:
     fresh = metrics_from_predictions(predictions)
     val = predictions[predictions.split == "val"]
     test = predictions[predictions.split == "test"]
-    fresh["validation"] = metrics(val[["tom", "jerry"]].to_numpy(), val[["p_tom", "p_jerry"]].to_numpy(),
-                                  groups=val.shot.to_numpy())
+    fresh["validation"] = metrics(
+        val[["tom", "jerry"]].to_numpy(), val[["p_tom", "p_jerry"]].to_numpy(), groups=val.shot.to_numpy()
+    )
     fresh["test_at_validation_threshold"] = metrics(
-        test[["tom", "jerry"]].to_numpy(), test[["p_tom", "p_jerry"]].to_numpy(),
-        recorded.get("threshold_from_validation", 0.5), test.shot.to_numpy())
+        test[["tom", "jerry"]].to_numpy(),
+        test[["p_tom", "p_jerry"]].to_numpy(),
+        recorded.get("threshold_from_validation", 0.5),
+        test.shot.to_numpy(),
+    )
     for part, values in fresh.items():
         for key in ("binary_accuracy", "exact_match_accuracy"):
             if part in recorded and key in recorded[part] and not same(recorded[part][key], values[key]):

@@ -46,10 +46,12 @@ def backfill(run_dir: Path, preset: str | None) -> dict:
     record = {
         "dataset": dataset_record(source.path, source.is_demo, dataset.usable),
         "split": split_record(config, folder.split_sha256(), pd.Series(split.to_numpy())),
-        "preset": config.preset, "versions": None, "git": None,
+        "preset": config.preset,
+        "versions": None,
+        "git": None,
         "hardware": {"replicas": metrics.get("replicas", 1)},
         "note": "backfilled after the run from its config, metrics and split.csv; package versions, "
-                "commit and hardware were not recorded then",
+        "commit and hardware were not recorded then",
     }
     folder.write_json(RunFolder.PROVENANCE, record)
     write_recipe(folder)
@@ -65,8 +67,10 @@ def main():
     args = parser.parse_args()
     for run_dir in args.run_dirs:
         record = backfill(run_dir, args.preset)
-        print(f"{run_dir.name}: dataset {record['dataset']['fingerprint']}, split {record['split']['kind']} "
-              f"{record['split']['seed']} {record['split']['sizes']}")
+        print(
+            f"{run_dir.name}: dataset {record['dataset']['fingerprint']}, split {record['split']['kind']} "
+            f"{record['split']['seed']} {record['split']['sizes']}"
+        )
 
 
 if __name__ == "__main__":

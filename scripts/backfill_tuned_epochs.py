@@ -21,6 +21,7 @@ for run_dir in sys.argv[1:]:
         print(f"{run_dir}: nothing to add")
         continue
     epochs = kept_epochs(pd.read_csv(folder.file(RunFolder.HISTORY)))
-    folder.write_json(RunFolder.METRICS, {**metrics, **epochs,
-                                          "epochs_recorded": "added from history.csv after the run"})
+    folder.write_json(
+        RunFolder.METRICS, {**metrics, **epochs, "epochs_recorded": "added from history.csv after the run"}
+    )
     print(f"{run_dir}: {epochs}")

@@ -56,17 +56,22 @@ def ensemble_row(key, members) -> str:
     test = mcnemar_exact(exact, member_exact[best])
     low, high = ensemble["exact_match_ci95"]
     members_text = " / ".join(f"{correct.mean() * 100:.2f}" for correct in member_exact)
-    return (f"| {key[0]} {key[1]} | {members_text} | **{ensemble['exact_match_accuracy'] * 100:.2f}** "
-            f"[{low * 100:.1f}, {high * 100:.1f}] | {ensemble['binary_accuracy'] * 100:.2f} "
-            f"| {difference.difference * 100:+.1f} [{difference.low * 100:+.1f}, {difference.high * 100:+.1f}], "
-            f"p {test.p_value:.2g} |")
+    return (
+        f"| {key[0]} {key[1]} | {members_text} | **{ensemble['exact_match_accuracy'] * 100:.2f}** "
+        f"[{low * 100:.1f}, {high * 100:.1f}] | {ensemble['binary_accuracy'] * 100:.2f} "
+        f"| {difference.difference * 100:+.1f} [{difference.low * 100:+.1f}, {difference.high * 100:+.1f}], "
+        f"p {test.p_value:.2g} |"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("artifacts", nargs="*", help="artifacts folders (default: the project's)")
-    parser.add_argument("--presets", default="lite0-best,lite1-best",
-                        help="comma-separated presets whose runs are averaged (default: lite0-best,lite1-best)")
+    parser.add_argument(
+        "--presets",
+        default="lite0-best,lite1-best",
+        help="comma-separated presets whose runs are averaged (default: lite0-best,lite1-best)",
+    )
     parser.add_argument("--tag", help="only runs with this tag")
     args = parser.parse_args()
     presets = [name.strip() for name in args.presets.split(",") if name.strip()]
@@ -83,8 +88,10 @@ def main():
             if args.tag and args.tag not in (config.tags or ()):
                 continue
             by_split[run.split.get("kind"), run.split.get("seed")].setdefault(config.preset, run)
-    print(f"| split | test exact match of {' / '.join(presets)} | ensemble exact match [95 % interval] "
-          "| ensemble binary | ensemble - best member (paired) |")
+    print(
+        f"| split | test exact match of {' / '.join(presets)} | ensemble exact match [95 % interval] "
+        "| ensemble binary | ensemble - best member (paired) |"
+    )
     print("|---|---|---|---|---|")
     for key, runs in sorted(by_split.items(), key=lambda item: (str(item[0][0]), str(item[0][1]))):
         if all(name in runs for name in presets):

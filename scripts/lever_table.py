@@ -31,16 +31,20 @@ def percent(value: float) -> str:
 
 def row(name: str, runs: list, metrics: list[dict]) -> str:
     seeds = " / ".join(str(run.split.get("seed")) for run in runs)
-    per_seed = "; ".join(f"{percent(m['test']['exact_match_accuracy'])} "
-                         f"[{percent(m['test']['exact_match_ci95'][0])}, {percent(m['test']['exact_match_ci95'][1])}]"
-                         for m in metrics)
+    per_seed = "; ".join(
+        f"{percent(m['test']['exact_match_accuracy'])} "
+        f"[{percent(m['test']['exact_match_ci95'][0])}, {percent(m['test']['exact_match_ci95'][1])}]"
+        for m in metrics
+    )
     exact = np.mean([m["test"]["exact_match_accuracy"] for m in metrics])
     binary = np.mean([m["test"]["binary_accuracy"] for m in metrics])
     val = np.mean([m["validation"]["exact_match_accuracy"] for m in metrics])
     epochs = " / ".join(f"{m.get('epochs_run')}→{m.get('evaluated_epoch', m.get('best_epoch'))}" for m in metrics)
     minutes = np.mean([m.get("train_seconds", np.nan) for m in metrics]) / 60
-    return (f"| {name} | {runs[0].split.get('kind')} {seeds} | {per_seed} | **{percent(exact)}** | {percent(binary)} "
-            f"| {percent(val)} | {epochs} | {minutes:.1f} |")
+    return (
+        f"| {name} | {runs[0].split.get('kind')} {seeds} | {per_seed} | **{percent(exact)}** | {percent(binary)} "
+        f"| {percent(val)} | {epochs} | {minutes:.1f} |"
+    )
 
 
 def main():
@@ -52,14 +56,19 @@ def main():
 
     groups = defaultdict(list)
     for run in read_runs(args.artifacts):
-        tags = [match for tag in (run.config.tags or ()) if run.config and (match := TAG.match(tag))] \
-            if run.finished else []
+        tags = (
+            [match for tag in (run.config.tags or ()) if run.config and (match := TAG.match(tag))]
+            if run.finished
+            else []
+        )
         if tags:
             groups[tags[0]["lever"], run.split.get("kind")].append(run)
         elif run.finished and args.untagged:
             groups[f"untagged, patience {run.config.patience}", run.split.get("kind")].append(run)
-    print("| lever | split, seeds | test exact match per seed [95 % interval] | mean exact | mean binary "
-          "| mean val exact | epochs run→evaluated | train min |")
+    print(
+        "| lever | split, seeds | test exact match per seed [95 % interval] | mean exact | mean binary "
+        "| mean val exact | epochs run→evaluated | train min |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for (lever, kind), runs in sorted(groups.items()):
         runs.sort(key=lambda run: str(run.split.get("seed")))

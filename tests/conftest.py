@@ -64,7 +64,10 @@ def made_once(tmp_path_factory, name: str, make) -> Path:
 def demo_root(tmp_path_factory):
     from tomjerry.data.demo import generate_demo_dataset
 
-    return made_once(tmp_path_factory, "demo", lambda folder: generate_demo_dataset(folder / "tom_and_jerry")) / "tom_and_jerry"
+    return (
+        made_once(tmp_path_factory, "demo", lambda folder: generate_demo_dataset(folder / "tom_and_jerry"))
+        / "tom_and_jerry"
+    )
 
 
 @pytest.fixture
@@ -76,8 +79,8 @@ def demo_copy(demo_root, tmp_path):
 @dataclass(frozen=True)
 class TrainedRun:
     artifacts: Path  # the artifacts folder holding only this run
-    path: Path       # its run folder
-    result: dict     # what execute_run returned (metrics.json)
+    path: Path  # its run folder
+    result: dict  # what execute_run returned (metrics.json)
 
 
 TINY_CONFIG = dict(model="efficientnet_lite0", image_size=48, epochs=1, batch_size=32, patience=0)

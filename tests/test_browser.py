@@ -17,14 +17,22 @@ from conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-PAGES = {"home": ("", "Tom, Jerry, both or neither?"), "data": ("Data", "Validation report"),
-         "train": ("Train", "New run"), "compare": ("Compare", "Misclassified test frames"),
-         "grad-cam": ("Grad-CAM", "Colour scale"), "predict": ("Predict", "Decision threshold"),
-         "report": ("Report", "Download the report"), "video": ("Video", "Drop a clip above")}
+PAGES = {
+    "home": ("", "Tom, Jerry, both or neither?"),
+    "data": ("Data", "Validation report"),
+    "train": ("Train", "New run"),
+    "compare": ("Compare", "Misclassified test frames"),
+    "grad-cam": ("Grad-CAM", "Colour scale"),
+    "predict": ("Predict", "Decision threshold"),
+    "report": ("Report", "Download the report"),
+    "video": ("Video", "Drop a clip above"),
+}
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed (apt-get install chromium)"
+    ),
 ]
 
 
@@ -40,9 +48,24 @@ def server(demo_root, finished_artifacts):
     port = free_port()
     env = dict(os.environ, TOMJERRY_DATA=str(demo_root), TOMJERRY_ARTIFACTS=str(artifacts))
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -64,9 +87,17 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 2200})
         yield page
         browser.close()

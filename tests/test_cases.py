@@ -28,9 +28,6 @@ CASES = ROOT.parent / "shared" / "cases"
 SHIPPED_RUN = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
 
 
-
-
-
 def one_line(error) -> str:
     text = str(error)
     assert text and "\n" not in text and "Traceback" not in text
@@ -41,7 +38,9 @@ def same_on_both_paths(path, size=48) -> np.ndarray:
     """The array the dataset path makes of a file equals the one the upload path makes of its bytes."""
     data = path.read_bytes()
     assert np.array_equal(decode_image(path), decode_upload(data, path.name))
-    assert np.array_equal(read_frame(path, size).astype(np.float32) / 255.0, prepare(decode_upload(data, path.name), size))
+    assert np.array_equal(
+        read_frame(path, size).astype(np.float32) / 255.0, prepare(decode_upload(data, path.name), size)
+    )
     return decode_image(path)
 
 
@@ -56,11 +55,12 @@ def without_mpf(data: bytes) -> bytes:
     """The same JPEG with its multi-picture index (APP2 "MPF") turned into an unknown APP15 segment:
     the same compressed pixels, which Pillow then calls a plain "JPEG"."""
     at = data.find(b"MPF\x00")
-    assert at > 4 and data[at - 4:at - 2] == b"\xff\xe2"
-    return data[:at - 3] + b"\xef" + data[at - 2:]
+    assert at > 4 and data[at - 4 : at - 2] == b"\xff\xe2"
+    return data[: at - 3] + b"\xef" + data[at - 2 :]
 
 
 # --- the files in shared/cases -----------------------------------------------------------------------
+
 
 def check_phone_mpo(path, tmp_path, model):
     assert Image.open(path).format == "MPO"
@@ -87,20 +87,27 @@ def check_lfs_pointer(path, tmp_path, model):
     run.mkdir()
     shutil.copy(path, run / "model.keras")
     for target in (run, run / "model.keras"):
-        with pytest.raises(UnreadableModelError, match=r"model.keras is a Git LFS pointer, not the model: run `git lfs pull`"):
+        with pytest.raises(
+            UnreadableModelError, match=r"model.keras is a Git LFS pointer, not the model: run `git lfs pull`"
+        ):
             load_model(target)
 
 
 def check_softmax4(path, tmp_path, model):
     with pytest.raises(ModelContractError) as caught:
         load_model(path)
-    assert one_line(caught.value) == (f"{path.name} has 4 outputs with softmax; tomjerry needs 2 sigmoid outputs (tom, jerry)")
+    assert one_line(caught.value) == (
+        f"{path.name} has 4 outputs with softmax; tomjerry needs 2 sigmoid outputs (tom, jerry)"
+    )
 
 
 def check_single_output(path, tmp_path, model):
     with pytest.raises(ModelContractError) as caught:
         load_model(path)
-    assert one_line(caught.value) == f"{path.name} has 1 output with sigmoid; tomjerry needs 2 sigmoid outputs (tom, jerry)"
+    assert (
+        one_line(caught.value)
+        == f"{path.name} has 1 output with sigmoid; tomjerry needs 2 sigmoid outputs (tom, jerry)"
+    )
 
 
 EXPECTED = {
@@ -116,8 +123,10 @@ def case_names() -> list:
     if not CASES.is_dir():
         return [pytest.param("", marks=pytest.mark.skip(reason=f"no shared cases folder at {CASES}"))]
     # The 48-megapixel phone photo takes seconds to decode: --slow.
-    return [pytest.param(name, marks=pytest.mark.slow) if "48mp" in name else name
-            for name in sorted(p.name for p in CASES.iterdir() if p.name != "README.md")]
+    return [
+        pytest.param(name, marks=pytest.mark.slow) if "48mp" in name else name
+        for name in sorted(p.name for p in CASES.iterdir() if p.name != "README.md")
+    ]
 
 
 @pytest.mark.parametrize("name", case_names())
@@ -128,6 +137,7 @@ def test_shared_case(name, tmp_path, tiny_model):
 
 
 # --- generated pictures of the same kinds ------------------------------------------------------------
+
 
 def transparent_palette() -> bytes:
     image = Image.fromarray(cartoon(256, 144, seed=3)).quantize(8)
@@ -159,7 +169,9 @@ GOOD_KINDS = {  # file name in the dataset -> bytes; every one must read the sam
     "progressive.jpg": lambda: encode(Image.fromarray(cartoon()), "JPEG", progressive=True),
     "lossy.webp": lambda: encode(Image.fromarray(cartoon()), "WEBP", quality=60),
     "picture.bmp": lambda: encode(Image.fromarray(cartoon()), "BMP"),
-    "mirror_wide.png": lambda: encode(Image.fromarray(np.hstack([cartoon()[:, ::-1], cartoon(), cartoon()[:, ::-1]])), "PNG"),
+    "mirror_wide.png": lambda: encode(
+        Image.fromarray(np.hstack([cartoon()[:, ::-1], cartoon(), cartoon()[:, ::-1]])), "PNG"
+    ),
 }
 BAD_KINDS = {  # file name -> (bytes, what the one-line refusal must say)
     "truncated.jpg": (lambda: encode(Image.fromarray(cartoon(640, 360)), "JPEG")[:2500], "is not a readable image"),
@@ -237,6 +249,7 @@ def test_decomposed_unicode_file_names_match_their_rows(demo_copy, tmp_path):
 
 # --- model files and models of other shapes ----------------------------------------------------------
 
+
 def save(model, path):
     model.save(path)
     return path
@@ -251,20 +264,36 @@ def tiny(outputs_of, input_shape=(16, 16, 3)):
 
 
 CONTRACT = {  # a model built here -> what the refusal must say
-    "softmax4.keras": (lambda: tiny(lambda x, L: L.Dense(4, activation="softmax")(x)),
-                       r"has 4 outputs with softmax; tomjerry needs 2 sigmoid outputs \(tom, jerry\)"),
-    "single_sigmoid.keras": (lambda: tiny(lambda x, L: L.Dense(1, activation="sigmoid")(x)),
-                             "has 1 output with sigmoid; tomjerry needs 2 sigmoid outputs"),
-    "softmax2.keras": (lambda: tiny(lambda x, L: L.Dense(2, activation="softmax")(x)),
-                       "has 2 outputs with softmax; tomjerry needs 2 sigmoid outputs"),
+    "softmax4.keras": (
+        lambda: tiny(lambda x, L: L.Dense(4, activation="softmax")(x)),
+        r"has 4 outputs with softmax; tomjerry needs 2 sigmoid outputs \(tom, jerry\)",
+    ),
+    "single_sigmoid.keras": (
+        lambda: tiny(lambda x, L: L.Dense(1, activation="sigmoid")(x)),
+        "has 1 output with sigmoid; tomjerry needs 2 sigmoid outputs",
+    ),
+    "softmax2.keras": (
+        lambda: tiny(lambda x, L: L.Dense(2, activation="softmax")(x)),
+        "has 2 outputs with softmax; tomjerry needs 2 sigmoid outputs",
+    ),
     "linear2.keras": (lambda: tiny(lambda x, L: L.Dense(2)(x)), "has 2 outputs with linear"),
-    "dynamic.keras": (lambda: tiny(lambda x, L: L.Dense(2, activation="sigmoid")(x), (None, None, 3)),
-                      r"takes input of shape \(None, None, None, 3\); tomjerry needs a fixed-size RGB image"),
-    "grey_input.keras": (lambda: tiny(lambda x, L: L.Dense(2, activation="sigmoid")(x), (16, 16, 1)),
-                         "needs a fixed-size RGB image"),
-    "two_heads.keras": (lambda: tiny(lambda x, L: [L.Dense(1, activation="sigmoid", name="tom")(x),
-                                                   L.Dense(1, activation="sigmoid", name="jerry")(x)]),
-                        "has 2 output heads; tomjerry needs one output of 2 sigmoid units"),
+    "dynamic.keras": (
+        lambda: tiny(lambda x, L: L.Dense(2, activation="sigmoid")(x), (None, None, 3)),
+        r"takes input of shape \(None, None, None, 3\); tomjerry needs a fixed-size RGB image",
+    ),
+    "grey_input.keras": (
+        lambda: tiny(lambda x, L: L.Dense(2, activation="sigmoid")(x), (16, 16, 1)),
+        "needs a fixed-size RGB image",
+    ),
+    "two_heads.keras": (
+        lambda: tiny(
+            lambda x, L: [
+                L.Dense(1, activation="sigmoid", name="tom")(x),
+                L.Dense(1, activation="sigmoid", name="jerry")(x),
+            ]
+        ),
+        "has 2 output heads; tomjerry needs one output of 2 sigmoid units",
+    ),
 }
 
 
@@ -311,15 +340,22 @@ def zip_of(files: dict) -> bytes:
 
 
 UNREADABLE = {  # a file put in a run folder as model.keras -> what the refusal must say
-    "lfs_pointer": (lambda tmp: b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 99\n",
-                    "is a Git LFS pointer, not the model: run `git lfs pull`"),
+    "lfs_pointer": (
+        lambda tmp: b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 99\n",
+        "is a Git LFS pointer, not the model: run `git lfs pull`",
+    ),
     "truncated": (lambda tmp: good_keras_bytes(tmp)[:5000], r"is truncated \(an incomplete zip\)"),
-    "zip_not_keras": (lambda tmp: zip_of({"README.txt": "hello"}), r"is a zip but not a Keras archive \(no config.json"),
+    "zip_not_keras": (
+        lambda tmp: zip_of({"README.txt": "hello"}),
+        r"is a zip but not a Keras archive \(no config.json",
+    ),
     "picture": (lambda tmp: encode(Image.fromarray(cartoon()), "PNG"), "is not a Keras archive"),
     "hdf5": (lambda tmp: b"\x89HDF\r\n\x1a\n" + bytes(100), "is a legacy HDF5 model"),
     "empty": (lambda tmp: b"", r"is empty \(0 bytes\)"),
-    "bad_config": (lambda tmp: zip_of({"config.json": "{not json", "model.weights.h5": "", "metadata.json": "{}"}),
-                   "cannot be loaded by Keras"),
+    "bad_config": (
+        lambda tmp: zip_of({"config.json": "{not json", "model.weights.h5": "", "metadata.json": "{}"}),
+        "cannot be loaded by Keras",
+    ),
 }
 
 
@@ -343,9 +379,15 @@ def test_a_missing_model_is_unreadable(tmp_path):
 
 # --- the command line --------------------------------------------------------------------------------
 
+
 def run_predict(*args):
-    return subprocess.run([sys.executable, "-m", "tomjerry", "predict", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=180)
+    return subprocess.run(
+        [sys.executable, "-m", "tomjerry", "predict", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 @pytest.mark.slow
@@ -359,7 +401,8 @@ def test_command_line_refuses_an_lfs_pointer_model_in_one_line(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [
-        "error: model.keras is a Git LFS pointer, not the model: run `git lfs pull`"]
+        "error: model.keras is a Git LFS pointer, not the model: run `git lfs pull`"
+    ]
 
 
 @pytest.mark.slow

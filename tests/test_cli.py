@@ -7,8 +7,9 @@ from conftest import ROOT
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "tomjerry", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "tomjerry", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def test_info_prints_counts(demo_root):
@@ -31,8 +32,14 @@ def test_validate_and_bad_path(demo_root, tmp_path):
 def test_download_offline_fails_cleanly(tmp_path):
     import os
 
-    env = dict(os.environ, KAGGLEHUB_CACHE=str(tmp_path), KAGGLE_USERNAME="nobody", KAGGLE_KEY="x",
-               HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
+    env = dict(
+        os.environ,
+        KAGGLEHUB_CACHE=str(tmp_path),
+        KAGGLE_USERNAME="nobody",
+        KAGGLE_KEY="x",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+    )
     result = run_cli("download", env=env)
     assert result.returncode != 0
     assert "Could not download" in result.stderr and "Traceback" not in result.stderr
@@ -50,8 +57,22 @@ def test_train_evaluate_predict_and_ship_from_the_command_line(demo_root, tmp_pa
     import json
 
     artifacts = tmp_path / "artifacts"
-    trained = run_cli("train", "--data", str(demo_root), "--model", "efficientnet_lite0", "--epochs", "1",
-                      "--image-size", "48", "--patience", "0", "--tta", "--artifacts", str(artifacts))
+    trained = run_cli(
+        "train",
+        "--data",
+        str(demo_root),
+        "--model",
+        "efficientnet_lite0",
+        "--epochs",
+        "1",
+        "--image-size",
+        "48",
+        "--patience",
+        "0",
+        "--tta",
+        "--artifacts",
+        str(artifacts),
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     run_dir = trained.stdout.strip().splitlines()[-1]
     assert run_dir.startswith(str(artifacts)) and "binary accuracy" in trained.stderr
@@ -89,26 +110,52 @@ def test_run_options_are_the_config_fields():
     tune = {action.dest for action in commands["tune"]._actions}
     assert tune >= common | {option.name for option in options("run", "tuning")}
     # The options the tests and the README have always used, and the ones that had drifted away.
-    args = parser.parse_args(["train", "--model", "efficientnet_lite0", "--epochs", "1", "--image-size", "48",
-                              "--patience", "0", "--tta", "--label-smoothing", "0.1", "--block-frames", "20",
-                              "--split", "blocked", "--tags", "class, demo"])
+    args = parser.parse_args(
+        [
+            "train",
+            "--model",
+            "efficientnet_lite0",
+            "--epochs",
+            "1",
+            "--image-size",
+            "48",
+            "--patience",
+            "0",
+            "--tta",
+            "--label-smoothing",
+            "0.1",
+            "--block-frames",
+            "20",
+            "--split",
+            "blocked",
+            "--tags",
+            "class, demo",
+        ]
+    )
     config = config_from_args(args)
     assert (config.epochs, config.image_size, config.tta, config.label_smoothing, config.block_frames) == (
-        1, 48, True, 0.1, 20)
+        1,
+        48,
+        True,
+        0.1,
+        20,
+    )
     assert config.tags == ("class", "demo") and config.split == "blocked"
     args = parser.parse_args(["train", "--preset", "lite0-best", "--no-tta", "--epochs", "2"])
     config = config_from_args(args)
     assert config.preset == "lite0-best" and config.tta is False and config.fine_tune_from == 8
-    tuned = config_from_args(parser.parse_args(["tune", "--model", "zfnet", "--max-trials", "5", "--tune-dropout"]),
-                             variant="tuned")
+    tuned = config_from_args(
+        parser.parse_args(["tune", "--model", "zfnet", "--max-trials", "5", "--tune-dropout"]), variant="tuned"
+    )
     assert (tuned.max_trials, tuned.tune_dropout, tuned.variant) == (5, True, "tuned")
 
 
 @pytest.mark.slow
 def test_report_out_writes_the_html_file(demo_root, tmp_path):
     out = tmp_path / "class" / "report.html"
-    result = run_cli("report", "--out", str(out), "--data", str(demo_root), "--artifacts", str(tmp_path / "a"),
-                     "--no-gradcam")
+    result = run_cli(
+        "report", "--out", str(out), "--data", str(demo_root), "--artifacts", str(tmp_path / "a"), "--no-gradcam"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == str(out)
     page = out.read_text()
@@ -118,10 +165,12 @@ def test_report_out_writes_the_html_file(demo_root, tmp_path):
 def test_tensorflow_start_up_lines_are_filtered():
     from tomjerry.quiet import filtered
 
-    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-             "I0000 00:00:1796176391.910492   22503 port.cc:153] oneDNN custom operations are on.\n"
-             "W0000 00:00:1796176391.910492   22503 x.cc:1] a warning\n"
-             "  that goes on\n")
+    noise = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1796176391.910492   22503 port.cc:153] oneDNN custom operations are on.\n"
+        "W0000 00:00:1796176391.910492   22503 x.cc:1] a warning\n"
+        "  that goes on\n"
+    )
     real = "E0000 00:00:1796176392.079435   22503 x.cc:1] a real error\nTraceback (most recent call last):\n"
     assert filtered(noise + real, level=2) == real
     assert filtered(noise + real, level=0) == noise + real
@@ -152,8 +201,12 @@ def test_an_output_file_is_checked_before_the_work_and_written_where_the_user_me
     from tomjerry.cli import check_writable, write_output
 
     (tmp_path / "afile").write_text("x")
-    for path, message in ((tmp_path, "is a folder"), (tmp_path / "afile" / "out.csv", "is a file, not a folder"),
-                          (tmp_path / "no" / "out.csv", "does not exist"), ("", "needs the name")):
+    for path, message in (
+        (tmp_path, "is a folder"),
+        (tmp_path / "afile" / "out.csv", "is a file, not a folder"),
+        (tmp_path / "no" / "out.csv", "does not exist"),
+        ("", "needs the name"),
+    ):
         with pytest.raises(ValueError, match=message):
             check_writable(path)
     write_output(tmp_path / "plain.csv", "a,b\n")
@@ -189,12 +242,26 @@ def test_a_preset_trains_on_any_split_file_it_is_given(demo_root, tmp_path, pres
     table = pd.read_csv(demo_root / "ground_truth.csv")
     sides = ["train"] * 6 + ["val", "test", "unused"]
     # Shuffled rows, names in another order than the dataset's, and one frame in nine left out.
-    split = pd.DataFrame({"filename": table.filename,
-                          "split": [sides[i % len(sides)] for i in range(len(table))]}).sample(frac=1, random_state=3)
+    split = pd.DataFrame(
+        {"filename": table.filename, "split": [sides[i % len(sides)] for i in range(len(table))]}
+    ).sample(frac=1, random_state=3)
     split.to_csv(tmp_path / "held_back.csv", index=False)
     artifacts = tmp_path / "artifacts"
-    trained = run_cli("train", "--preset", preset, "--split", str(tmp_path / "held_back.csv"), "--data",
-                      str(demo_root), "--image-size", "64", "--epochs", "1", "--artifacts", str(artifacts))
+    trained = run_cli(
+        "train",
+        "--preset",
+        preset,
+        "--split",
+        str(tmp_path / "held_back.csv"),
+        "--data",
+        str(demo_root),
+        "--image-size",
+        "64",
+        "--epochs",
+        "1",
+        "--artifacts",
+        str(artifacts),
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     run_dir = Path(trained.stdout.strip().splitlines()[-1])
     config = json.loads((run_dir / "config.json").read_text())

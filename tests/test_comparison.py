@@ -16,11 +16,18 @@ def predictions(rng, n, accuracy, names=None, shots=None):
     truth = rng.integers(0, 2, size=(n, 2))
     flip = rng.random((n, 2)) > accuracy
     predicted = np.where(flip, 1 - truth, truth)
-    return pd.DataFrame({
-        "filename": names if names is not None else [f"frame{i}.jpg" for i in range(n)],
-        "split": "test", "challenge": False, "tom": truth[:, 0], "jerry": truth[:, 1],
-        "p_tom": np.where(predicted[:, 0] == 1, 0.9, 0.1), "p_jerry": np.where(predicted[:, 1] == 1, 0.8, 0.2),
-        "shot": shots if shots is not None else np.arange(n) // 5})
+    return pd.DataFrame(
+        {
+            "filename": names if names is not None else [f"frame{i}.jpg" for i in range(n)],
+            "split": "test",
+            "challenge": False,
+            "tom": truth[:, 0],
+            "jerry": truth[:, 1],
+            "p_tom": np.where(predicted[:, 0] == 1, 0.9, 0.1),
+            "p_jerry": np.where(predicted[:, 1] == 1, 0.8, 0.2),
+            "shot": shots if shots is not None else np.arange(n) // 5,
+        }
+    )
 
 
 def test_metrics_carry_shot_intervals_around_the_point_estimate():
@@ -56,15 +63,17 @@ def test_paired_comparison_counts_the_discordant_frames(tmp_path):
     b_frame.loc[changed, "p_tom"] = 1 - b_frame.loc[changed, "p_tom"]
     a, b = two_runs(tmp_path, a_frame, b_frame)
     result = paired_comparison(a, b)
-    exact_a = ((a_frame.p_tom >= .5) == a_frame.tom) & ((a_frame.p_jerry >= .5) == a_frame.jerry)
-    exact_b = ((b_frame.p_tom >= .5) == b_frame.tom) & ((b_frame.p_jerry >= .5) == b_frame.jerry)
+    exact_a = ((a_frame.p_tom >= 0.5) == a_frame.tom) & ((a_frame.p_jerry >= 0.5) == a_frame.jerry)
+    exact_b = ((b_frame.p_tom >= 0.5) == b_frame.tom) & ((b_frame.p_jerry >= 0.5) == b_frame.jerry)
     assert result["exact_match_difference"]["difference"] == pytest.approx(exact_a.mean() - exact_b.mean())
     assert result["binary_accuracy_difference"]["difference"] == pytest.approx(40 / 600)
     mcnemar = result["mcnemar_exact_match"]
     assert (mcnemar["a_only"], mcnemar["b_only"]) == (int((exact_a & ~exact_b).sum()), 0)
     assert mcnemar["p_value"] < 1e-6 and result["significant"]
     reverse = paired_comparison(b, a)
-    assert reverse["exact_match_difference"]["difference"] == pytest.approx(-result["exact_match_difference"]["difference"])
+    assert reverse["exact_match_difference"]["difference"] == pytest.approx(
+        -result["exact_match_difference"]["difference"]
+    )
 
 
 def test_runs_on_different_test_sets_are_never_compared(tmp_path):
@@ -88,7 +97,7 @@ def test_study_tables_mark_a_tuned_cell_against_its_base_with_the_paired_test(tm
     base_frame = predictions(rng, 300, 0.8)
     tuned_frame = base_frame.copy()
     # The tuned cell gets both labels right on 60 frames the base cell got wrong: +20 points.
-    wrong = ~(((base_frame.p_tom >= .5) == base_frame.tom) & ((base_frame.p_jerry >= .5) == base_frame.jerry))
+    wrong = ~(((base_frame.p_tom >= 0.5) == base_frame.tom) & ((base_frame.p_jerry >= 0.5) == base_frame.jerry))
     fixed = wrong[wrong].index[:60]
     tuned_frame.loc[fixed, "p_tom"] = tuned_frame.loc[fixed, "tom"] * 0.8 + 0.1
     tuned_frame.loc[fixed, "p_jerry"] = tuned_frame.loc[fixed, "jerry"] * 0.6 + 0.2

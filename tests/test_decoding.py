@@ -35,10 +35,8 @@ def training_frame(path, size: int) -> np.ndarray:
     return cv2.cvtColor(cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
 
 
-
-
-
 # --- the training's arrays are kept -----------------------------------------------------------------
+
 
 def real_frames(step: int) -> list:
     if not REAL_DATA.is_dir():
@@ -103,6 +101,7 @@ def test_lossless_formats_decode_as_opencv_does(tmp_path):
 
 # --- the same bytes give the same array on every path -------------------------------------------------
 
+
 def odd_pictures() -> dict:
     rgb = cartoon(200, 120)
     alpha = np.tile(np.linspace(0, 255, 200, dtype=np.uint8), (120, 1))
@@ -118,8 +117,12 @@ def odd_pictures() -> dict:
         "cmyk.jpg": encode(Image.fromarray(rgb).convert("CMYK"), "JPEG"),
         "rotated.jpg": encode(Image.fromarray(rgb), "JPEG", exif=exif),
         "progressive.jpg": encode(Image.fromarray(rgb), "JPEG", progressive=True),
-        "animated.gif": encode(Image.fromarray(rgb).quantize(32), "GIF", save_all=True,
-                               append_images=[Image.fromarray(rgb[::-1]).quantize(32)]),
+        "animated.gif": encode(
+            Image.fromarray(rgb).quantize(32),
+            "GIF",
+            save_all=True,
+            append_images=[Image.fromarray(rgb[::-1]).quantize(32)],
+        ),
         "rgba.webp": encode(Image.fromarray(np.dstack([rgb, alpha])), "WEBP"),
         "picture.bmp": encode(Image.fromarray(rgb), "BMP"),
         "wide.png": encode(Image.fromarray(cartoon(640, 120)), "PNG"),
@@ -140,6 +143,7 @@ def test_dataset_path_and_upload_path_give_the_same_array(name, tmp_path):
 
 
 # --- how each kind of picture is read ---------------------------------------------------------------
+
 
 def test_transparency_is_composited_on_white():
     rgb = np.zeros((90, 160, 3), np.uint8)
@@ -221,7 +225,10 @@ BAD = {
     "empty.jpg": (b"", "empty.jpg is empty"),
     "text.jpg": (b"just some text, honestly\n" * 10, "text.jpg is not a readable image"),
     "truncated.jpg": (encode(Image.fromarray(cartoon(640, 360)), "JPEG")[:3000], "truncated"),
-    "truncated.png": (encode(Image.fromarray(cartoon(640, 360)), "PNG")[:2000], "truncated.png is not a readable image"),
+    "truncated.png": (
+        encode(Image.fromarray(cartoon(640, 360)), "PNG")[:2000],
+        "truncated.png is not a readable image",
+    ),
     "header_only.gif": (b"GIF89a\x10\x00\x10\x00", "header_only.gif is not a readable image"),
     "line.png": (encode(Image.new("RGB", (1, 50)), "PNG"), "too small"),
 }
@@ -245,6 +252,7 @@ def test_a_missing_file_is_a_bad_image(tmp_path):
 
 
 # --- shape ------------------------------------------------------------------------------------------
+
 
 def test_frames_near_16_9_are_left_alone():
     for width, height in ((480, 270), (854, 480), (1920, 1088), (1280, 720)):

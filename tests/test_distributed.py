@@ -26,20 +26,43 @@ def test_chief_and_two_workers_share_one_search(demo_root, tmp_path):
     run_dir = tmp_path / "runs" / "distributed-search"
     oracle = f"127.0.0.1:{free_port()}"
     common = ["--data", str(demo_root), "--run-dir", str(run_dir), "--oracle", oracle]
-    chief = [sys.executable, "-m", "tomjerry", "tune", "--role", "chief", "--model", "efficientnet_lite0",
-             "--image-size", "48", "--epochs", "1", "--max-trials", "4", "--tune-dropout", "--patience", "0",
-             *common]
+    chief = [
+        sys.executable,
+        "-m",
+        "tomjerry",
+        "tune",
+        "--role",
+        "chief",
+        "--model",
+        "efficientnet_lite0",
+        "--image-size",
+        "48",
+        "--epochs",
+        "1",
+        "--max-trials",
+        "4",
+        "--tune-dropout",
+        "--patience",
+        "0",
+        *common,
+    ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("chief", "w1", "w2")}
     processes = {"chief": subprocess.Popen(chief, cwd=ROOT, env=env, stdout=logs["chief"], stderr=subprocess.STDOUT)}
     deadline = time.time() + 60
     while not (run_dir / "split.csv").is_file():  # the chief has read the data and written the split
-        assert time.time() < deadline and processes["chief"].poll() is None, (tmp_path / "chief.log").read_text()[-3000:]
+        assert time.time() < deadline and processes["chief"].poll() is None, (tmp_path / "chief.log").read_text()[
+            -3000:
+        ]
         time.sleep(0.5)
     for worker in ("w1", "w2"):
         processes[worker] = subprocess.Popen(
             [sys.executable, "-m", "tomjerry", "tune", "--role", "worker", "--worker-id", worker, *common],
-            cwd=ROOT, env=env, stdout=logs[worker], stderr=subprocess.STDOUT)
+            cwd=ROOT,
+            env=env,
+            stdout=logs[worker],
+            stderr=subprocess.STDOUT,
+        )
     try:
         for name, process in processes.items():
             process.wait(timeout=max(1, deadline + 400 - time.time()))

@@ -17,8 +17,9 @@ from tomjerry.runs.lifecycle import create_run
 from tomjerry.training.features import feature_dataset, split_model, uses_cached_features
 from tomjerry.training.fit import compile_model
 
-LITE = RunConfig(model="efficientnet_lite0", image_size=48, epochs=2, batch_size=16, patience=0,
-                 weights="none", dropout_rate=0.0)
+LITE = RunConfig(
+    model="efficientnet_lite0", image_size=48, epochs=2, batch_size=16, patience=0, weights="none", dropout_rate=0.0
+)
 
 
 def test_only_a_frozen_pretrained_base_without_augmentation_is_cached():
@@ -43,8 +44,9 @@ def test_the_head_shares_the_layers_of_the_whole_model():
     images, _ = frames(8)
     x = images.astype(np.float32) / 255
     head.get_layer("labels").set_weights([np.ones((1280, 2), np.float32) * 0.01, np.array([0.3, -0.2], np.float32)])
-    np.testing.assert_allclose(model.predict(x, verbose=0), head.predict(extractor.predict(x, verbose=0), verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), head.predict(extractor.predict(x, verbose=0), verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_a_model_that_trains_before_the_feature_layer_is_refused():
@@ -109,7 +111,8 @@ def test_a_tuned_frozen_base_search_trains_heads_and_ships_the_whole_network(dem
     predictions = pd.read_csv(run_dir / "predictions.csv")
     val = predictions[predictions.split == "val"]
     assert bce(val[["tom", "jerry"]].to_numpy(), val[["p_tom", "p_jerry"]].to_numpy()) == pytest.approx(
-        best["val_loss"], abs=2e-3)
+        best["val_loss"], abs=2e-3
+    )
     assert keras.saving.load_model(run_dir / "model.keras").input_shape == (None, 48, 48, 3)
 
 

@@ -37,7 +37,6 @@ def model():
     return build_model("efficientnet_lite0", 32, weights="none")
 
 
-
 def photo(mode="RGB", size=(160, 90)):
     array = np.random.default_rng(0).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
     return Image.fromarray(array).convert(mode)
@@ -103,8 +102,13 @@ def test_random_bytes_never_crash_the_predict_path(model, data):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(width=st.integers(1, 64), height=st.integers(1, 64), channels=st.sampled_from([1, 3, 4]),
-       fmt=st.sampled_from(["PNG", "JPEG", "BMP", "WEBP", "GIF"]), seed=st.integers(0, 10))
+@given(
+    width=st.integers(1, 64),
+    height=st.integers(1, 64),
+    channels=st.sampled_from([1, 3, 4]),
+    fmt=st.sampled_from(["PNG", "JPEG", "BMP", "WEBP", "GIF"]),
+    seed=st.integers(0, 10),
+)
 def test_random_small_images_never_crash_the_predict_path(model, width, height, channels, fmt, seed):
     array = np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
     image = Image.fromarray(array.squeeze(-1) if channels == 1 else array)
@@ -120,6 +124,7 @@ def test_random_small_images_never_crash_the_predict_path(model, width, height, 
 
 
 # --- dataset faults -------------------------------------------------------------------------------
+
 
 def test_empty_folder_unreadable_file_and_extra_column_are_reported(demo_copy):
     base = image_root(demo_copy)
@@ -152,6 +157,7 @@ def test_app_shows_a_broken_dataset_instead_of_a_traceback(demo_copy, tmp_path, 
 
 
 # --- runs -----------------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_write_error_fails_the_run_with_a_clear_message(demo_root, tmp_path, monkeypatch):
@@ -187,9 +193,11 @@ def test_simultaneous_launches_start_exactly_one(demo_root, tmp_path, monkeypatc
     import tomjerry.lab.launcher as runner
 
     started = []
-    monkeypatch.setattr(runner, "spawn", lambda run_dir, data: (started.append(run_dir),
-                                                                update_status(run_dir, pid=os.getpid(),
-                                                                              host=HOST)))
+    monkeypatch.setattr(
+        runner,
+        "spawn",
+        lambda run_dir, data: (started.append(run_dir), update_status(run_dir, pid=os.getpid(), host=HOST)),
+    )
     outcomes = []
     barrier = threading.Barrier(4)
 
@@ -214,8 +222,10 @@ def test_killed_tuning_search_resumes(demo_root, tmp_path):
     config = TINY.replace(variant="tuned", max_trials=3, epochs=2, image_size=64, batch_size=8)
     run_dir = launch(config, demo_root, tmp_path)
     deadline = time.time() + 240
-    while not (run_dir / "tuner" / "trial_0" / "trial.json").is_file() or \
-            '"COMPLETED"' not in (run_dir / "tuner" / "trial_0" / "trial.json").read_text():
+    while (
+        not (run_dir / "tuner" / "trial_0" / "trial.json").is_file()
+        or '"COMPLETED"' not in (run_dir / "tuner" / "trial_0" / "trial.json").read_text()
+    ):
         assert time.time() < deadline and read_status(run_dir)["state"] in ("queued", "running")
         time.sleep(0.5)
     first = (run_dir / "tuner" / "trial_0" / "trial.json").read_text()
@@ -230,6 +240,7 @@ def test_killed_tuning_search_resumes(demo_root, tmp_path):
 
 
 # --- safety ---------------------------------------------------------------------------------------
+
 
 def test_models_load_in_safe_mode(tmp_path):
     import keras

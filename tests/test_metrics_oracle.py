@@ -43,8 +43,11 @@ def test_metrics_match_scikit_learn(case, threshold):
         assert scores["f1"] == pytest.approx(f1_score(truth[:, i], predicted[:, i], zero_division=0))
         assert scores["auc"] == pytest.approx(roc_auc_score(truth[:, i], probabilities[:, i]))
         assert scores["accuracy"] == pytest.approx(accuracy_score(truth[:, i], predicted[:, i]))
-    expected = confusion_matrix(combination_index(truth[:, 0], truth[:, 1]),
-                                combination_index(predicted[:, 0], predicted[:, 1]), labels=[0, 1, 2, 3])
+    expected = confusion_matrix(
+        combination_index(truth[:, 0], truth[:, 1]),
+        combination_index(predicted[:, 0], predicted[:, 1]),
+        labels=[0, 1, 2, 3],
+    )
     assert result["confusion_matrix"]["rows_true_columns_predicted"] == expected.tolist()
     assert result["confusion_matrix"]["labels"] == ["neither", "tom", "jerry", "both"]
 
@@ -60,10 +63,18 @@ def test_intervals_with_one_frame_per_shot_match_scipy_percentile_bootstrap(case
     truth, probabilities = case
     result = metrics(truth, probabilities, groups=np.arange(len(truth)))
     correct = (probabilities >= 0.5).astype(int) == truth
-    for key, scores in (("exact_match_ci95", correct.all(axis=1).astype(float)),
-                        ("binary_accuracy_ci95", correct.mean(axis=1))):
-        oracle = bootstrap((scores,), np.mean, n_resamples=4000, method="percentile", confidence_level=0.95,
-                           random_state=np.random.default_rng(7)).confidence_interval
+    for key, scores in (
+        ("exact_match_ci95", correct.all(axis=1).astype(float)),
+        ("binary_accuracy_ci95", correct.mean(axis=1)),
+    ):
+        oracle = bootstrap(
+            (scores,),
+            np.mean,
+            n_resamples=4000,
+            method="percentile",
+            confidence_level=0.95,
+            random_state=np.random.default_rng(7),
+        ).confidence_interval
         low, high = result[key]
         assert low == pytest.approx(oracle.low, abs=0.012) and high == pytest.approx(oracle.high, abs=0.012)
 
@@ -77,6 +88,11 @@ def test_intervals_over_shots_are_wider_when_shots_repeat_one_answer():
     by_shot = metrics(truth, probabilities, groups=np.repeat(np.arange(60), 5))["exact_match_ci95"]
     by_frame = metrics(truth, probabilities, groups=np.arange(300))["exact_match_ci95"]
     assert by_shot[1] - by_shot[0] > 1.8 * (by_frame[1] - by_frame[0])
-    oracle = bootstrap((shot_right.astype(float),), np.mean, n_resamples=4000, method="percentile",
-                       random_state=np.random.default_rng(1)).confidence_interval
+    oracle = bootstrap(
+        (shot_right.astype(float),),
+        np.mean,
+        n_resamples=4000,
+        method="percentile",
+        random_state=np.random.default_rng(1),
+    ).confidence_interval
     assert by_shot[0] == pytest.approx(oracle.low, abs=0.02) and by_shot[1] == pytest.approx(oracle.high, abs=0.02)

@@ -15,6 +15,7 @@ from tomjerry.models.specs import SPECS as REGISTRY
 SLOW_MODELS = ("inceptionv3", "efficientnet_lite1", "efficientnet_lite2")
 HEAVY_LAST = [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_MODELS else name for name in sorted(REGISTRY)]
 
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_model_builds_and_trains_one_step(name):
@@ -143,7 +144,9 @@ def test_every_trainable_weight_gets_a_finite_nonzero_gradient(name):
     # a full quick run and never alone, seeds 0-7), and a test of the wiring should not be a lottery.
     keras.utils.set_random_seed(0)
     # Fine-tune everything a pretrained base allows, so its unfrozen blocks are checked too.
-    model = build_model(name, size, dropout_rate=0.0, weights="none", fine_tune_from=0 if name.startswith("efficientnet_lite") else None)
+    model = build_model(
+        name, size, dropout_rate=0.0, weights="none", fine_tune_from=0 if name.startswith("efficientnet_lite") else None
+    )
     x = tf.constant(np.random.default_rng(1).random((4, size, size, 3), np.float32))
     y = tf.constant([[0, 0], [1, 0], [0, 1], [1, 1]], tf.float32)
     with tf.GradientTape() as tape:

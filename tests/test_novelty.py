@@ -67,7 +67,8 @@ def test_flattened_model_features_are_the_global_average_of_the_last_spatial_map
     x = images(3, seed=1)
     features, probabilities = predict_with_features(feature_model(model), (x * 255).astype(np.uint8))
     spatial = keras.Model(model.inputs, model.get_layer("pool5").output).predict_on_batch(
-        (x * 255).astype(np.uint8).astype(np.float32) / 255)
+        (x * 255).astype(np.uint8).astype(np.float32) / 255
+    )
     assert features.shape == (3, 5)  # channels of the map, not the 8 hidden units of fc1
     np.testing.assert_allclose(features, spatial.mean(axis=(1, 2)), rtol=1e-5, atol=1e-6)
     assert probabilities.shape == (3, 2)
@@ -75,8 +76,15 @@ def test_flattened_model_features_are_the_global_average_of_the_last_spatial_map
 
 # AlexNet stands for ZFNet (the same Flatten head) and EfficientNet-Lite0 for InceptionV3 (pooled
 # features) in the fast run; building those two takes 1 and 12 s more.
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.slow) if name in ("zfnet", "inceptionv3", "efficientnet_lite1", "efficientnet_lite2")
-                                  else name for name in sorted(REGISTRY)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.slow)
+        if name in ("zfnet", "inceptionv3", "efficientnet_lite1", "efficientnet_lite2")
+        else name
+        for name in sorted(REGISTRY)
+    ],
+)
 def test_every_registry_model_gives_one_feature_per_channel_of_its_last_conv_layer(name):
     spec = REGISTRY[name]
     size = max(spec.min_image_size, 32)
@@ -127,7 +135,9 @@ def test_near_constant_features_give_finite_scores_like_sklearn():
     reference = fit_features(train, "mahalanobis", shrinkage=1e-9)
     assert reference.arrays["cholesky"].dtype == np.float32
     probe = train[:20]
-    oracle = np.sqrt(ShrunkCovariance(shrinkage=1e-9).fit(train.astype(np.float32).astype(np.float64)).mahalanobis(probe))
+    oracle = np.sqrt(
+        ShrunkCovariance(shrinkage=1e-9).fit(train.astype(np.float32).astype(np.float64)).mahalanobis(probe)
+    )
     np.testing.assert_allclose(reference.score(probe), oracle, rtol=1e-3)
     assert fit_features(blob(500)[0], "mahalanobis").arrays["cholesky"].dtype == np.float16
 
@@ -170,8 +180,9 @@ def test_save_and_load_give_identical_scores(tmp_path, method):
     assert loaded.threshold == reference.threshold and loaded.method == method and loaded.k == 3
     assert loaded.to_dict() == reference.to_dict()
     json.dumps(loaded.to_dict())  # JSON-able as promised
-    np.testing.assert_array_equal(loaded.is_out_of_distribution(loaded.score(probe)),
-                                  reference.score(probe) > reference.threshold)
+    np.testing.assert_array_equal(
+        loaded.is_out_of_distribution(loaded.score(probe)), reference.score(probe) > reference.threshold
+    )
 
 
 def test_load_refuses_other_format_versions_and_missing_files(tmp_path):
@@ -215,8 +226,11 @@ def test_calibrated_reference_flags_the_intended_share_of_new_in_distribution_po
 
 def test_saved_reference_holds_a_float16_triangle_and_little_else(tmp_path):
     train = np.random.default_rng(8).random((300, 128), np.float32)
-    path = fit_features(train).calibrate(np.random.default_rng(9).random((200, 128), np.float32)).save(
-        tmp_path / "novelty.npz")
+    path = (
+        fit_features(train)
+        .calibrate(np.random.default_rng(9).random((200, 128), np.float32))
+        .save(tmp_path / "novelty.npz")
+    )
     triangle = 128 * 129 // 2 * 2  # float16 lower triangle; a full float32 matrix would be 65,536 bytes
     assert triangle < path.stat().st_size < triangle + 128 * 4 + 3000  # + mean + summary and zip headers
 

@@ -3,7 +3,6 @@ run, a launch from the Train page that reaches finished, and Predict with good a
 what the pages show: one bar per run, no demo rows on real data, galleries only from the run's
 own dataset, the most confident mistakes first, the Train form made of the config's fields."""
 
-
 import base64
 import json
 import shutil
@@ -16,13 +15,20 @@ import pytest
 from conftest import REAL_DATA, ROOT
 from streamlit.testing.v1 import AppTest
 
-from tomjerry.config import RUN_PRESETS, RunConfig, options
+from tomjerry.config import RUN_PRESETS, options
 from tomjerry.lab.launcher import wait
-from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_runs
 
-PAGES = ["app.py", "pages/1_Data.py", "pages/2_Train.py", "pages/3_Compare.py", "pages/4_Grad-CAM.py",
-         "pages/5_Predict.py", "pages/6_Report.py", "pages/7_Video.py"]
+PAGES = [
+    "app.py",
+    "pages/1_Data.py",
+    "pages/2_Train.py",
+    "pages/3_Compare.py",
+    "pages/4_Grad-CAM.py",
+    "pages/5_Predict.py",
+    "pages/6_Report.py",
+    "pages/7_Video.py",
+]
 MODEL_PAGES = ("pages/4_Grad-CAM.py", "pages/6_Report.py")  # seconds of Grad-CAM each: --slow (Predict stays)
 TIMEOUT = 180  # TensorFlow's import alone takes seconds
 
@@ -34,8 +40,11 @@ def open_page(page, monkeypatch, data, artifacts):
 
 
 def texts(app):
-    return " ".join(str(e.value) for kind in ("info", "warning", "success", "error", "markdown", "caption")
-                    for e in getattr(app, kind))
+    return " ".join(
+        str(e.value)
+        for kind in ("info", "warning", "success", "error", "markdown", "caption")
+        for e in getattr(app, kind)
+    )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -45,8 +54,9 @@ def test_page_renders_with_no_runs(page, monkeypatch, demo_root, tmp_path):
     assert "demo data" in texts(app).lower() or page == "pages/5_Predict.py"
 
 
-@pytest.mark.parametrize("page", [pytest.param(page, marks=pytest.mark.slow) if page in MODEL_PAGES else page
-                                  for page in PAGES])
+@pytest.mark.parametrize(
+    "page", [pytest.param(page, marks=pytest.mark.slow) if page in MODEL_PAGES else page for page in PAGES]
+)
 def test_page_renders_with_a_finished_run(page, monkeypatch, demo_root, finished_artifacts):
     app = open_page(page, monkeypatch, demo_root, finished_artifacts)
     assert not app.exception, app.exception
@@ -113,7 +123,7 @@ def train_form_widgets(app):
     for kind in ("selectbox", "number_input", "checkbox", "text_input"):
         for widget in getattr(app, kind):
             if widget.key and widget.key.startswith("cfg."):
-                preset, name = widget.key[len("cfg."):].split(".", 1)
+                preset, name = widget.key[len("cfg.") :].split(".", 1)
                 widgets[name] = (preset, widget)
     return widgets
 
@@ -136,7 +146,16 @@ def test_train_form_fields_are_the_config_fields(monkeypatch, demo_root, tmp_pat
     assert "Test-time augmentation (mirror) on" in shown and "Fine-tune from block 8" in shown
 
 
-FINISHED_FILES = ("split.csv", "provenance.json", "history.csv", "model.keras", "metrics.json", "predictions.csv", "inference.json", "novelty.npz")
+FINISHED_FILES = (
+    "split.csv",
+    "provenance.json",
+    "history.csv",
+    "model.keras",
+    "metrics.json",
+    "predictions.csv",
+    "inference.json",
+    "novelty.npz",
+)
 
 
 def test_train_lists_a_launch_at_once_and_follows_it_to_finished(monkeypatch, demo_root, trained_run, tmp_path):
@@ -163,7 +182,7 @@ def test_train_lists_a_launch_at_once_and_follows_it_to_finished(monkeypatch, de
     app.button(key="launch").click().run()
     assert not app.exception, app.exception
     assert any("Started" in s.value for s in app.success), [e.value for e in app.error]
-    (run_dir, child), = started
+    ((run_dir, child),) = started
     try:
         run = read_runs(tmp_path)[0]
         assert run.run_id == run_dir.name and run.state == "queued"
@@ -177,7 +196,11 @@ def test_train_lists_a_launch_at_once_and_follows_it_to_finished(monkeypatch, de
             shutil.copy(trained_run.path / name, run_dir / name)
         update_status(run_dir, state="finished", epoch=1, epochs=1)
         app.run()
-        assert any("Finished" in s.value for s in app.success), (app.get("progress")[0].proto.text, [e.value for e in app.error], app.exception)
+        assert any("Finished" in s.value for s in app.success), (
+            app.get("progress")[0].proto.text,
+            [e.value for e in app.error],
+            app.exception,
+        )
         assert app.selectbox(key="watched_run").options == [read_runs(tmp_path)[0].label()]
         assert app.get("progress")[0].proto.text.startswith("finished")
         assert list(app.dataframe[-1].value.state) == ["finished"]
@@ -220,8 +243,9 @@ def png_bytes():
 
 def test_predict_good_and_corrupt_uploads(monkeypatch, demo_root, finished_artifacts):
     app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
-    app.file_uploader[0].set_value([("good.png", png_bytes(), "image/png"),
-                                    ("broken.jpg", b"\xff\xd8\xff\xe0 this is not a jpeg", "image/jpeg")])
+    app.file_uploader[0].set_value(
+        [("good.png", png_bytes(), "image/png"), ("broken.jpg", b"\xff\xd8\xff\xe0 this is not a jpeg", "image/jpeg")]
+    )
     app.run()
     assert not app.exception, app.exception
     labels = [m.label for m in app.metric]
@@ -257,9 +281,11 @@ def test_one_more_upload_classifies_and_explains_only_the_new_picture(monkeypatc
 
     calls = {"predict": 0, "heatmaps": 0}
     for cls, method, key in ((Predictor, "predict_with_pixels", "predict"), (Explainer, "heatmaps", "heatmaps")):
+
         def counted(self, *args, _original=getattr(cls, method), _key=key, **kwargs):
             calls[_key] += 1
             return _original(self, *args, **kwargs)
+
         monkeypatch.setattr(cls, method, counted)
 
     def picture(seed):  # pictures no other test uploads, so no answer is cached yet
@@ -279,8 +305,9 @@ def test_one_more_upload_classifies_and_explains_only_the_new_picture(monkeypatc
 
 
 @pytest.mark.slow
-def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(monkeypatch, demo_root, finished_artifacts,
-                                                                         tmp_path):
+def test_a_run_with_an_lfs_pointer_model_is_marked_and_pages_keep_working(
+    monkeypatch, demo_root, finished_artifacts, tmp_path
+):
     from tomjerry.runs.record import read_runs as records
 
     artifacts = tmp_path / "artifacts"
@@ -362,8 +389,9 @@ def test_report_html_has_no_streamlit_placeholder_colours(demo_root, finished_ar
 
 
 def gallery_captions(app) -> list:
-    return [image.caption for element in app.get("image") for image in element.proto.imgs
-            if " · truth " in image.caption]
+    return [
+        image.caption for element in app.get("image") for image in element.proto.imgs if " · truth " in image.caption
+    ]
 
 
 def test_mistakes_most_confident_first_on_the_page(monkeypatch, demo_root, finished_artifacts):
@@ -388,13 +416,17 @@ def mixed_artifacts(finished_artifacts, tmp_path_factory):
     return artifacts
 
 
-needs_real_data = pytest.mark.skipif(not (REAL_DATA / "ground_truth.csv").is_file(),
-                                     reason=f"the real dataset is not at {REAL_DATA}")
+needs_real_data = pytest.mark.skipif(
+    not (REAL_DATA / "ground_truth.csv").is_file(), reason=f"the real dataset is not at {REAL_DATA}"
+)
 
 
 def everything_shown(app) -> str:
-    parts = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "success", "subheader")
-             for e in getattr(app, kind)]
+    parts = [
+        str(e.value)
+        for kind in ("markdown", "caption", "info", "warning", "success", "subheader")
+        for e in getattr(app, kind)
+    ]
     parts += [f"{m.label} {m.value}" for m in app.metric]
     parts += [frame.value.to_csv() for frame in app.dataframe]
     parts += [chart.proto.spec for chart in app.get("plotly_chart")]
@@ -417,7 +449,9 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         assert not app.exception, (page, app.exception)
         shown = everything_shown(app)
         assert "lite1-best" in shown, page  # the real runs are there (the headline's preset) ...
-        assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, page  # ... the demo one not
+        assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, (
+            page
+        )  # ... the demo one not
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
             assert app.selectbox(key="study_split").options == ["shots 42"]
@@ -430,14 +464,33 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             labels = [m.label for m in app.metric]
             assert labels[6] == "exact match · shots split", labels  # first, after the dataset's counts
             assert "binary accuracy · random split" in labels
-            lead = [run.test["exact_match_accuracy"] for run in read_runs(ROOT / "artifacts")
-                    if run.split.get("kind") == "shots" and run.preset == "lite1-best"]
+            lead = [
+                run.test["exact_match_accuracy"]
+                for run in read_runs(ROOT / "artifacts")
+                if run.split.get("kind") == "shots" and run.preset == "lite1-best"
+            ]
             spread = f"mean of 3 seeds (1, 2, 42); from {min(lead):.1%} to {max(lead):.1%}"
             assert spread in [c.value for c in app.caption], [c.value for c in app.caption]
     out = tmp_path / "report.html"
-    result = subprocess.run([sys.executable, "-m", "tomjerry", "report", "--out", str(out), "--data", str(REAL_DATA),
-                             "--artifacts", str(mixed_artifacts), "--no-gradcam"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tomjerry",
+            "report",
+            "--out",
+            str(out),
+            "--data",
+            str(REAL_DATA),
+            "--artifacts",
+            str(mixed_artifacts),
+            "--no-gradcam",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     page = out.read_text()
     assert "lite1-best" in page and "48 px" not in page and demo.run_id not in page and "#000001" not in page
@@ -451,8 +504,11 @@ def test_report_reads_a_blocked_runs_own_split(tmp_path):
     from tomjerry.runs.record import read_run
     from tomjerry.science.report import build_report
 
-    blocked = next(run for run in read_runs(ROOT / "artifacts") if run.label().startswith(
-        "efficientnet_lite0 lite0-best · blocked 42"))
+    blocked = next(
+        run
+        for run in read_runs(ROOT / "artifacts")
+        if run.label().startswith("efficientnet_lite0 lite0-best · blocked 42")
+    )
     copy = shutil.copytree(blocked.path, tmp_path / "runs" / blocked.run_id)
     # A run with a model file (a Keras archive's directory, never loaded without Grad-CAM): the report's best.
     with zipfile.ZipFile(copy / "model.keras", "w") as archive:

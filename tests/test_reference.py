@@ -58,8 +58,9 @@ def test_shipped_models_repredict_their_recorded_frames():
     for run_dir in SHIPPED_MODEL_RUNS:
         predictor = Predictor.from_path(run_dir)
         recorded = RunFolder(run_dir).read_predictions().query("split == 'test'").iloc[::70]  # 8 frames
-        again = np.array([[p.p_tom, p.p_jerry] for p in (predictor.predict(paths[name], name)
-                                                         for name in recorded.filename)])
+        again = np.array(
+            [[p.p_tom, p.p_jerry] for p in (predictor.predict(paths[name], name) for name in recorded.filename)]
+        )
         assert np.abs(again - recorded[["p_tom", "p_jerry"]].to_numpy()).max() < 1e-5
 
 
@@ -81,11 +82,20 @@ def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
     assert predictor.recipe.threshold_source == "validation" and predictor.recipe.tta
     recorded = RunFolder(run_dir).read_predictions().query("split == 'test'").set_index("filename")
     paths = scan(REAL_DATA).usable.set_index("filename").path[recorded.index]
-    page = np.array([[p.p_tom, p.p_jerry] for p in (predictor.predict(open(path, "rb").read(), name)
-                                                     for name, path in paths.items())])
+    page = np.array(
+        [
+            [p.p_tom, p.p_jerry]
+            for p in (predictor.predict(open(path, "rb").read(), name) for name, path in paths.items())
+        ]
+    )
     listed = tmp_path / "files.txt"
-    command = subprocess.run([sys.executable, "-m", "tomjerry", "predict", "--model", str(run_dir), "--json",
-                              *paths.tolist()], capture_output=True, text=True, cwd=ROOT, timeout=900)
+    command = subprocess.run(
+        [sys.executable, "-m", "tomjerry", "predict", "--model", str(run_dir), "--json", *paths.tolist()],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=900,
+    )
     assert command.returncode == 0, command.stderr[-2000:]
     cli = json.loads(command.stdout)
     listed.write_text("\n".join(paths))
@@ -121,7 +131,9 @@ def test_the_shipped_model_warns_on_a_photo_and_not_on_a_cartoon_frame():
 
     astronaut = predictor.predict(png(data.astronaut()), "astronaut.png")
     assert any("does not look like a Tom and Jerry frame" in w for w in astronaut.warnings)
-    noise = predictor.predict(png(np.random.default_rng(0).integers(0, 256, (270, 480, 3), dtype=np.uint8)), "noise.png")
+    noise = predictor.predict(
+        png(np.random.default_rng(0).integers(0, 256, (270, 480, 3), dtype=np.uint8)), "noise.png"
+    )
     assert any("does not look like" in w for w in noise.warnings)
     if REAL_DATA.is_dir():
         recorded = RunFolder(SHIPPED_MODEL_RUNS[0]).read_predictions().query("split == 'test'").filename.iloc[:20]

@@ -27,14 +27,17 @@ def run_with_predictions(tmp_path, rows):
 def test_mistakes_come_most_confident_first(tmp_path):
     from tomjerry.science.results import misclassified
 
-    run = run_with_predictions(tmp_path, [
-        # frame, split, tom, jerry, p_tom, p_jerry, challenge
-        ("a.jpg", "test", 1, 0, 0.20, 0.40, False),   # tom missed at 0.20: confidence 0.80 (both off: sum 1.2)
-        ("b.jpg", "test", 0, 0, 0.05, 0.95, False),   # jerry seen at 0.95: confidence 0.95
-        ("c.jpg", "test", 1, 1, 0.45, 0.99, False),   # tom missed at 0.45: confidence 0.55
-        ("d.jpg", "test", 1, 1, 0.90, 0.90, False),   # right
-        ("e.jpg", "val", 0, 0, 0.99, 0.99, False),    # wrong, but not a test frame
-    ])
+    run = run_with_predictions(
+        tmp_path,
+        [
+            # frame, split, tom, jerry, p_tom, p_jerry, challenge
+            ("a.jpg", "test", 1, 0, 0.20, 0.40, False),  # tom missed at 0.20: confidence 0.80 (both off: sum 1.2)
+            ("b.jpg", "test", 0, 0, 0.05, 0.95, False),  # jerry seen at 0.95: confidence 0.95
+            ("c.jpg", "test", 1, 1, 0.45, 0.99, False),  # tom missed at 0.45: confidence 0.55
+            ("d.jpg", "test", 1, 1, 0.90, 0.90, False),  # right
+            ("e.jpg", "val", 0, 0, 0.99, 0.99, False),  # wrong, but not a test frame
+        ],
+    )
     wrong = misclassified(run, 0.5)
     assert list(wrong.filename) == ["b.jpg", "a.jpg", "c.jpg"]
     assert wrong.confidence.round(2).tolist() == [0.95, 0.80, 0.55]
@@ -58,16 +61,18 @@ def test_run_names_are_distinct_and_name_the_split():
     names = run_names(runs)
     assert len(set(names.values())) == len(runs)
     best = [name for name in names.values() if "-best" in name]
-    assert sorted(best) == ["efficientnet_lite0 lite0-best · blocked 1 · 224 px · TTA",
-                            "efficientnet_lite0 lite0-best · blocked 2 · 224 px · TTA",
-                            "efficientnet_lite0 lite0-best · blocked 42 · 224 px · TTA",
-                            "efficientnet_lite0 lite0-best · random 42 · 224 px · TTA",
-                            "efficientnet_lite0 lite0-best · shots 1 · 224 px · TTA",
-                            "efficientnet_lite0 lite0-best · shots 2 · 224 px · TTA",
-                            "efficientnet_lite1 lite1-best · random 42 · 240 px · TTA",
-                            "efficientnet_lite1 lite1-best · shots 1 · 240 px · TTA",
-                            "efficientnet_lite1 lite1-best · shots 2 · 240 px · TTA",
-                            "efficientnet_lite1 lite1-best · shots 42 · 240 px · TTA"]
+    assert sorted(best) == [
+        "efficientnet_lite0 lite0-best · blocked 1 · 224 px · TTA",
+        "efficientnet_lite0 lite0-best · blocked 2 · 224 px · TTA",
+        "efficientnet_lite0 lite0-best · blocked 42 · 224 px · TTA",
+        "efficientnet_lite0 lite0-best · random 42 · 224 px · TTA",
+        "efficientnet_lite0 lite0-best · shots 1 · 224 px · TTA",
+        "efficientnet_lite0 lite0-best · shots 2 · 224 px · TTA",
+        "efficientnet_lite1 lite1-best · random 42 · 240 px · TTA",
+        "efficientnet_lite1 lite1-best · shots 1 · 240 px · TTA",
+        "efficientnet_lite1 lite1-best · shots 2 · 240 px · TTA",
+        "efficientnet_lite1 lite1-best · shots 42 · 240 px · TTA",
+    ]
 
 
 def test_run_names_of_one_label_twice_get_their_hash(tmp_path):
@@ -121,7 +126,10 @@ def test_study_cells_on_one_split_and_presets_beyond():
     cells = study_cells(table)
     assert len(cells) == 9 and set(cells.image_size) == {136}
     assert sorted(zip(cells.model, cells.variant)) == sorted(
-        (model, variant) for model in ("alexnet", "zfnet", "efficientnet_lite0") for variant in ("base", "tuned", "augmented"))
+        (model, variant)
+        for model in ("alexnet", "zfnet", "efficientnet_lite0")
+        for variant in ("base", "tuned", "augmented")
+    )
     # Every tuned and augmented cell is paired with its base on the same test frames.
     assert cells[cells.variant != "base"].vs_base.notna().all() and cells[cells.variant == "base"].vs_base.isna().all()
     beyond = beyond_study(table)

@@ -35,13 +35,17 @@ def ago(seconds):
 
 # --- states --------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", [
-    ["queued", "waiting", "running", "finished"],
-    ["queued", "waiting", "running", "failed", "waiting", "running", "finished"],
-    ["queued", "waiting", "running", "cancelled", "queued", "waiting", "cancelled"],
-    ["queued", "cancelled"],
-    ["queued", "waiting", "failed"],  # the lock's timeout
-])
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["queued", "waiting", "running", "finished"],
+        ["queued", "waiting", "running", "failed", "waiting", "running", "finished"],
+        ["queued", "waiting", "running", "cancelled", "queued", "waiting", "cancelled"],
+        ["queued", "cancelled"],
+        ["queued", "waiting", "failed"],  # the lock's timeout
+    ],
+)
 def test_allowed_paths_through_the_states(path, tmp_path):
     run_dir = create_run(TINY, tmp_path)
     for state in path[1:]:
@@ -49,14 +53,17 @@ def test_allowed_paths_through_the_states(path, tmp_path):
     assert json.loads((run_dir / "status.json").read_text())["state"] == path[-1]
 
 
-@pytest.mark.parametrize("path, refused", [
-    (["queued"], "running"),          # a run must say it is alive (waiting) first
-    (["queued"], "finished"),
-    (["queued", "waiting", "running", "finished"], "running"),  # finished is final
-    (["queued", "waiting", "running", "finished"], "queued"),
-    (["queued"], "interrupted"),      # concluded by readers, never written
-    (["queued"], "unreadable"),
-])
+@pytest.mark.parametrize(
+    "path, refused",
+    [
+        (["queued"], "running"),  # a run must say it is alive (waiting) first
+        (["queued"], "finished"),
+        (["queued", "waiting", "running", "finished"], "running"),  # finished is final
+        (["queued", "waiting", "running", "finished"], "queued"),
+        (["queued"], "interrupted"),  # concluded by readers, never written
+        (["queued"], "unreadable"),
+    ],
+)
 def test_refused_transitions(path, refused, tmp_path):
     run_dir = create_run(TINY, tmp_path)
     for state in path[1:]:
@@ -94,8 +101,12 @@ def test_heartbeat_decides_for_a_run_of_another_host(tmp_path):
 def test_a_run_waiting_for_the_lock_reads_waiting_not_interrupted(demo_root, tmp_path):
     run_dir = create_run(TINY, tmp_path, demo_root)
     with FileLock(runs_dir(tmp_path) / TRAINING_LOCK):  # another run "trains"
-        process = subprocess.Popen([sys.executable, "-m", "tomjerry.lab.execute", str(run_dir), str(demo_root)],
-                                   cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tomjerry.lab.execute", str(run_dir), str(demo_root)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.time() + 60
             while read_status(run_dir)["state"] != "waiting" and time.time() < deadline:
@@ -115,14 +126,19 @@ def test_a_run_waiting_for_the_lock_reads_waiting_not_interrupted(demo_root, tmp
 
 # --- reading any folder ----------------------------------------------------------------------------
 
+
 def finished_run(artifacts, fingerprint, demo, name="fake", exact=0.9):
     """A finished run folder written by the package's writers, with the given dataset."""
     run_dir = create_run(TINY, artifacts)
     folder = RunFolder(run_dir)
     for file in (RunFolder.SPLIT, RunFolder.PREDICTIONS):
         folder.file(file).write_text("filename,split\n")
-    folder.write_metrics({"test": {"binary_accuracy": exact, "exact_match_accuracy": exact, "count": 10},
-                          "validation": {"exact_match_accuracy": exact}})
+    folder.write_metrics(
+        {
+            "test": {"binary_accuracy": exact, "exact_match_accuracy": exact, "count": 10},
+            "validation": {"exact_match_accuracy": exact},
+        }
+    )
     folder.write_json(RunFolder.PROVENANCE, {"dataset": {"name": name, "demo": demo, "fingerprint": fingerprint}})
     for state in ("waiting", "running", "finished"):
         update_status(run_dir, state=state, pid=os.getpid())
@@ -148,10 +164,16 @@ def broken_folders(artifacts):
     older = base / "20260101-000004-older-schema"  # written before schema_version existed
     older.mkdir()
     (older / "config.json").write_text(json.dumps(TINY.to_dict()))
-    (older / "status.json").write_text(json.dumps({"state": "failed", "error": "old failure",
-                                                   "created": "2026-01-01T00:00:04+00:00"}))
-    return {"renamed": renamed.name, "torn": torn.name, "foreign": foreign.name, "newer": newer.name,
-            "older": older.name}
+    (older / "status.json").write_text(
+        json.dumps({"state": "failed", "error": "old failure", "created": "2026-01-01T00:00:04+00:00"})
+    )
+    return {
+        "renamed": renamed.name,
+        "torn": torn.name,
+        "foreign": foreign.name,
+        "newer": newer.name,
+        "older": older.name,
+    }
 
 
 def test_broken_foreign_older_and_newer_folders_are_records_not_exceptions(tmp_path, capsys):
@@ -173,8 +195,18 @@ def test_broken_foreign_older_and_newer_folders_are_records_not_exceptions(tmp_p
     assert set(listed) == set(runs)
     assert listed[ids["renamed"]]["state"] == "unreadable"
     for row in listed.values():
-        assert {"run_id", "state", "model", "variant", "split", "image_size", "preset", "dataset",
-                "test_binary_accuracy", "test_exact_match"} <= set(row)
+        assert {
+            "run_id",
+            "state",
+            "model",
+            "variant",
+            "split",
+            "image_size",
+            "preset",
+            "dataset",
+            "test_binary_accuracy",
+            "test_exact_match",
+        } <= set(row)
         assert {"name", "demo", "fingerprint"} <= set(row["dataset"])
 
 
@@ -209,6 +241,7 @@ def test_runs_command_keeps_demo_runs_out_of_the_real_data(demo_root, tmp_path, 
 
 
 # --- provenance and resume --------------------------------------------------------------------------
+
 
 def test_a_fresh_run_records_its_provenance(demo_root, trained_run):
     from tomjerry.data.dataset import scan
@@ -252,8 +285,13 @@ def test_a_run_killed_in_epoch_3_resumes_at_epoch_3(demo_root, tmp_path):
     before = pd.read_csv(history_path)
     assert list(before.epoch) == [1, 2]
 
-    resumed = subprocess.run([sys.executable, "-m", "tomjerry", "resume", str(run_dir)], cwd=ROOT,
-                             capture_output=True, text=True, timeout=400)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tomjerry", "resume", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Epoch 3/4" in resumed.stdout + resumed.stderr
     assert "Epoch 1/4" not in resumed.stdout + resumed.stderr and "Epoch 2/4" not in resumed.stdout + resumed.stderr

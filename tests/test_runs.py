@@ -23,8 +23,15 @@ TINY = RunConfig(model="efficientnet_lite0", image_size=48, epochs=1, batch_size
 def test_one_epoch_run_gives_a_complete_folder(trained_run):
     run_dir, result, tmp_path = trained_run.path, trained_run.result, trained_run.artifacts
     assert read_config_of(run_dir) == TINY
-    for name in ("config.json", "split.csv", "history.csv", "status.json", "model.keras",
-                 "metrics.json", "predictions.csv"):
+    for name in (
+        "config.json",
+        "split.csv",
+        "history.csv",
+        "status.json",
+        "model.keras",
+        "metrics.json",
+        "predictions.csv",
+    ):
         assert (run_dir / name).is_file(), name
     status = read_status(run_dir)
     assert status["state"] == "finished" and status["epoch"] == 1
@@ -35,8 +42,10 @@ def test_one_epoch_run_gives_a_complete_folder(trained_run):
     assert recomputed["test"]["exact_match_accuracy"] == pytest.approx(result["test"]["exact_match_accuracy"])
     assert recomputed["challenge"]["count"] == 12 == result["challenge_total"]
     split = pd.read_csv(run_dir / "split.csv")
-    assert result["challenge_in_training"] == split.merge(
-        predictions[predictions.challenge], on="filename").query("split_x == 'train'").shape[0]
+    assert (
+        result["challenge_in_training"]
+        == split.merge(predictions[predictions.challenge], on="filename").query("split_x == 'train'").shape[0]
+    )
     assert result["test"]["count"] == (split.split == "test").sum()
     run = read_runs(tmp_path)[0]
     assert run.state == "finished" and run.test["binary_accuracy"] == pytest.approx(result["test"]["binary_accuracy"])
@@ -149,9 +158,15 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
         with zipfile.ZipFile(run_dir / "model.keras", "w") as archive:  # looks like a Keras archive
             archive.writestr("config.json", "{}")
             archive.writestr("model.weights.h5", "")
-        (run_dir / "metrics.json").write_text(json.dumps({
-            "dataset": {"demo": demo}, "validation": {"exact_match_accuracy": val},
-            "test": {"exact_match_accuracy": test}}))
+        (run_dir / "metrics.json").write_text(
+            json.dumps(
+                {
+                    "dataset": {"demo": demo},
+                    "validation": {"exact_match_accuracy": val},
+                    "test": {"exact_match_accuracy": test},
+                }
+            )
+        )
         for state in ("waiting", "running", "finished"):
             update_status(run_dir, state=state)
         return run_dir

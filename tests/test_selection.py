@@ -29,8 +29,13 @@ def trials_table(rows):
 
 
 # The converged grid's ZFNet search (shots split 42): 1e-2 has the lowest loss and chance AUC.
-ZFNET = trials_table([("0", "COMPLETED", 0.6707, 1e-2, 0.5445), ("1", "COMPLETED", 0.6863, 1e-4, 0.7149),
-                      ("2", "COMPLETED", 0.6941, 1e-3, 0.7520)])
+ZFNET = trials_table(
+    [
+        ("0", "COMPLETED", 0.6707, 1e-2, 0.5445),
+        ("1", "COMPLETED", 0.6863, 1e-4, 0.7149),
+        ("2", "COMPLETED", 0.6941, 1e-3, 0.7520),
+    ]
+)
 
 
 def test_the_lowest_loss_trial_that_ranks_the_frames_is_kept_and_the_chance_one_goes_last():
@@ -42,8 +47,13 @@ def test_the_lowest_loss_trial_that_ranks_the_frames_is_kept_and_the_chance_one_
 
 
 def test_where_every_trial_ranks_the_frames_the_study_rule_is_unchanged():
-    lite0 = trials_table([("0", "COMPLETED", 0.6018, 1e-2, 0.795), ("1", "COMPLETED", 0.5414, 1e-4, 0.783),
-                          ("2", "COMPLETED", 0.5425, 1e-3, 0.782)])
+    lite0 = trials_table(
+        [
+            ("0", "COMPLETED", 0.6018, 1e-2, 0.795),
+            ("1", "COMPLETED", 0.5414, 1e-4, 0.783),
+            ("2", "COMPLETED", 0.5425, 1e-3, 0.782),
+        ]
+    )
     assert list(selection_order(lite0).trial_id) == list(lite0.sort_values("val_loss").trial_id) == ["1", "2", "0"]
     assert passed_over(selection_order(lite0)) == []
 
@@ -59,20 +69,31 @@ def test_without_a_trial_that_ranks_the_frames_or_without_auc_the_lowest_loss_is
 
 
 def test_a_trial_counts_its_auc_at_the_epoch_it_keeps(tmp_path):
-    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_loss": [0.80, 0.67, 0.70, 0.75],
-                            "val_auc": [0.60, 0.54, 0.71, 0.72]})
+    history = pd.DataFrame(
+        {"epoch": [1, 2, 3, 4], "val_loss": [0.80, 0.67, 0.70, 0.75], "val_auc": [0.60, 0.54, 0.71, 0.72]}
+    )
     assert kept_epoch_auc(history) == pytest.approx(0.54)  # epoch 2: the lowest loss, not the best AUC
     assert kept_epoch_auc(history.drop(columns="val_auc")) is None
     (tmp_path / "trial_0.csv").write_text(history.to_csv(index=False))
-    table = add_validation_auc(trials_table([("0", "COMPLETED", 0.67, 1e-2, None), ("1", "COMPLETED", 0.7, 1e-3, None)])
-                               .drop(columns="val_auc"), tmp_path)
+    table = add_validation_auc(
+        trials_table([("0", "COMPLETED", 0.67, 1e-2, None), ("1", "COMPLETED", 0.7, 1e-3, None)]).drop(
+            columns="val_auc"
+        ),
+        tmp_path,
+    )
     assert table.val_auc.iloc[0] == pytest.approx(0.54) and np.isnan(table.val_auc.iloc[1])
 
 
 def validation_result(truth, probabilities):
     """metrics.json's validation labels, with scikit-learn's AUC as the oracle."""
-    return {"validation": {"labels": {label: {"auc": roc_auc_score(truth[:, i], probabilities[:, i])}
-                                      for i, label in enumerate(("tom", "jerry"))}}}
+    return {
+        "validation": {
+            "labels": {
+                label: {"auc": roc_auc_score(truth[:, i], probabilities[:, i])}
+                for i, label in enumerate(("tom", "jerry"))
+            }
+        }
+    }
 
 
 def test_a_run_that_answers_neither_everywhere_has_collapsed_and_a_ranking_one_has_not():
@@ -81,7 +102,9 @@ def test_a_run_that_answers_neither_everywhere_has_collapsed_and_a_ranking_one_h
     constant = np.full((400, 2), 0.3) + rng.normal(0, 1e-3, size=(400, 2))  # base rates plus noise
     ranking = np.clip(truth * 0.6 + rng.uniform(0, 0.4, size=(400, 2)), 0, 1)
     assert collapsed(validation_result(truth, constant))
-    assert retry_reason({"best_epoch": 5, "epochs_run": 8, **validation_result(truth, constant)}).startswith("its validation")
+    assert retry_reason({"best_epoch": 5, "epochs_run": 8, **validation_result(truth, constant)}).startswith(
+        "its validation"
+    )
     assert not collapsed(validation_result(truth, ranking))
     assert retry_reason({"best_epoch": 5, "epochs_run": 8, **validation_result(truth, ranking)}) is None
     assert retry_reason({"best_epoch": 1, "epochs_run": 4}) == "validation loss never improved after epoch 1"
@@ -104,9 +127,18 @@ def test_the_augmented_cell_inherits_the_kept_trial_and_falls_back_in_selection_
 
 
 def test_redo_takes_a_tuned_cell_and_its_augmented_cells_out_of_the_record():
-    record = {"cells": [{"model": m, "variant": v, "rank": r, "run_id": f"{m}-{v}-{r}"} for m, v, r in
-                        [("zfnet", "base", 0), ("zfnet", "tuned", 0), ("zfnet", "augmented", 0),
-                         ("zfnet", "augmented", 1), ("alexnet", "tuned", 0)]]}
+    record = {
+        "cells": [
+            {"model": m, "variant": v, "rank": r, "run_id": f"{m}-{v}-{r}"}
+            for m, v, r in [
+                ("zfnet", "base", 0),
+                ("zfnet", "tuned", 0),
+                ("zfnet", "augmented", 0),
+                ("zfnet", "augmented", 1),
+                ("alexnet", "tuned", 0),
+            ]
+        ]
+    }
     replaced = redo_cells(record, ["zfnet:tuned"], "2026-12-02 21:00:00")
     assert [c["run_id"] for c in replaced] == ["zfnet-tuned-0", "zfnet-augmented-0", "zfnet-augmented-1"]
     assert [c["run_id"] for c in record["cells"]] == ["zfnet-base-0", "alexnet-tuned-0"]

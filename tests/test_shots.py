@@ -58,9 +58,16 @@ def table_for(frames, combinations, challenge=None):
     frames = np.asarray(frames)
     tom = np.array([c in ("tom", "both") for c in combinations], int)
     jerry = np.array([c in ("jerry", "both") for c in combinations], int)
-    return pd.DataFrame({"filename": [f"frame{f}.jpg" for f in frames], "tom": tom, "jerry": jerry,
-                         "combination": list(combinations), "frame": frames,
-                         "challenge": np.zeros(len(frames), bool) if challenge is None else challenge})
+    return pd.DataFrame(
+        {
+            "filename": [f"frame{f}.jpg" for f in frames],
+            "tom": tom,
+            "jerry": jerry,
+            "combination": list(combinations),
+            "frame": frames,
+            "challenge": np.zeros(len(frames), bool) if challenge is None else challenge,
+        }
+    )
 
 
 def expected_ids(lengths):
@@ -68,6 +75,7 @@ def expected_ids(lengths):
 
 
 # ---- thumbnails and distances ----------------------------------------------------------------
+
 
 def test_thumbnail_is_the_area_mean_of_the_grey_image():
     rng = np.random.default_rng(1)
@@ -101,6 +109,7 @@ def test_bad_image_shape_is_a_clear_error():
 
 
 # ---- shots ------------------------------------------------------------------------------------
+
 
 def test_cuts_are_found_exactly_even_when_rows_are_shuffled():
     lengths = [5, 1, 7, 3, 10, 2]
@@ -136,6 +145,7 @@ def test_linked_shots_join_repeated_footage():
 
 # ---- near-duplicates ----------------------------------------------------------------------------
 
+
 def test_nearest_distances_match_a_brute_force_oracle():
     rng = np.random.default_rng(7)
     images = rng.integers(0, 256, (40, 32, 32, 3)).astype(np.uint8)
@@ -163,13 +173,20 @@ def test_near_duplicate_threshold_matches_a_loop_oracle():
     combinations = rng.choice(COMBINATIONS, n)
     table = table_for(np.arange(n), combinations)
     small = thumbnails(images)
-    nearest = [min(np.abs(small[i] - small[j]).mean() for j in range(n)
-                   if combinations[j] != combinations[i] and abs(i - j) > 5) for i in range(n)]
+    nearest = [
+        min(
+            np.abs(small[i] - small[j]).mean()
+            for j in range(n)
+            if combinations[j] != combinations[i] and abs(i - j) > 5
+        )
+        for i in range(n)
+    ]
     got = near_duplicate_threshold(table, images, quantile=0.1, min_gap=5)
     assert got == pytest.approx(np.quantile(nearest, 0.1), abs=1e-3)
 
 
 # ---- the shots split ------------------------------------------------------------------------------
+
 
 def synthetic_shots(count=240, seed=11):
     """A table of `count` shots of 1-14 frames, each shot one combination, the combinations skewed."""
@@ -299,19 +316,31 @@ def test_unused_frames_read_back_and_are_summarised(shot_table, tmp_path):
 
 # ---- random and blocked splits are unchanged ---------------------------------------------------
 
+
 def baseline_table(n=400, seed=0):
     rng = np.random.default_rng(seed)
     tom, jerry = rng.integers(0, 2, n), rng.integers(0, 2, n)
     frame = np.arange(n)
-    return pd.DataFrame({"filename": [f"frame{i}.jpg" for i in frame], "tom": tom, "jerry": jerry,
-                         "combination": [COMBINATION_OF[(t, j)] for t, j in zip(tom, jerry)], "frame": frame,
-                         "challenge": np.isin(frame, [5, 77, 301])})
+    return pd.DataFrame(
+        {
+            "filename": [f"frame{i}.jpg" for i in frame],
+            "tom": tom,
+            "jerry": jerry,
+            "combination": [COMBINATION_OF[(t, j)] for t, j in zip(tom, jerry)],
+            "frame": frame,
+            "challenge": np.isin(frame, [5, 77, 301]),
+        }
+    )
 
 
 # Digests of the split column computed with the code before the shots split existed.
-BEFORE = [("random", 42, False, 50, "50808e655ed8375c"), ("random", 1, False, 50, "defc8e0026f67eeb"),
-          ("blocked", 42, False, 50, "3b9fcd4cbd175bad"), ("blocked", 3, True, 16, "47f0637e38af1a1a"),
-          ("random", 0, True, 50, "02c0414fec304efe")]
+BEFORE = [
+    ("random", 42, False, 50, "50808e655ed8375c"),
+    ("random", 1, False, 50, "defc8e0026f67eeb"),
+    ("blocked", 42, False, 50, "3b9fcd4cbd175bad"),
+    ("blocked", 3, True, 16, "47f0637e38af1a1a"),
+    ("random", 0, True, 50, "02c0414fec304efe"),
+]
 
 
 @pytest.mark.parametrize("kind,seed,exclude,block,digest", BEFORE)
@@ -321,6 +350,7 @@ def test_random_and_blocked_splits_are_unchanged(kind, seed, exclude, block, dig
 
 
 # ---- the splits command ----------------------------------------------------------------------------
+
 
 def test_splits_command_reports_every_kind_and_seed(demo_root, capsys):
     from tomjerry.cli import main

@@ -25,9 +25,13 @@ print(json.dumps({{"exceptions": shown, "tensorflow": "tensorflow" in sys.module
 
 def test_home_and_data_render_without_importing_tensorflow(demo_root, finished_artifacts):
     env = {"TOMJERRY_DATA": str(demo_root), "TOMJERRY_ARTIFACTS": str(finished_artifacts), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", PROBE.format(root=str(ROOT))], capture_output=True, text=True,
-                          timeout=300, env={**env, "HOME": str(finished_artifacts), "TOMJERRY_CACHE":
-                                            str(finished_artifacts / "cache")})
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(root=str(ROOT))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "HOME": str(finished_artifacts), "TOMJERRY_CACHE": str(finished_artifacts / "cache")},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["exceptions"] == {"home.py": [], "pages/1_Data.py": []}

@@ -23,10 +23,11 @@ def width(interval):
 
 # ---- McNemar ------------------------------------------------------------------------------------
 
+
 def hand_mcnemar(b, c):
     """Two-sided exact McNemar p-value by hand: twice the smaller binomial tail at one half."""
     n = b + c
-    return min(1.0, 2 * sum(comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n)
+    return min(1.0, 2 * sum(comb(n, k) for k in range(min(b, c) + 1)) / 2**n)
 
 
 def pair_from_counts(both, a_only, b_only, neither):
@@ -69,6 +70,7 @@ def test_mcnemar_rejects_bad_inputs():
 
 
 # ---- the cluster bootstrap ------------------------------------------------------------------------
+
 
 def test_interval_contains_the_point_estimate_and_grows_with_level():
     scores, groups = clustered(seed=1)
@@ -141,6 +143,7 @@ def test_two_thousand_resamples_of_a_test_set_are_fast():
 
 
 # ---- paired differences -----------------------------------------------------------------------------
+
 
 def test_paired_difference_of_two_runs_on_the_same_frames():
     a, groups = clustered(groups=80, seed=10)

@@ -29,16 +29,16 @@ from tomjerry.runs.folder import RunFolder, now
 from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.provenance import dataset_record
 
-SIZE = 64                      # the test model's input
-WIDTH, HEIGHT = 480, 270       # the real dataset's frame size
+SIZE = 64  # the test model's input
+WIDTH, HEIGHT = 480, 270  # the real dataset's frame size
 WRITTEN_FPS = 10
 SEGMENT_SECONDS = 5
 SEGMENTS = ("tom", "jerry", "both", "neither")
 EXPECTED = [verdict for verdict in SEGMENTS for _ in range(SEGMENT_SECONDS)]  # one verdict per second
-BAND = 0.4                     # share of the frame's height each painted band covers
+BAND = 0.4  # share of the frame's height each painted band covers
 RED, GREEN = (255, 0, 0), (0, 255, 0)
-CANDIDATES = 12               # demo frames tried per segment
-CUT_MARGIN = 8                 # grey levels past shots.CUT_THRESHOLD between neighbouring segments
+CANDIDATES = 12  # demo frames tried per segment
+CUT_MARGIN = 8  # grey levels past shots.CUT_THRESHOLD between neighbouring segments
 TIMEOUT = 180
 SHIPPED = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
 
@@ -66,7 +66,7 @@ def painted(rgb, verdict):
     if verdict in ("tom", "both"):
         frame[:band] = RED
     if verdict in ("jerry", "both"):
-        frame[HEIGHT - band:] = GREEN
+        frame[HEIGHT - band :] = GREEN
     return frame
 
 
@@ -87,10 +87,13 @@ def segment_frames(demo_root):
     table = scan(demo_root).usable
     frames, before = {}, None
     for verdict in SEGMENTS:
-        candidates = [painted(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), verdict)
-                      for path in table[table.combination == verdict].path[:CANDIDATES]]
-        frames[verdict] = before = candidates[0] if before is None else max(
-            candidates, key=lambda frame: frame_distance(before, frame))
+        candidates = [
+            painted(cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB), verdict)
+            for path in table[table.combination == verdict].path[:CANDIDATES]
+        ]
+        frames[verdict] = before = (
+            candidates[0] if before is None else max(candidates, key=lambda frame: frame_distance(before, frame))
+        )
     for a, b in zip(SEGMENTS, SEGMENTS[1:]):
         assert frame_distance(frames[a], frames[b]) > CUT_THRESHOLD + CUT_MARGIN, (a, b)
     return frames
@@ -112,13 +115,18 @@ def model():
 
 def make_run(artifacts, model, demo_root, tta=False, threshold=0.5):
     """A finished run folder holding `model`, made on the demo data, as the pages and CLI read it."""
-    run_dir = create_run(RunConfig(model="efficientnet_lite0", image_size=SIZE, epochs=1, tta=tta), artifacts,
-                         demo_root)
+    run_dir = create_run(
+        RunConfig(model="efficientnet_lite0", image_size=SIZE, epochs=1, tta=tta), artifacts, demo_root
+    )
     folder = RunFolder(run_dir)
     model.save(folder.model_path)
-    folder.write_metrics({"threshold_from_validation": threshold,
-                          "validation": {"exact_match_accuracy": 1.0, "binary_accuracy": 1.0},
-                          "test": {"exact_match_accuracy": 1.0, "binary_accuracy": 1.0}})
+    folder.write_metrics(
+        {
+            "threshold_from_validation": threshold,
+            "validation": {"exact_match_accuracy": 1.0, "binary_accuracy": 1.0},
+            "test": {"exact_match_accuracy": 1.0, "binary_accuracy": 1.0},
+        }
+    )
     folder.write_predictions(pd.DataFrame(columns=["filename", "split", "tom", "jerry", "p_tom", "p_jerry"]))
     pd.DataFrame({"filename": ["frame0.jpg"], "split": ["test"]}).to_csv(folder.file(RunFolder.SPLIT), index=False)
     folder.write_json(RunFolder.PROVENANCE, {"dataset": dataset_record(demo_root, True, scan(demo_root).usable)})
@@ -263,7 +271,7 @@ def test_container_timestamps_are_used_for_a_gif_with_uneven_frame_times(segment
     frames = []
     for number, verdict in enumerate(("tom",) * 10 + ("jerry",) * 10):
         frame = segment_frames[verdict].copy()
-        frame[HEIGHT // 2: HEIGHT // 2 + 6, 10 * number: 10 * number + 6] = 128  # Pillow merges equal frames
+        frame[HEIGHT // 2 : HEIGHT // 2 + 6, 10 * number : 10 * number + 6] = 128  # Pillow merges equal frames
         frames.append(Image.fromarray(frame))
     path = tmp_path / "uneven.gif"
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=[100] * 10 + [500] * 10, loop=0)
@@ -370,8 +378,9 @@ def test_a_truncated_gif_is_called_truncated_not_a_still_image(tmp_path):
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 45 // 100])
     reader = open_video(cut)
     assert len(list(reader.frames())) == 3
-    assert reader.warnings == ["cut.gif: only 3 frames decoded: the file is truncated or corrupt, so the "
-                               "timeline stops at 3.0 s"]
+    assert reader.warnings == [
+        "cut.gif: only 3 frames decoded: the file is truncated or corrupt, so the timeline stops at 3.0 s"
+    ]
 
 
 def test_a_folder_given_as_the_clip_is_named_a_folder(tmp_path):
@@ -400,7 +409,9 @@ def test_a_single_frame_is_a_still_image(segment_frames, tmp_path):
 
 def test_the_limits_are_enforced_and_named(clip, model, monkeypatch):
     monkeypatch.setattr(video, "MAX_FILE_BYTES", clip.stat().st_size - 1)
-    with pytest.raises(VideoError, match=re.escape(f"MB; the limit is {video.megabytes(clip.stat().st_size - 1)} (and")):
+    with pytest.raises(
+        VideoError, match=re.escape(f"MB; the limit is {video.megabytes(clip.stat().st_size - 1)} (and")
+    ):
         open_video(clip)
     monkeypatch.undo()
     monkeypatch.setattr(video, "MAX_DURATION_S", 10.0)
@@ -483,8 +494,14 @@ def run_cli(*args, artifacts=None):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if artifacts:
         env["TOMJERRY_ARTIFACTS"] = str(artifacts)
-    return subprocess.run([sys.executable, "-m", "tomjerry", "video", *map(str, args)], capture_output=True,
-                          text=True, cwd=ROOT, env=env, timeout=TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "tomjerry", "video", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=TIMEOUT,
+    )
 
 
 @pytest.mark.slow
@@ -492,8 +509,15 @@ def test_the_cli_refuses_bad_input_in_one_line(clip, tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video")
     truncated = tmp_path / "cut.mp4"
     truncated.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(5000))  # FFmpeg: "moov atom not found"
-    for args in ([tmp_path / "notes.mp4"], [tmp_path / "missing.mp4"], [tmp_path / "notes.mp4", "--fps", "0"],
-                 [truncated], [tmp_path], [clip, "--csv", tmp_path / "no" / "out.csv"], [clip, "--csv", tmp_path]):
+    for args in (
+        [tmp_path / "notes.mp4"],
+        [tmp_path / "missing.mp4"],
+        [tmp_path / "notes.mp4", "--fps", "0"],
+        [truncated],
+        [tmp_path],
+        [clip, "--csv", tmp_path / "no" / "out.csv"],
+        [clip, "--csv", tmp_path],
+    ):
         done = run_cli(*args)
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and done.stderr.strip().count("\n") == 0
@@ -509,8 +533,17 @@ def test_the_cli_writes_the_csv_and_the_json_with_the_best_run_by_default(clip, 
     rows = pd.read_csv(out)
     assert list(rows.columns) == ["time_s", "p_tom", "p_jerry", "verdict"] and rows.verdict.tolist() == EXPECTED
     result = json.loads(done.stdout)
-    assert {"file", "model", "fps_sampled", "duration_s", "frames", "threshold", "seconds_on_screen",
-            "frames_table", "warnings"} <= set(result)
+    assert {
+        "file",
+        "model",
+        "fps_sampled",
+        "duration_s",
+        "frames",
+        "threshold",
+        "seconds_on_screen",
+        "frames_table",
+        "warnings",
+    } <= set(result)
     run_dir = next((run_artifacts / "runs").iterdir())
     assert result["model"] == str(run_dir) and result["threshold"] == 0.5
     assert result["frames"] == 20 and result["duration_s"] == 20.0 and result["fps_sampled"] == 1.0
@@ -548,8 +581,9 @@ def test_the_page_classifies_an_uploaded_clip(clip, monkeypatch, demo_root, run_
     assert len(app.get("download_button")) == 1
 
 
-def test_the_pages_slider_opens_the_frame_on_screen_at_that_time(segment_frames, monkeypatch, demo_root,
-                                                                  run_artifacts, tmp_path):
+def test_the_pages_slider_opens_the_frame_on_screen_at_that_time(
+    segment_frames, monkeypatch, demo_root, run_artifacts, tmp_path
+):
     """A slide show of 20 s and 9 s: at 11 s the first slide is still on screen, not the nearer second."""
     from PIL import Image
 
@@ -578,7 +612,8 @@ def test_the_page_says_what_is_wrong_with_a_bad_upload(monkeypatch, demo_root, r
     app.run()
     assert not app.exception, app.exception
     assert [error.value for error in app.error] == [
-        "notes.mp4 is not a video file (expected MP4, MOV, WebM (or MKV), AVI or animated GIF)"]
+        "notes.mp4 is not a video file (expected MP4, MOV, WebM (or MKV), AVI or animated GIF)"
+    ]
 
 
 # --- the real frames ---------------------------------------------------------------------------

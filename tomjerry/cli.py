@@ -13,9 +13,13 @@ from tomjerry.lab.study import StudyBusy
 
 
 def add_data_option(parser):
-    parser.add_argument("--data", metavar="PATH", help="dataset folder (default: the first of "
-                        "$TOMJERRY_DATA, data/tom_and_jerry, ../shared/datasets/tom_and_jerry, "
-                        "the kagglehub cache, else the generated demo data)")
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
+        help="dataset folder (default: the first of "
+        "$TOMJERRY_DATA, data/tom_and_jerry, ../shared/datasets/tom_and_jerry, "
+        "the kagglehub cache, else the generated demo data)",
+    )
 
 
 def open_dataset(args):
@@ -42,8 +46,10 @@ def cmd_info(args):
     problems = counts["problems"]
     # info reads the CSVs and lists the files without opening a single image, so it cannot see
     # identical or undecodable images: validate (and the Data page) can, and may count more.
-    print(f"problems   {problems['errors']} errors, {problems['warnings']} warnings in the labels and folders; "
-          "run `validate` for the full report (identical images, unreadable files)")
+    print(
+        f"problems   {problems['errors']} errors, {problems['warnings']} warnings in the labels and folders; "
+        "run `validate` for the full report (identical images, unreadable files)"
+    )
     return 0
 
 
@@ -67,8 +73,10 @@ def cmd_validate(args):
             if len(group) > args.limit:
                 print(f"    ... and {len(group) - args.limit} more")
     counts = dataset.counts()
-    print(f"{counts['images']:,} images usable; {counts['problems']['errors']} errors "
-          f"(those images are left out), {counts['problems']['warnings']} warnings (kept)")
+    print(
+        f"{counts['images']:,} images usable; {counts['problems']['errors']} errors "
+        f"(those images are left out), {counts['problems']['warnings']} warnings (kept)"
+    )
     return 1 if args.strict and counts["problems"]["errors"] else 0
 
 
@@ -100,9 +108,12 @@ def add_run_options(parser, *scopes):
 
     add_data_option(parser)
     parser.add_argument("--config", metavar="RUN_CONFIG.json", help="start from this run config; options override it")
-    parser.add_argument("--preset", choices=list(RUN_PRESETS),
-                        help="start from a named config; options override it: "
-                             + "; ".join(f"{name}: {PRESET_DESCRIPTIONS[name]}" for name in RUN_PRESETS))
+    parser.add_argument(
+        "--preset",
+        choices=list(RUN_PRESETS),
+        help="start from a named config; options override it: "
+        + "; ".join(f"{name}: {PRESET_DESCRIPTIONS[name]}" for name in RUN_PRESETS),
+    )
     for option in options(*scopes):
         default = "none" if option.optional else option.default
         text = f"{option.help} (default: {default})"
@@ -110,9 +121,17 @@ def add_run_options(parser, *scopes):
             # --tta / --no-tta: a preset's True can be turned off; unset keeps the preset's value.
             parser.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
-            parser.add_argument(option.flag, type=option.parse, choices=option.choices, default=None, help=text,
-                                metavar=option.name.upper() if option.choices is None else None)
-    parser.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
+            parser.add_argument(
+                option.flag,
+                type=option.parse,
+                choices=option.choices,
+                default=None,
+                help=text,
+                metavar=option.name.upper() if option.choices is None else None,
+            )
+    parser.add_argument(
+        "--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)"
+    )
 
 
 def config_from_args(args, **fixed):
@@ -120,12 +139,16 @@ def config_from_args(args, **fixed):
 
     if args.config and args.preset:
         raise ValueError("give --config or --preset, not both")
-    config = (RunConfig.from_json(args.config) if args.config
-              else RUN_PRESETS[args.preset] if args.preset else RunConfig())
+    config = (
+        RunConfig.from_json(args.config) if args.config else RUN_PRESETS[args.preset] if args.preset else RunConfig()
+    )
     # --preset picks the starting config; that config names its preset (`best` names the preset it
     # stands for, so its runs stay with that preset's), so the option is not a change of setting.
-    changes = {option.name: getattr(args, option.name) for option in options()
-               if option.name != "preset" and getattr(args, option.name, None) is not None}
+    changes = {
+        option.name: getattr(args, option.name)
+        for option in options()
+        if option.name != "preset" and getattr(args, option.name, None) is not None
+    }
     if changes.get("split", "").endswith(".csv"):
         changes["split"] = str(Path(changes["split"]).resolve())
     return config.replace(**{**changes, **fixed})
@@ -148,11 +171,13 @@ def start_run(args, config, path=None):
         print(run_dir)
         return 1
     test = result["test"]
-    print(f"test: binary accuracy {test['binary_accuracy']:.2%} (the study's count: {test['correct_predictions']:g} / "
-          f"{test['count']} frames), "
-          f"exact match {test['exact_match_accuracy']:.2%}; challenge {result['challenge'].get('exact_match_correct', 0)}"
-          f" / {result['challenge'].get('count', 0)} ({result['challenge_in_training']} of them in training)",
-          file=sys.stderr)
+    print(
+        f"test: binary accuracy {test['binary_accuracy']:.2%} (the study's count: {test['correct_predictions']:g} / "
+        f"{test['count']} frames), "
+        f"exact match {test['exact_match_accuracy']:.2%}; challenge {result['challenge'].get('exact_match_correct', 0)}"
+        f" / {result['challenge'].get('count', 0)} ({result['challenge_in_training']} of them in training)",
+        file=sys.stderr,
+    )
     print(run_dir)
     return 0
 
@@ -251,14 +276,19 @@ def cmd_predict(args):
         print(json.dumps([result.to_json() for result in results], indent=2))
     else:
         recipe = predictor.recipe
-        print(f"model {args.model}: {recipe.input_size} px, TTA {'on' if recipe.tta else 'off'}, "
-              f"threshold {recipe.threshold:g} ({recipe.threshold_source})", file=sys.stderr)
+        print(
+            f"model {args.model}: {recipe.input_size} px, TTA {'on' if recipe.tta else 'off'}, "
+            f"threshold {recipe.threshold:g} ({recipe.threshold_source})",
+            file=sys.stderr,
+        )
         for result in results:
             if result.error:
                 print(f"{result.file}\terror: {result.error}")
                 continue
-            print(f"{result.file}\tp_tom={result.p_tom:.4f}\tp_jerry={result.p_jerry:.4f}\t{result.verdict}"
-                  + "".join(f"\t({warning})" for warning in result.warnings))
+            print(
+                f"{result.file}\tp_tom={result.p_tom:.4f}\tp_jerry={result.p_jerry:.4f}\t{result.verdict}"
+                + "".join(f"\t({warning})" for warning in result.warnings)
+            )
     return 1 if any(result.error for result in results) else 0
 
 
@@ -321,12 +351,16 @@ def cmd_video(args):
 
     def progress(done, expected):
         share = f" ({min(done / expected, 1):.0%})" if expected else ""
-        print(f"classified {done} / {plural(expected, 'frame') if expected else '? frames'}{share}", file=sys.stderr,
-              flush=True)
+        print(
+            f"classified {done} / {plural(expected, 'frame') if expected else '? frames'}{share}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     try:
-        result = classify_video(args.file, model, tta=settings.tta, threshold=settings.threshold, fps=args.fps,
-                                progress=progress)
+        result = classify_video(
+            args.file, model, tta=settings.tta, threshold=settings.threshold, fps=args.fps, progress=progress
+        )
     except OSError as error:
         raise ValueError(f"{args.file}: {error.strerror or error}") from None
     for warning in result.warnings:
@@ -341,14 +375,24 @@ def cmd_video(args):
         print(json.dumps(result.to_dict(str(args.file), str(model_path)), indent=2))
     else:  # with --csv too: the file holds the frames, the terminal the summary
         info, seconds, cuts = result.info, result.seconds_on_screen(), result.cut_times()
-        print(f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:.3g} fps, "
-              f"{result.duration_s:.1f} s)")
+        print(
+            f"file       {args.file} ({info.codec}, {info.width}x{info.height}, {info.fps:.3g} fps, "
+            f"{result.duration_s:.1f} s)"
+        )
         print(f"model      {label}")
-        print(f"sampled    {plural(len(result.table), 'frame')} at {result.fps_sampled:g} per second; threshold "
-              f"{result.threshold:.2f}{', mirror TTA' if result.tta else ''}")
+        print(
+            f"sampled    {plural(len(result.table), 'frame')} at {result.fps_sampled:g} per second; threshold "
+            f"{result.threshold:.2f}{', mirror TTA' if result.tta else ''}"
+        )
         print("on screen  " + ", ".join(f"{verdict} {value:.1f} s" for verdict, value in seconds.items()))
-        print(f"shots      {len(cuts) + 1}" + (f" (cuts at {', '.join(f'{cut:.1f}' for cut in cuts[:20])} s"
-                                               f"{' ...' if len(cuts) > 20 else ''})" if cuts else ""))
+        print(
+            f"shots      {len(cuts) + 1}"
+            + (
+                f" (cuts at {', '.join(f'{cut:.1f}' for cut in cuts[:20])} s{' ...' if len(cuts) > 20 else ''})"
+                if cuts
+                else ""
+            )
+        )
     return 0
 
 
@@ -361,9 +405,17 @@ def cmd_study(args):
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
     models = args.models.split(",") if args.models else STUDY_MODELS
-    folder = run_study(source.path, args.preset, models, args.artifacts, args.split, args.split_seed,
-                       log=lambda line: print(line, flush=True), resume_folder=args.resume,
-                       redo=args.redo.split(",") if args.redo else ())
+    folder = run_study(
+        source.path,
+        args.preset,
+        models,
+        args.artifacts,
+        args.split,
+        args.split_seed,
+        log=lambda line: print(line, flush=True),
+        resume_folder=args.resume,
+        redo=args.redo.split(",") if args.redo else (),
+    )
     record = json.loads((folder / "study.json").read_text())
     kept = [cell["run_id"] for cell in record["cells"] if not cell.get("superseded")]
     table = study_tables([read_run(artifacts_dir(args.artifacts) / "runs" / r) for r in kept])
@@ -391,17 +443,23 @@ def cmd_splits(args):
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{detection['shots']} shots (median {detection['median_frames']:g} frames, longest "
-          f"{detection['max_frames']}), {detection['groups']} groups once linked by near-duplicates; "
-          f"{detection['seconds']} s")
+    print(
+        f"{detection['shots']} shots (median {detection['median_frames']:g} frames, longest "
+        f"{detection['max_frames']}), {detection['groups']} groups once linked by near-duplicates; "
+        f"{detection['seconds']} s"
+    )
     print(f"near-duplicate: closer than {threshold:.2f} grey levels, the {detection['near_duplicate_rule']}")
-    print(f"{'kind':<8} {'seed':>5} {'train':>6} {'val':>5} {'test':>5} {'unused':>6} {'near-dup':>9} "
-          f"{'max gap':>8}   test share " + "/".join(COMBINATIONS))
+    print(
+        f"{'kind':<8} {'seed':>5} {'train':>6} {'val':>5} {'test':>5} {'unused':>6} {'near-dup':>9} "
+        f"{'max gap':>8}   test share " + "/".join(COMBINATIONS)
+    )
     for row in rows:
         sizes, test = row["sizes"], row["combination_share"]["test"]
-        print(f"{row['kind']:<8} {row['seed']:>5} {sizes['train']:>6} {sizes['val']:>5} {sizes['test']:>5} "
-              f"{sizes[UNUSED]:>6} {row['near_duplicate_test_fraction']:>9.2%} "
-              f"{row['largest_share_gap_points']:>6.2f}pt   " + " ".join(f"{test[c]:.1%}" for c in COMBINATIONS))
+        print(
+            f"{row['kind']:<8} {row['seed']:>5} {sizes['train']:>6} {sizes['val']:>5} {sizes['test']:>5} "
+            f"{sizes[UNUSED]:>6} {row['near_duplicate_test_fraction']:>9.2%} "
+            f"{row['largest_share_gap_points']:>6.2f}pt   " + " ".join(f"{test[c]:.1%}" for c in COMBINATIONS)
+        )
     print("whole".ljust(63) + " ".join(f"{whole[c]:.1%}" for c in COMBINATIONS))
     return 0
 
@@ -425,6 +483,7 @@ def cmd_runs(args):
     if not summaries:
         print("no runs" + ("" if args.all else " on this dataset (--all shows every run)"))
         return 0
+
     def figure(value, interval):
         if value is None:
             return ""
@@ -432,9 +491,11 @@ def cmd_runs(args):
 
     print(f"{'run':<58}{'state':<13}{'dataset':<16}{'test binary [95% CI]':>24}{'test exact match [95% CI]':>28}")
     for run in summaries:
-        print(f"{run['label'][:57]:<58}{run['state']:<13}{str(run['dataset']['name'])[:15]:<16}"
-              f"{figure(run['test_binary_accuracy'], run['test_binary_accuracy_ci95']):>24}"
-              f"{figure(run['test_exact_match'], run['test_exact_match_ci95']):>28}")
+        print(
+            f"{run['label'][:57]:<58}{run['state']:<13}{str(run['dataset']['name'])[:15]:<16}"
+            f"{figure(run['test_binary_accuracy'], run['test_binary_accuracy_ci95']):>24}"
+            f"{figure(run['test_exact_match'], run['test_exact_match_ci95']):>28}"
+        )
         if run["error"] and run["state"] != states.FINISHED:
             print(f"    {run['run_id']}: {run['error'][:200]}")
     return 0
@@ -460,8 +521,10 @@ def cmd_report(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m tomjerry", description=(
-        "Train, compare and explain CNNs that tell Tom, Jerry, both or neither in cartoon frames."))
+    parser = argparse.ArgumentParser(
+        prog="python -m tomjerry",
+        description=("Train, compare and explain CNNs that tell Tom, Jerry, both or neither in cartoon frames."),
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     info = commands.add_parser("info", help="the dataset in use and its counts")
@@ -499,7 +562,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--run-dir", help="the shared run folder (workers: required; chief: optional)")
     tune.set_defaults(func=cmd_tune)
 
-    resume = commands.add_parser("resume", help="continue an interrupted, failed or cancelled run (tuning resumes its trials)")
+    resume = commands.add_parser(
+        "resume", help="continue an interrupted, failed or cancelled run (tuning resumes its trials)"
+    )
     resume.add_argument("run_dir", metavar="RUN_DIR")
     add_data_option(resume)
     resume.set_defaults(func=cmd_resume)
@@ -519,8 +584,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     predict = commands.add_parser("predict", help="classify images with a run's model")
     predict.add_argument("--model", required=True, metavar="RUN_DIR_OR_MODEL_FILE")
-    predict.add_argument("--threshold", type=float, help="override the run's threshold (default: the one its "
-                         "recipe holds, chosen on validation; 0.5 for a bare model file)")
+    predict.add_argument(
+        "--threshold",
+        type=float,
+        help="override the run's threshold (default: the one its "
+        "recipe holds, chosen on validation; 0.5 for a bare model file)",
+    )
     predict.add_argument("--json", action="store_true", help="print a JSON list, one object per image")
     predict.add_argument("images", nargs="+", metavar="IMAGE")
     predict.set_defaults(func=cmd_predict)
@@ -528,16 +597,22 @@ def build_parser() -> argparse.ArgumentParser:
     video = commands.add_parser("video", help="classify a whole clip: a timeline of Tom and Jerry, seconds on screen")
     video.add_argument("file", metavar="FILE", help="mp4, mov, webm, mkv, avi or animated gif")
     video.add_argument("--model", metavar="RUN_DIR_OR_MODEL", help="default: the best finished run (on validation)")
-    video.add_argument("--fps", type=float, default=1.0, help="frames sampled per second of video (default 1, as the dataset)")
+    video.add_argument(
+        "--fps", type=float, default=1.0, help="frames sampled per second of video (default 1, as the dataset)"
+    )
     video.add_argument("--csv", metavar="OUT", help="write time_s,p_tom,p_jerry,verdict, one row per sampled frame")
     video.add_argument("--json", action="store_true", help="print the summary and every sampled frame as JSON")
     video.set_defaults(func=cmd_video)
 
-    splits = commands.add_parser("splits", help="compare the random, blocked and shots splits: sizes, "
-                                 "near-duplicate test frames, combination shares")
+    splits = commands.add_parser(
+        "splits",
+        help="compare the random, blocked and shots splits: sizes, near-duplicate test frames, combination shares",
+    )
     add_data_option(splits)
     splits.add_argument("--seeds", default="42,1,2", help="comma-separated split seeds (default: 42,1,2)")
-    splits.add_argument("--exclude-challenges", action="store_true", help="challenge frames (and their shots) go to test")
+    splits.add_argument(
+        "--exclude-challenges", action="store_true", help="challenge frames (and their shots) go to test"
+    )
     splits.add_argument("--json", action="store_true", help="print JSON: one object per split kind and seed")
     splits.set_defaults(func=cmd_splits)
 
@@ -545,24 +620,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_option(runs)
     runs.add_argument("--all", action="store_true", help="every run, whatever dataset it was made on")
     runs.add_argument("--json", action="store_true", help="print a JSON list, one object per run")
-    runs.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
+    runs.add_argument(
+        "--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)"
+    )
     runs.set_defaults(func=cmd_runs)
 
     report = commands.add_parser("report", help="write the standalone HTML report (the Report page's) to a file")
     report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")
     add_data_option(report)
-    report.add_argument("--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)")
-    report.add_argument("--no-gradcam", action="store_true", help="leave out the Grad-CAM examples (no TensorFlow: "
-                        "seconds instead of a minute)")
+    report.add_argument(
+        "--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)"
+    )
+    report.add_argument(
+        "--no-gradcam",
+        action="store_true",
+        help="leave out the Grad-CAM examples (no TensorFlow: seconds instead of a minute)",
+    )
     report.set_defaults(func=cmd_report)
 
     study = commands.add_parser("study", help="the study's grid: base, tuned, augmented per model")
     add_data_option(study)
     study.add_argument("--preset", default="fast", choices=["seed", "fast", "cpu", "tiny"])
     study.add_argument("--resume", metavar="STUDY_DIR", help="continue a stopped study (its cells, split and preset)")
-    study.add_argument("--redo", metavar="MODEL:VARIANT,...",
-                       help="with --resume: run these finished cells again (a tuned cell takes its augmented cell with it "
-                            "and reuses its finished trials when its config is unchanged), e.g. zfnet:tuned")
+    study.add_argument(
+        "--redo",
+        metavar="MODEL:VARIANT,...",
+        help="with --resume: run these finished cells again (a tuned cell takes its augmented cell with it "
+        "and reuses its finished trials when its config is unchanged), e.g. zfnet:tuned",
+    )
     study.add_argument("--models", help="comma-separated subset (default: all four)")
     study.add_argument("--split", default="random", help="random, blocked, shots or SPLIT.csv")
     study.add_argument("--split-seed", type=int, default=42)

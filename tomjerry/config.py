@@ -11,16 +11,39 @@ from tomjerry.models.specs import SPECS, check_model
 VARIANTS = ("base", "tuned", "augmented")
 
 
-def option(default, help: str, *, kind: str, label: str, choices=None, suggest=None, advanced: bool = False,
-           scope: str = "run", minimum=None, maximum=None, step=None, factory=None):
+def option(
+    default,
+    help: str,
+    *,
+    kind: str,
+    label: str,
+    choices=None,
+    suggest=None,
+    advanced: bool = False,
+    scope: str = "run",
+    minimum=None,
+    maximum=None,
+    step=None,
+    factory=None,
+):
     """A RunConfig field with what the Train form and the command line need to offer it.
 
     kind: int | float | bool | choice | text | tags. choices: the only values allowed; suggest:
     the values the form offers where the command line also takes others (split: a CSV path).
     scope: run (train and tune), tuning (tune and the tuned variant only), form (the command
     line sets it by its command: variant), fixed (chosen by picking a preset: preset)."""
-    metadata = {"help": help, "kind": kind, "label": label, "choices": choices, "suggest": suggest,
-                "advanced": advanced, "scope": scope, "minimum": minimum, "maximum": maximum, "step": step}
+    metadata = {
+        "help": help,
+        "kind": kind,
+        "label": label,
+        "choices": choices,
+        "suggest": suggest,
+        "advanced": advanced,
+        "scope": scope,
+        "minimum": minimum,
+        "maximum": maximum,
+        "step": step,
+    }
     if factory is not None:
         return field(default_factory=factory, metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -28,69 +51,181 @@ def option(default, help: str, *, kind: str, label: str, choices=None, suggest=N
 
 @dataclass(frozen=True)
 class RunConfig:
-    model: str = option("alexnet", "alexnet and zfnet train from scratch (as the study); inceptionv3 and "
-                        "efficientnet_lite0/1/2 start from ImageNet weights", kind="choice", label="Model",
-                        choices=tuple(SPECS))
-    image_size: int = option(224, "frames are resized to a square of this side (the study: 224)", kind="int",
-                             label="Image size (px)", minimum=32, maximum=1024, step=16)
+    model: str = option(
+        "alexnet",
+        "alexnet and zfnet train from scratch (as the study); inceptionv3 and "
+        "efficientnet_lite0/1/2 start from ImageNet weights",
+        kind="choice",
+        label="Model",
+        choices=tuple(SPECS),
+    )
+    image_size: int = option(
+        224,
+        "frames are resized to a square of this side (the study: 224)",
+        kind="int",
+        label="Image size (px)",
+        minimum=32,
+        maximum=1024,
+        step=16,
+    )
     epochs: int = option(10, "passes over the training frames", kind="int", label="Epochs", minimum=1, maximum=500)
-    batch_size: int = option(32, "frames per step, per GPU or CPU replica", kind="int", label="Batch size",
-                             minimum=1, maximum=1024)
-    learning_rate: float = option(1e-3, "Adam's step size (1e-3 is Adam's default and the study's base models; "
-                                  "fine-tuning a pretrained base wants 3e-4 or less)", kind="float",
-                                  label="Learning rate", minimum=1e-6, maximum=0.5, step=1e-4)
-    dropout_rate: float = option(0.5, "dropout before the head's last layer", kind="float", label="Dropout",
-                                 minimum=0.0, maximum=0.95, step=0.05)
-    augment: bool = option(False, "augment the training batches (see augmentation)", kind="bool",
-                           label="Augment training batches")
-    augmentation: str = option("study", "study: rotation 5, shift 0.01, zoom 0.2, both flips; light: horizontal "
-                               "flip and zoom 0.1", kind="choice", label="Augmentation", choices=("study", "light"))
-    tta: bool = option(False, "test-time augmentation: average the predictions for the frame and its mirror image",
-                       kind="bool", label="Test-time augmentation (mirror)")
-    split: str = option("random", "random: stratified 80/10/10 as the study; blocked: runs of consecutive frames "
-                        "stay on one side; shots: whole shots stay on one side; or the path of a split CSV",
-                        kind="choice", label="Split", suggest=("random", "blocked", "shots"))
+    batch_size: int = option(
+        32, "frames per step, per GPU or CPU replica", kind="int", label="Batch size", minimum=1, maximum=1024
+    )
+    learning_rate: float = option(
+        1e-3,
+        "Adam's step size (1e-3 is Adam's default and the study's base models; "
+        "fine-tuning a pretrained base wants 3e-4 or less)",
+        kind="float",
+        label="Learning rate",
+        minimum=1e-6,
+        maximum=0.5,
+        step=1e-4,
+    )
+    dropout_rate: float = option(
+        0.5, "dropout before the head's last layer", kind="float", label="Dropout", minimum=0.0, maximum=0.95, step=0.05
+    )
+    augment: bool = option(
+        False, "augment the training batches (see augmentation)", kind="bool", label="Augment training batches"
+    )
+    augmentation: str = option(
+        "study",
+        "study: rotation 5, shift 0.01, zoom 0.2, both flips; light: horizontal flip and zoom 0.1",
+        kind="choice",
+        label="Augmentation",
+        choices=("study", "light"),
+    )
+    tta: bool = option(
+        False,
+        "test-time augmentation: average the predictions for the frame and its mirror image",
+        kind="bool",
+        label="Test-time augmentation (mirror)",
+    )
+    split: str = option(
+        "random",
+        "random: stratified 80/10/10 as the study; blocked: runs of consecutive frames "
+        "stay on one side; shots: whole shots stay on one side; or the path of a split CSV",
+        kind="choice",
+        label="Split",
+        suggest=("random", "blocked", "shots"),
+    )
     split_seed: int = option(42, "seed of the split", kind="int", label="Split seed", minimum=0, maximum=1_000_000)
-    block_frames: int = option(50, "blocked split: consecutive frames per block that stay together", kind="int",
-                               label="Frames per block (blocked split)", minimum=1, maximum=10_000, advanced=True)
-    exclude_challenges: bool = option(False, "put the challenge frames in test, never in training or validation",
-                                      kind="bool", label="Keep challenge frames out of training", advanced=True)
-    patience: int = option(3, "early stopping on validation loss after this many epochs without improvement, best "
-                           "weights restored (0: off)", kind="int", label="Early-stopping patience (0: off)",
-                           minimum=0, maximum=500)
-    seed: int = option(1, "seed of weights, shuffling and augmentation", kind="int", label="Training seed",
-                       minimum=0, maximum=2**31 - 1, advanced=True)
-    weights: str = option("imagenet", "pretrained models: imagenet, or none (random initial weights, labelled so)",
-                          kind="choice", label="Pretrained weights", choices=("imagenet", "none"), advanced=True)
-    fine_tune_from: int | None = option(None, "efficientnet_lite0/1/2: the first block that trains with the head "
-                                        "(none, or empty in the form: the base stays frozen; Lite0 has blocks 0-15, "
-                                        "Lite1 and Lite2 0-20)", kind="int", label="Fine-tune from block",
-                                        minimum=0, maximum=21)
-    lr_schedule: str = option("constant", "constant, or cosine (decays to 0 over the epochs)", kind="choice",
-                              label="Learning-rate schedule", choices=("constant", "cosine"))
-    label_smoothing: float = option(0.0, "binary cross-entropy label smoothing", kind="float",
-                                    label="Label smoothing", minimum=0.0, maximum=0.5, step=0.05, advanced=True)
-    mixup: float = option(0.0, "MixUp (Zhang et al. 2018, keras.layers.MixUp) on training batches: each frame is "
-                          "blended with another of its batch and their labels in the same proportion, drawn from "
-                          "Beta(alpha, alpha); this is alpha (0.2 is the usual ImageNet value; 0: off)", kind="float",
-                          label="MixUp alpha (0: off)", minimum=0.0, maximum=1.0, step=0.1, advanced=True)
-    variant: str = option("base", "where the run sits in the study: base, tuned (Keras Tuner random search over "
-                          "the learning rate) or augmented", kind="choice", label="Variant", choices=VARIANTS,
-                          scope="form")
-    max_trials: int = option(3, "tuning: random-search trials", kind="int", label="Tuning trials", minimum=1,
-                             maximum=200, scope="tuning")
-    tune_dropout: bool = option(False, "tuning: also search dropout 0.1-0.5 (InceptionV3 in the study)",
-                                kind="bool", label="Also tune dropout", scope="tuning")
-    strategy: str = option("auto", "tf.distribute: auto (mirrored with several GPUs), default, mirrored, "
-                           "multiworker (reads TF_CONFIG)", kind="choice", label="Distribution strategy",
-                           choices=("auto", "default", "mirrored", "multiworker"), advanced=True)
-    mixed_precision: bool = option(False, "float16 compute on a GPU (ignored on a CPU)", kind="bool",
-                                   label="Mixed precision", advanced=True)
-    preset: str | None = option(None, "the named preset the run started from, if any", kind="text",
-                                label="Preset", scope="fixed")
+    block_frames: int = option(
+        50,
+        "blocked split: consecutive frames per block that stay together",
+        kind="int",
+        label="Frames per block (blocked split)",
+        minimum=1,
+        maximum=10_000,
+        advanced=True,
+    )
+    exclude_challenges: bool = option(
+        False,
+        "put the challenge frames in test, never in training or validation",
+        kind="bool",
+        label="Keep challenge frames out of training",
+        advanced=True,
+    )
+    patience: int = option(
+        3,
+        "early stopping on validation loss after this many epochs without improvement, best weights restored (0: off)",
+        kind="int",
+        label="Early-stopping patience (0: off)",
+        minimum=0,
+        maximum=500,
+    )
+    seed: int = option(
+        1,
+        "seed of weights, shuffling and augmentation",
+        kind="int",
+        label="Training seed",
+        minimum=0,
+        maximum=2**31 - 1,
+        advanced=True,
+    )
+    weights: str = option(
+        "imagenet",
+        "pretrained models: imagenet, or none (random initial weights, labelled so)",
+        kind="choice",
+        label="Pretrained weights",
+        choices=("imagenet", "none"),
+        advanced=True,
+    )
+    fine_tune_from: int | None = option(
+        None,
+        "efficientnet_lite0/1/2: the first block that trains with the head "
+        "(none, or empty in the form: the base stays frozen; Lite0 has blocks 0-15, "
+        "Lite1 and Lite2 0-20)",
+        kind="int",
+        label="Fine-tune from block",
+        minimum=0,
+        maximum=21,
+    )
+    lr_schedule: str = option(
+        "constant",
+        "constant, or cosine (decays to 0 over the epochs)",
+        kind="choice",
+        label="Learning-rate schedule",
+        choices=("constant", "cosine"),
+    )
+    label_smoothing: float = option(
+        0.0,
+        "binary cross-entropy label smoothing",
+        kind="float",
+        label="Label smoothing",
+        minimum=0.0,
+        maximum=0.5,
+        step=0.05,
+        advanced=True,
+    )
+    mixup: float = option(
+        0.0,
+        "MixUp (Zhang et al. 2018, keras.layers.MixUp) on training batches: each frame is "
+        "blended with another of its batch and their labels in the same proportion, drawn from "
+        "Beta(alpha, alpha); this is alpha (0.2 is the usual ImageNet value; 0: off)",
+        kind="float",
+        label="MixUp alpha (0: off)",
+        minimum=0.0,
+        maximum=1.0,
+        step=0.1,
+        advanced=True,
+    )
+    variant: str = option(
+        "base",
+        "where the run sits in the study: base, tuned (Keras Tuner random search over the learning rate) or augmented",
+        kind="choice",
+        label="Variant",
+        choices=VARIANTS,
+        scope="form",
+    )
+    max_trials: int = option(
+        3, "tuning: random-search trials", kind="int", label="Tuning trials", minimum=1, maximum=200, scope="tuning"
+    )
+    tune_dropout: bool = option(
+        False,
+        "tuning: also search dropout 0.1-0.5 (InceptionV3 in the study)",
+        kind="bool",
+        label="Also tune dropout",
+        scope="tuning",
+    )
+    strategy: str = option(
+        "auto",
+        "tf.distribute: auto (mirrored with several GPUs), default, mirrored, multiworker (reads TF_CONFIG)",
+        kind="choice",
+        label="Distribution strategy",
+        choices=("auto", "default", "mirrored", "multiworker"),
+        advanced=True,
+    )
+    mixed_precision: bool = option(
+        False, "float16 compute on a GPU (ignored on a CPU)", kind="bool", label="Mixed precision", advanced=True
+    )
+    preset: str | None = option(
+        None, "the named preset the run started from, if any", kind="text", label="Preset", scope="fixed"
+    )
     notes: str = option("", "free text kept with the run", kind="text", label="Notes", advanced=True)
-    tags: tuple = option(None, "labels kept with the run, separated by commas", kind="tags", label="Tags",
-                         advanced=True, factory=tuple)
+    tags: tuple = option(
+        None, "labels kept with the run, separated by commas", kind="tags", label="Tags", advanced=True, factory=tuple
+    )
 
     def __post_init__(self):
         check_model(self.model)
@@ -153,6 +288,7 @@ class RunConfig:
 @dataclass(frozen=True)
 class Option:
     """One RunConfig field as the Train form and the command line offer it (see `option`)."""
+
     name: str
     default: object
     help: str
@@ -196,9 +332,22 @@ def options(*scopes: str) -> list[Option]:
         default = item.default_factory() if item.default is dataclasses.MISSING else item.default
         if scopes and meta["scope"] not in scopes:
             continue
-        found.append(Option(item.name, default, meta["help"], meta["kind"], meta["label"], meta["choices"],
-                            meta["suggest"], meta["advanced"], meta["scope"], meta["minimum"], meta["maximum"],
-                            meta["step"]))
+        found.append(
+            Option(
+                item.name,
+                default,
+                meta["help"],
+                meta["kind"],
+                meta["label"],
+                meta["choices"],
+                meta["suggest"],
+                meta["advanced"],
+                meta["scope"],
+                meta["minimum"],
+                meta["maximum"],
+                meta["step"],
+            )
+        )
     return found
 
 
@@ -219,8 +368,20 @@ def preset_changes(name: str) -> dict:
 
 # What a label already shows, or what does not change the trained model's recipe: a run that
 # differs from its preset only in these is still that preset's run.
-NOT_A_CHANGE_OF_SETTING = ("preset", "split", "split_seed", "block_frames", "exclude_challenges", "seed", "tags",
-                           "notes", "strategy", "mixed_precision", "image_size", "tta")
+NOT_A_CHANGE_OF_SETTING = (
+    "preset",
+    "split",
+    "split_seed",
+    "block_frames",
+    "exclude_challenges",
+    "seed",
+    "tags",
+    "notes",
+    "strategy",
+    "mixed_precision",
+    "image_size",
+    "tta",
+)
 
 
 def changes_from_preset(config: "RunConfig") -> dict:
@@ -231,8 +392,9 @@ def changes_from_preset(config: "RunConfig") -> dict:
     if preset is None:
         return {}
     ours, theirs = config.to_dict(), preset.to_dict()
-    return {key: value for key, value in ours.items()
-            if key not in NOT_A_CHANGE_OF_SETTING and value != theirs.get(key)}
+    return {
+        key: value for key, value in ours.items() if key not in NOT_A_CHANGE_OF_SETTING and value != theirs.get(key)
+    }
 
 
 def describe_changes(changes: dict) -> str:
@@ -252,24 +414,67 @@ RUN_PRESETS = {
     # 10 minutes on 2 CPU cores for the 4,382 training frames. The rate is 3e-4 because 1e-3
     # wrecks the pretrained features while the new head is still random (measured: constant
     # outputs, validation AUC 0.50, after one epoch).
-    "lite0-best": RunConfig(model="efficientnet_lite0", image_size=224, epochs=5, batch_size=32,
-                            learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=8, dropout_rate=0.2,
-                            augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
+    "lite0-best": RunConfig(
+        model="efficientnet_lite0",
+        image_size=224,
+        epochs=5,
+        batch_size=32,
+        learning_rate=3e-4,
+        lr_schedule="cosine",
+        fine_tune_from=8,
+        dropout_rate=0.2,
+        augment=True,
+        augmentation="light",
+        tta=True,
+        patience=0,
+        variant="augmented",
+    ),
     # The same recipe on EfficientNet-Lite1 at its own 240 px, fine-tuned from block 11 (the first
     # block of the same stage as Lite0's block 8: 112 channels). Measured on the shot split, seed 42:
     # exact match 89.8 % against Lite0's 84.9 %, in about 15 minutes on 2 CPU cores.
-    "lite1-best": RunConfig(model="efficientnet_lite1", image_size=240, epochs=5, batch_size=32,
-                            learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=11, dropout_rate=0.2,
-                            augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
+    "lite1-best": RunConfig(
+        model="efficientnet_lite1",
+        image_size=240,
+        epochs=5,
+        batch_size=32,
+        learning_rate=3e-4,
+        lr_schedule="cosine",
+        fine_tune_from=11,
+        dropout_rate=0.2,
+        augment=True,
+        augmentation="light",
+        tta=True,
+        patience=0,
+        variant="augmented",
+    ),
     # lite0-best in two epochs instead of five: about 5 minutes on 2 CPU cores. Measured on the
     # shot split, seed 42, against shorter Lite1 schedules of the same length: Lite1 at 240 px for
     # one epoch 73.9 % exact match, Lite1 at 192 px for two 77.9 %, this 83.8 % (README).
-    "quick": RunConfig(model="efficientnet_lite0", image_size=224, epochs=2, batch_size=32,
-                       learning_rate=3e-4, lr_schedule="cosine", fine_tune_from=8, dropout_rate=0.2,
-                       augment=True, augmentation="light", tta=True, patience=0, variant="augmented"),
+    "quick": RunConfig(
+        model="efficientnet_lite0",
+        image_size=224,
+        epochs=2,
+        batch_size=32,
+        learning_rate=3e-4,
+        lr_schedule="cosine",
+        fine_tune_from=8,
+        dropout_rate=0.2,
+        augment=True,
+        augmentation="light",
+        tta=True,
+        patience=0,
+        variant="augmented",
+    ),
     # Seconds on the demo data: a frozen base and a linear head.
-    "demo": RunConfig(model="efficientnet_lite0", image_size=96, epochs=5, batch_size=32,
-                      learning_rate=3e-3, dropout_rate=0.2, patience=0),
+    "demo": RunConfig(
+        model="efficientnet_lite0",
+        image_size=96,
+        epochs=5,
+        batch_size=32,
+        learning_rate=3e-3,
+        dropout_rate=0.2,
+        patience=0,
+    ),
 }
 # Each preset records its own name, so a run says which preset it started from.
 RUN_PRESETS = {name: config.replace(preset=name) for name, config in RUN_PRESETS.items()}
@@ -280,9 +485,9 @@ RUN_PRESETS["best"] = RUN_PRESETS[BEST_PRESET]
 PRESET_DESCRIPTIONS = {
     "best": f"the best measured so far, {BEST_PRESET} (recorded under that name)",
     "lite1-best": "EfficientNet-Lite1 at 240 px fine-tuned from block 11, light augmentation, cosine learning rate, "
-                  "mirror TTA (about 15 minutes on 2 CPU cores with the real frames)",
+    "mirror TTA (about 15 minutes on 2 CPU cores with the real frames)",
     "lite0-best": "EfficientNet-Lite0 at 224 px fine-tuned from block 8, light augmentation, cosine learning rate, "
-                  "mirror TTA (about 11 minutes on 2 CPU cores with the real frames)",
+    "mirror TTA (about 11 minutes on 2 CPU cores with the real frames)",
     "quick": "lite0-best in 2 epochs instead of 5 (about 5 minutes on 2 CPU cores with the real frames)",
     "demo": "seconds on the demo data: EfficientNet-Lite0 with a frozen base and a linear head at 96 px",
 }

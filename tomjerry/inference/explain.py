@@ -40,21 +40,32 @@ class Explainer:
         if label not in LABELS:
             raise ValueError(f"label must be one of {', '.join(LABELS)}")
         index = LABELS.index(label)
-        cams = self.visualiser(CategoricalScore([index] * len(images)), images,
-                               penultimate_layer=self.layer, seek_penultimate_conv_layer=False)
+        cams = self.visualiser(
+            CategoricalScore([index] * len(images)),
+            images,
+            penultimate_layer=self.layer,
+            seek_penultimate_conv_layer=False,
+        )
         return np.nan_to_num(np.asarray(cams, np.float32)).reshape(len(images), *images.shape[1:3])
 
 
 # Grad-CAM scales every map to its own maximum, so a label the model calls absent (p = 0.00)
 # still gets bright red areas, which reads as "the model sees Tom here". Its map is drawn faded.
 FADED_ALPHA = 0.12
-SCALE_CAPTION = ("Colour scale, left to right: blue, little influence on the label's score; red, the most. Each "
-                 "map is scaled to its own maximum, so red means \"most, for this label in this frame\", not a "
-                 "probability; the map of a label the model calls absent is drawn faded.")
+SCALE_CAPTION = (
+    "Colour scale, left to right: blue, little influence on the label's score; red, the most. Each "
+    'map is scaled to its own maximum, so red means "most, for this label in this frame", not a '
+    "probability; the map of a label the model calls absent is drawn faded."
+)
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45, probability: float | None = None,
-            threshold: float = 0.5) -> np.ndarray:
+def overlay(
+    image: np.ndarray,
+    heatmap: np.ndarray,
+    alpha: float = 0.45,
+    probability: float | None = None,
+    threshold: float = 0.5,
+) -> np.ndarray:
     """An RGB uint8 picture of the heatmap (jet colours) over the image (float [0, 1] or uint8).
     With the label's `probability`, a label below `threshold` (absent) is drawn faded."""
     base = image if image.dtype == np.uint8 else (np.clip(image, 0, 1) * 255).astype(np.uint8)

@@ -40,9 +40,11 @@ def _interpreter_class():
     still bundles as tf.lite.Interpreter (deprecated in favour of LiteRT, present in 2.21)."""
     try:
         from ai_edge_litert.interpreter import Interpreter
+
         return Interpreter
     except ImportError:
         import tensorflow as tf
+
         return tf.lite.Interpreter
 
 
@@ -53,8 +55,9 @@ DELEGATE_NOTICE = "Created TensorFlow Lite XNNPACK delegate for CPU."
 
 def _without_delegate_notice():
     """Everything the block writes to file descriptor 2 except DELEGATE_NOTICE."""
-    return stderr_filtered(lambda text: "".join(line for line in text.splitlines(keepends=True)
-                                                if DELEGATE_NOTICE not in line))
+    return stderr_filtered(
+        lambda text: "".join(line for line in text.splitlines(keepends=True) if DELEGATE_NOTICE not in line)
+    )
 
 
 class LiteModel:
@@ -64,8 +67,7 @@ class LiteModel:
     def __init__(self, content: bytes, source: str = ""):
         with warnings.catch_warnings(), _without_delegate_notice():
             warnings.simplefilter("ignore")  # the tf.lite deprecation notice, once per process
-            self._interpreter = _interpreter_class()(model_content=content,
-                                                     num_threads=THREADS or os.cpu_count() or 1)
+            self._interpreter = _interpreter_class()(model_content=content, num_threads=THREADS or os.cpu_count() or 1)
         details = self._interpreter.get_input_details()[0]
         self._input = details["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]

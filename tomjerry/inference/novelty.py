@@ -111,7 +111,7 @@ def predict_with_features(features_model, images: np.ndarray, batch_size: int = 
         raise ValueError(f"images must have shape (N, height, width, 3), not {images.shape}")
     features, probabilities = [], []
     for start in range(0, len(images), batch_size):
-        batch = images[start:start + batch_size]
+        batch = images[start : start + batch_size]
         if batch.dtype == np.uint8:
             batch = batch.astype(np.float32) / 255.0
         f, p = features_model.predict_on_batch(batch)
@@ -128,8 +128,10 @@ def _as_features(features, width=None) -> np.ndarray:
     if features.ndim != 2:
         raise ValueError(f"features must be a (N, D) array, not shape {features.shape}")
     if width is not None and features.shape[1] != width:
-        raise ValueError(f"features have {features.shape[1]} columns but the reference was fitted on {width}: "
-                         "score with the model the reference belongs to")
+        raise ValueError(
+            f"features have {features.shape[1]} columns but the reference was fitted on {width}: "
+            "score with the model the reference belongs to"
+        )
     if not np.isfinite(features).all():
         raise ValueError("features contain NaN or infinity; the model's output is broken for these images")
     return features
@@ -150,8 +152,10 @@ def conformal_threshold(held_out_scores, false_alarm_rate: float) -> float:
         raise ValueError("held-out scores contain NaN or infinity")
     rank = math.ceil((1 - false_alarm_rate) * (len(scores) + 1))
     if rank > len(scores):
-        raise ValueError(f"{len(scores)} held-out scores cannot calibrate a false-alarm rate of {false_alarm_rate}: "
-                         f"at least {math.ceil(1 / false_alarm_rate) - 1} are needed")
+        raise ValueError(
+            f"{len(scores)} held-out scores cannot calibrate a false-alarm rate of {false_alarm_rate}: "
+            f"at least {math.ceil(1 / false_alarm_rate) - 1} are needed"
+        )
     return float(scores[rank - 1])
 
 
@@ -207,7 +211,7 @@ class Reference:
 
     @cached_property
     def _bank_squared_norms(self) -> np.ndarray:
-        return (self._matrix ** 2).sum(1)
+        return (self._matrix**2).sum(1)
 
     def score(self, features) -> np.ndarray:
         """(N, D) features to (N,) float64 scores; higher means less like the training frames.
@@ -218,7 +222,7 @@ class Reference:
             return np.linalg.norm(whitened.astype(np.float64), axis=1)
         bank = self._matrix
         # |x - b|^2 = |x|^2 - 2 x.b + |b|^2, for every pair at once; round-off can dip below 0.
-        squared = (features ** 2).sum(1, keepdims=True) - 2 * features @ bank.T + self._bank_squared_norms
+        squared = (features**2).sum(1, keepdims=True) - 2 * features @ bank.T + self._bank_squared_norms
         kth = np.partition(squared, self.k - 1, axis=1)[:, self.k - 1]
         return np.sqrt(np.maximum(kth.astype(np.float64), 0.0))
 
@@ -229,8 +233,10 @@ class Reference:
         scores = self.score(held_out_features)
         threshold = conformal_threshold(scores, false_alarm_rate)
         return replace(self, threshold=threshold).with_info(
-            false_alarm_rate_target=false_alarm_rate, calibration_frames=len(scores),
-            calibration_false_alarm_rate=float(np.mean(scores > threshold)))
+            false_alarm_rate_target=false_alarm_rate,
+            calibration_frames=len(scores),
+            calibration_false_alarm_rate=float(np.mean(scores > threshold)),
+        )
 
     def with_info(self, **facts) -> "Reference":
         """A copy with JSON-able facts (measured rates, the run it belongs to) added to info."""
@@ -247,8 +253,14 @@ class Reference:
 
     def to_dict(self) -> dict:
         """The JSON-able summary: format version, method, threshold, k, feature width and info."""
-        return {"format_version": FORMAT_VERSION, "method": self.method, "threshold": self.threshold,
-                "k": self.k, "width": self.width, "info": self.info}
+        return {
+            "format_version": FORMAT_VERSION,
+            "method": self.method,
+            "threshold": self.threshold,
+            "k": self.k,
+            "width": self.width,
+            "info": self.info,
+        }
 
     def save(self, path) -> Path:
         """Writes the reference as one .npz (its arrays plus to_dict() as JSON text), atomically.
@@ -271,18 +283,28 @@ def load_reference(path) -> Reference:
     except (OSError, KeyError, ValueError) as error:
         raise ValueError(f"{path} is not a novelty reference ({type(error).__name__}: {error})") from None
     if summary.get("format_version") != FORMAT_VERSION:
-        raise ValueError(f"{path} has novelty format {summary.get('format_version')}; this version reads {FORMAT_VERSION}")
+        raise ValueError(
+            f"{path} has novelty format {summary.get('format_version')}; this version reads {FORMAT_VERSION}"
+        )
     method = summary.get("method")
     needed = {"mahalanobis": {"mean", "cholesky"}, "knn": {"bank"}}.get(method)
     if needed is None:
         raise ValueError(f"{path} uses method {method!r}; known: {', '.join(METHODS)}")
     if not needed <= set(arrays):
         raise ValueError(f"{path} lacks {', '.join(sorted(needed - set(arrays)))} for method {method}")
-    return Reference(method, arrays, summary.get("threshold"), int(summary.get("k", DEFAULT_K)), summary.get("info", {}))
+    return Reference(
+        method, arrays, summary.get("threshold"), int(summary.get("k", DEFAULT_K)), summary.get("info", {})
+    )
 
 
-def fit_features(features, method: str = "mahalanobis", shrinkage: float | None = DEFAULT_SHRINKAGE,
-                 k: int = DEFAULT_K, max_rows: int = DEFAULT_MAX_IMAGES, seed: int = 0) -> Reference:
+def fit_features(
+    features,
+    method: str = "mahalanobis",
+    shrinkage: float | None = DEFAULT_SHRINKAGE,
+    k: int = DEFAULT_K,
+    max_rows: int = DEFAULT_MAX_IMAGES,
+    seed: int = 0,
+) -> Reference:
     """A reference (no threshold yet) from training features (N, D) float.
 
     Up to max_rows rows are drawn at random with the seed. "mahalanobis" uses the covariance
@@ -320,9 +342,16 @@ def fit_features(features, method: str = "mahalanobis", shrinkage: float | None 
     return Reference(method, arrays, k=k, info=info)
 
 
-def fit_reference(model, train_images, method: str = "mahalanobis", shrinkage: float | None = DEFAULT_SHRINKAGE,
-                  k: int = DEFAULT_K, max_images: int = DEFAULT_MAX_IMAGES, seed: int = 0,
-                  batch_size: int = 64) -> Reference:
+def fit_reference(
+    model,
+    train_images,
+    method: str = "mahalanobis",
+    shrinkage: float | None = DEFAULT_SHRINKAGE,
+    k: int = DEFAULT_K,
+    max_images: int = DEFAULT_MAX_IMAGES,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> Reference:
     """Fits a reference on a model's features of training images (N, S, S, 3): float32 in [0, 1]
     or uint8 RGB. Only a random sample of max_images goes through the model (about 20 ms each on
     2 CPU cores for EfficientNet-Lite0 at 224 px). The result has no threshold yet: call

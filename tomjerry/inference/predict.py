@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import UnidentifiedImageError
 
 from tomjerry import COMBINATION_OF
 from tomjerry.data.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
@@ -22,20 +21,24 @@ from tomjerry.models.files import ModelContractError, UnreadableModelError, load
 from tomjerry.runs.folder import RunFolder
 
 DEFAULT_THRESHOLD = 0.5  # a bare model file has no validation frames to choose one on
-BATCH = 64               # frames per model call; predict_on_batch runs the compiled graph
-DECODER = ("tomjerry.data.decoding: Pillow, exactly equal to OpenCV on JPEG frames; EXIF orientation applied, "
-           "transparency on white, 16-bit reduced to 8, first frame of an animation")
-SHAPE_RULE = ("within 5 % of 16:9 unchanged; uniform bars removed; wider pictures centre-cropped to 16:9, "
-              "taller ones padded with mirror copies (measured: benchmarks/shape_rule.py)")
+BATCH = 64  # frames per model call; predict_on_batch runs the compiled graph
+DECODER = (
+    "tomjerry.data.decoding: Pillow, exactly equal to OpenCV on JPEG frames; EXIF orientation applied, "
+    "transparency on white, 16-bit reduced to 8, first frame of an animation"
+)
+SHAPE_RULE = (
+    "within 5 % of 16:9 unchanged; uniform bars removed; wider pictures centre-cropped to 16:9, "
+    "taller ones padded with mirror copies (measured: benchmarks/shape_rule.py)"
+)
 
 
 @dataclass(frozen=True)
 class InferenceRecipe:
-    input_size: int                        # the model's square input side, pixels
-    tta: bool = False                      # average the picture and its mirror image
-    threshold: float = DEFAULT_THRESHOLD   # a label is present when its probability reaches this
-    threshold_source: str = "default"      # "validation": chosen on the run's validation frames
-    aspect: float = FRAME_ASPECT           # pictures are fitted to this width / height first
+    input_size: int  # the model's square input side, pixels
+    tta: bool = False  # average the picture and its mirror image
+    threshold: float = DEFAULT_THRESHOLD  # a label is present when its probability reaches this
+    threshold_source: str = "default"  # "validation": chosen on the run's validation frames
+    aspect: float = FRAME_ASPECT  # pictures are fitted to this width / height first
     shape_rule: str = SHAPE_RULE
     resize: str = "INTER_AREA to input_size x input_size, then float32 in [0, 1]"
     decoder: str = DECODER
@@ -52,9 +55,12 @@ class InferenceRecipe:
     def for_run(cls, config, metrics: dict | None) -> "InferenceRecipe":
         """A run's recipe from its config and its evaluation (the validation threshold)."""
         threshold = (metrics or {}).get("threshold_from_validation")
-        return cls(input_size=config.image_size, tta=config.tta,
-                   threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
-                   threshold_source="default" if threshold is None else "validation")
+        return cls(
+            input_size=config.image_size,
+            tta=config.tta,
+            threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
+            threshold_source="default" if threshold is None else "validation",
+        )
 
     @classmethod
     def for_model(cls, model, threshold: float = DEFAULT_THRESHOLD) -> "InferenceRecipe":
@@ -67,10 +73,10 @@ class Prediction:
     p_tom: float | None
     p_jerry: float | None
     threshold: float
-    note: str | None = None                # how the picture's shape was fitted to 16:9
+    note: str | None = None  # how the picture's shape was fitted to 16:9
     warnings: list = field(default_factory=list)  # sentences for the user
     file: str | None = None
-    error: str | None = None               # why the picture could not be read
+    error: str | None = None  # why the picture could not be read
 
     @property
     def verdict(self) -> str | None:
@@ -80,8 +86,15 @@ class Prediction:
 
     def to_json(self) -> dict:
         """The object `predict --json` prints for one image."""
-        return {"file": self.file, "p_tom": self.p_tom, "p_jerry": self.p_jerry, "verdict": self.verdict,
-                "threshold": self.threshold, "warnings": list(self.warnings), "error": self.error}
+        return {
+            "file": self.file,
+            "p_tom": self.p_tom,
+            "p_jerry": self.p_jerry,
+            "verdict": self.verdict,
+            "threshold": self.threshold,
+            "warnings": list(self.warnings),
+            "error": self.error,
+        }
 
 
 def input_size(model) -> int:
@@ -113,7 +126,9 @@ class Predictor:
         """`reference`: a calibrated tomjerry.inference.novelty.Reference; with it every answer also says
         whether the picture looks like the training frames."""
         if recipe.input_size != input_size(model):
-            raise ValueError(f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px")
+            raise ValueError(
+                f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px"
+            )
         self.model, self.recipe, self.source, self.reference = model, recipe, source, reference
         self._with_features = None
 
@@ -154,7 +169,7 @@ class Predictor:
             return np.zeros((0, 2), np.float32), None
         probabilities, pooled = [], []
         for start in range(0, len(pixels), BATCH):
-            batch = to_float(pixels[start:start + BATCH])
+            batch = to_float(pixels[start : start + BATCH])
             if features:
                 f, p = predict_with_features(self._feature_model(), batch, BATCH)
                 pooled.append(f)
@@ -187,9 +202,11 @@ class Predictor:
     def answer(self, p: np.ndarray, note=None, name=None, novelty: float | None = None) -> Prediction:
         warnings = [f"The picture was not 16:9 like the training frames: {note}."] if note else []
         if novelty is not None and self.reference.is_out_of_distribution(novelty):
-            warnings.append(f"This does not look like a Tom and Jerry frame (novelty {novelty:.1f}, above the "
-                            f"{self.reference.threshold:.1f} that about 1 % of real validation frames reach): "
-                            "treat the verdict with care.")
+            warnings.append(
+                f"This does not look like a Tom and Jerry frame (novelty {novelty:.1f}, above the "
+                f"{self.reference.threshold:.1f} that about 1 % of real validation frames reach): "
+                "treat the verdict with care."
+            )
         return Prediction(float(p[0]), float(p[1]), self.recipe.threshold, note, warnings, name)
 
     def predict(self, source, name: str | None = None) -> Prediction:

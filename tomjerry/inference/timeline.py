@@ -48,6 +48,7 @@ TABLE_COLUMNS = ["frame_index", "time_s", "span_s", "p_tom", "p_jerry", "verdict
 @dataclass(frozen=True)
 class InferenceSettings:
     """How a run's model is applied: mirror-image TTA or not, and the decision threshold (0-1)."""
+
     tta: bool
     threshold: float
     name: str
@@ -62,8 +63,11 @@ def inference_settings(path) -> InferenceSettings:
     if not folder.file(RunFolder.CONFIG).is_file():
         return InferenceSettings(False, DEFAULT_THRESHOLD, path.name)
     saved = folder.read_json(RunFolder.INFERENCE)
-    recipe = (InferenceRecipe.from_dict(saved) if saved
-              else InferenceRecipe.for_run(folder.read_config(), folder.read_metrics()))
+    recipe = (
+        InferenceRecipe.from_dict(saved)
+        if saved
+        else InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
+    )
     return InferenceSettings(bool(recipe.tta), float(recipe.threshold), folder.run_id)
 
 
@@ -80,6 +84,7 @@ def classify_batch(model, frames_rgb_uint8, tta: bool) -> np.ndarray:
 @dataclass(frozen=True)
 class Thumbnail:
     """One picture of the strip: the frame's index and time (s), (h, THUMBNAIL_WIDTH, 3) uint8 RGB."""
+
     frame_index: int
     time_s: float
     image: np.ndarray
@@ -130,6 +135,7 @@ class VideoTimeline:
     seconds, p_tom and p_jerry in 0-1, verdict one of tom/jerry/both/neither at `threshold`, shot
     0, 1, ... a new one at each cut); duration_s: the seconds of video decoded; decode_seconds and
     classify_seconds: wall time spent decoding and in the model (with resizing)."""
+
     info: VideoInfo
     fps_sampled: float
     threshold: float
@@ -164,12 +170,19 @@ class VideoTimeline:
 
     def to_dict(self, file: str, model: str) -> dict:
         """The JSON the CLI prints (plain Python types)."""
-        return {"file": file, "model": model, "fps_sampled": self.fps_sampled,
-                "duration_s": round(self.duration_s, 3), "frames": len(self.table),
-                "threshold": self.threshold, "tta": self.tta,
-                "seconds_on_screen": self.seconds_on_screen(), "cuts_s": self.cut_times(),
-                "frames_table": self.table[TABLE_COLUMNS].to_dict(orient="records"),
-                "warnings": list(self.warnings)}
+        return {
+            "file": file,
+            "model": model,
+            "fps_sampled": self.fps_sampled,
+            "duration_s": round(self.duration_s, 3),
+            "frames": len(self.table),
+            "threshold": self.threshold,
+            "tta": self.tta,
+            "seconds_on_screen": self.seconds_on_screen(),
+            "cuts_s": self.cut_times(),
+            "frames_table": self.table[TABLE_COLUMNS].to_dict(orient="records"),
+            "warnings": list(self.warnings),
+        }
 
 
 # progress(done, expected): sampled frames classified so far, and how many the clip should give
@@ -177,9 +190,17 @@ class VideoTimeline:
 Progress = Callable[[int, int | None], None]
 
 
-def classify_video(path, model, *, tta: bool = False, threshold: float = DEFAULT_THRESHOLD,
-                   fps: float = DEFAULT_SAMPLE_FPS, batch_size: int = BATCH_SIZE,
-                   progress: Progress | None = None, max_thumbnails: int = MAX_THUMBNAILS) -> VideoTimeline:
+def classify_video(
+    path,
+    model,
+    *,
+    tta: bool = False,
+    threshold: float = DEFAULT_THRESHOLD,
+    fps: float = DEFAULT_SAMPLE_FPS,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+    max_thumbnails: int = MAX_THUMBNAILS,
+) -> VideoTimeline:
     """Classifies a clip sampled at `fps` frames per second of video with a Keras model of two sigmoid
     outputs (tom, jerry). threshold: the decision threshold (0-1). Shots are cut where the grey
     thumbnails of neighbouring sampled frames differ by more than shots.CUT_THRESHOLD (tuned on
@@ -232,6 +253,15 @@ def classify_video(path, model, *, tta: bool = False, threshold: float = DEFAULT
     table["p_tom"], table["p_jerry"] = p[:, 0], p[:, 1]
     present = p >= threshold
     table["verdict"] = [COMBINATION_OF[(int(tom), int(jerry))] for tom, jerry in present]
-    return VideoTimeline(reader.info, reader.fps_sampled, float(threshold), bool(tta), table[TABLE_COLUMNS],
-                         strip.thumbnails, reader.duration_s, list(reader.warnings), decode_seconds,
-                         classify_seconds)
+    return VideoTimeline(
+        reader.info,
+        reader.fps_sampled,
+        float(threshold),
+        bool(tta),
+        table[TABLE_COLUMNS],
+        strip.thumbnails,
+        reader.duration_s,
+        list(reader.warnings),
+        decode_seconds,
+        classify_seconds,
+    )

@@ -84,6 +84,7 @@ class VideoError(ValueError):
 class VideoInfo:
     """What the file's header says. fps: source frames per second; frame_count and duration_s
     (seconds) are None when the container does not say; backend: "opencv" or "pyav"."""
+
     path: Path
     container: str
     size_bytes: int
@@ -101,6 +102,7 @@ class VideoInfo:
 class SampledFrame:
     """One sampled frame: its position in the decoded stream (0-based), its time in seconds from the
     first frame, and the picture as (height, width, 3) uint8 RGB."""
+
     index: int
     time_s: float
     rgb: np.ndarray
@@ -148,8 +150,10 @@ def _check_file(path: Path) -> tuple[str, int]:
     if size == 0:
         raise VideoError(f"{name} is empty (0 bytes)")
     if size > MAX_FILE_BYTES:
-        raise VideoError(f"{name} is {size / 2**20:,.2f} MB; the limit is {megabytes(MAX_FILE_BYTES)} "
-                         f"(and {span(MAX_DURATION_S)}): cut the clip or lower its resolution")
+        raise VideoError(
+            f"{name} is {size / 2**20:,.2f} MB; the limit is {megabytes(MAX_FILE_BYTES)} "
+            f"(and {span(MAX_DURATION_S)}): cut the clip or lower its resolution"
+        )
     with path.open("rb") as handle:
         container = container_of(handle.read(12))
     if container is None:
@@ -262,8 +266,10 @@ def _why_unreadable(path: Path) -> str:
     if announced == 0:
         return f"{path.name} holds no video frames"
     hint = "" if av else f" (install PyAV, `pip install {PYAV_PIN}`, to decode more codecs)"
-    return (f"{path.name}: no frame of its {codec} video could be decoded{hint}; the file is corrupt, "
-            "or re-encode it as H.264 or VP9")
+    return (
+        f"{path.name}: no frame of its {codec} video could be decoded{hint}; the file is corrupt, "
+        "or re-encode it as H.264 or VP9"
+    )
 
 
 def probe(path) -> VideoInfo:
@@ -280,21 +286,27 @@ def probe(path) -> VideoInfo:
         if _gif_is_truncated(path):
             info = replace(info, truncated=True)
             if info.frame_count == 1:
-                raise VideoError(f"{path.name}: only its first frame could be decoded: the file is truncated "
-                                 f"or corrupt")
+                raise VideoError(
+                    f"{path.name}: only its first frame could be decoded: the file is truncated or corrupt"
+                )
         info = replace(info, duration_s=_gif_duration(path) or info.duration_s)
     if not (math.isfinite(info.fps) and MIN_SOURCE_FPS <= info.fps <= MAX_SOURCE_FPS):
-        raise VideoError(f"{path.name} says it runs at {info.fps:g} frames per second; a readable clip runs at "
-                         f"{MIN_SOURCE_FPS:.4f}-{MAX_SOURCE_FPS:g} (one frame per 10 minutes to 1,000 a second): "
-                         f"the file's header is broken")
+        raise VideoError(
+            f"{path.name} says it runs at {info.fps:g} frames per second; a readable clip runs at "
+            f"{MIN_SOURCE_FPS:.4f}-{MAX_SOURCE_FPS:g} (one frame per 10 minutes to 1,000 a second): "
+            f"the file's header is broken"
+        )
     if info.duration_s is not None and info.duration_s > MAX_DURATION_S:
-        raise VideoError(f"{path.name} lasts {span(info.duration_s)}; the limit is {span(MAX_DURATION_S)} "
-                         f"(and {megabytes(MAX_FILE_BYTES)}): cut the clip")
+        raise VideoError(
+            f"{path.name} lasts {span(info.duration_s)}; the limit is {span(MAX_DURATION_S)} "
+            f"(and {megabytes(MAX_FILE_BYTES)}): cut the clip"
+        )
     if info.frame_count == 1:
         raise VideoError(STILL_IMAGE.format(name=path.name))
     if info.width * info.height > MAX_PIXELS:
-        raise VideoError(f"{path.name} has {info.width}x{info.height} frames; the limit is "
-                         f"{MAX_PIXELS / 1e6:.0f} megapixels")
+        raise VideoError(
+            f"{path.name} has {info.width}x{info.height} frames; the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
+        )
     return info
 
 
@@ -305,8 +317,9 @@ def check_sample_fps(fps: float) -> float:
     except (TypeError, ValueError):
         raise VideoError(f"the sampling rate must be a number of frames per second, not {fps!r}") from None
     if not (math.isfinite(fps) and MIN_SAMPLE_FPS <= fps <= MAX_SAMPLE_FPS):
-        raise VideoError(f"the sampling rate must be {MIN_SAMPLE_FPS:g}-{MAX_SAMPLE_FPS:g} frames per second, "
-                         f"not {fps:g}")
+        raise VideoError(
+            f"the sampling rate must be {MIN_SAMPLE_FPS:g}-{MAX_SAMPLE_FPS:g} frames per second, not {fps:g}"
+        )
     return fps
 
 
@@ -351,6 +364,7 @@ class VideoReader:
     """A checked clip and its sampling rate. `frames()` streams the sampled frames; afterwards
     `decoded` says how many frames were decoded and `warnings` lists what went wrong on the way
     (a truncated file, a sampling rate above the clip's own)."""
+
     info: VideoInfo
     fps_sampled: float
     warnings: list[str] = field(default_factory=list)
@@ -388,8 +402,7 @@ class VideoReader:
         MAX_DURATION_S or yields more than MAX_SAMPLED_FRAMES, or decodes no frame at all."""
         name, info = self.info.path.name, self.info
         errors = []
-        decoded = (_opencv_decoded(info.path) if info.backend == "opencv"
-                   else _pyav_decoded(info.path, errors.append))
+        decoded = _opencv_decoded(info.path) if info.backend == "opencv" else _pyav_decoded(info.path, errors.append)
         interval, next_time, start, previous = 1.0 / self.fps_sampled, 0.0, None, -math.inf
         self.decoded = self.sampled = 0
         for index, stamp, convert in decoded:
@@ -410,8 +423,10 @@ class VideoReader:
                 continue
             self.sampled += 1
             if self.sampled > MAX_SAMPLED_FRAMES:
-                raise VideoError(f"{name} gives more than {MAX_SAMPLED_FRAMES:,} frames at {self.fps_sampled:g} "
-                                 f"per second, the limit: lower the sampling rate or cut the clip")
+                raise VideoError(
+                    f"{name} gives more than {MAX_SAMPLED_FRAMES:,} frames at {self.fps_sampled:g} "
+                    f"per second, the limit: lower the sampling rate or cut the clip"
+                )
             yield SampledFrame(index, round(time_s, 6), convert())
             next_time = (math.floor(time_s / interval + TIME_TOLERANCE_S) + 1) * interval
         if self.decoded == 0:
@@ -419,8 +434,9 @@ class VideoReader:
         if self.decoded == 1:
             if errors or (info.frame_count or 0) > 1:  # a damaged clip, not a picture
                 told = f" of the {info.frame_count:,} it announces" if (info.frame_count or 0) > 1 else ""
-                raise VideoError(f"{name}: only its first frame could be decoded{told}: the file is truncated "
-                                 f"or corrupt")
+                raise VideoError(
+                    f"{name}: only its first frame could be decoded{told}: the file is truncated or corrupt"
+                )
             raise VideoError(STILL_IMAGE.format(name=name))
         self._check_complete(errors)
 
@@ -431,9 +447,11 @@ class VideoReader:
             self.complete = False
             told = f" of the {announced:,} it announces" if announced and announced > self.decoded else ""
             reason = f" ({errors[0]})" if errors else ""
-            self.warnings.append(f"{self.info.path.name}: only {plural(self.decoded, 'frame')} decoded{told}{reason}: "
-                                 f"the file is truncated or corrupt, so the timeline stops at "
-                                 f"{self.duration_s:.1f} s")
+            self.warnings.append(
+                f"{self.info.path.name}: only {plural(self.decoded, 'frame')} decoded{told}{reason}: "
+                f"the file is truncated or corrupt, so the timeline stops at "
+                f"{self.duration_s:.1f} s"
+            )
 
 
 def open_video(path, fps: float = DEFAULT_SAMPLE_FPS) -> VideoReader:
@@ -447,13 +465,17 @@ def open_video(path, fps: float = DEFAULT_SAMPLE_FPS) -> VideoReader:
     info = probe(path)
     reader = VideoReader(info, fps)
     if fps > info.fps + TIME_TOLERANCE_S:
-        reader.warnings.append(f"{info.path.name} has {info.fps:.3g} frames per second on average, fewer than the "
-                               f"{fps:g} asked for: each of its frames is classified once and counts for as long as "
-                               f"it is shown")
+        reader.warnings.append(
+            f"{info.path.name} has {info.fps:.3g} frames per second on average, fewer than the "
+            f"{fps:g} asked for: each of its frames is classified once and counts for as long as "
+            f"it is shown"
+        )
     if reader.expected_samples and reader.expected_samples > MAX_SAMPLED_FRAMES:
-        raise VideoError(f"{info.path.name} would give {reader.expected_samples:,} frames at "
-                         f"{reader.fps_sampled:g} per second; the limit is {MAX_SAMPLED_FRAMES:,}: lower the "
-                         f"sampling rate or cut the clip")
+        raise VideoError(
+            f"{info.path.name} would give {reader.expected_samples:,} frames at "
+            f"{reader.fps_sampled:g} per second; the limit is {MAX_SAMPLED_FRAMES:,}: lower the "
+            f"sampling rate or cut the clip"
+        )
     return reader
 
 

@@ -50,8 +50,10 @@ def chief_progress(run_dir: Path):
         address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
         if not workers:
             return {"message": f"serving the search at {address}; no worker has reported a trial yet", "workers": []}
-        return {"message": f"serving the search at {address}; trials from {', '.join(sorted(workers))}",
-                "workers": sorted(workers)}
+        return {
+            "message": f"serving the search at {address}; trials from {', '.join(sorted(workers))}",
+            "workers": sorted(workers),
+        }
 
     return extra
 
@@ -71,8 +73,12 @@ def fit_or_tune(run_dir: Path, data_path) -> dict:
     split = split_record(config, folder.split_sha256(), pd.Series(data.split))
     record = provenance(config, data.dataset_record, split, training.visible_gpus(), replicas=0)
     folder.write_json(RunFolder.PROVENANCE, record)
-    update_status(run_dir, data=str(data.source.path), demo=data.source.is_demo,
-                  dataset_fingerprint=data.dataset_record["fingerprint"])
+    update_status(
+        run_dir,
+        data=str(data.source.path),
+        demo=data.source.is_demo,
+        dataset_fingerprint=data.dataset_record["fingerprint"],
+    )
     if config.variant == "tuned":
         result = tuning.tune_and_save(config, data, run_dir)
     else:
@@ -93,8 +99,7 @@ def execute_run(run_dir, data_path=None, lock_timeout: float = LOCK_TIMEOUT_SECO
     lock_path = run_dir.parent / TRAINING_LOCK
     holder_path = run_dir.parent / TRAINING_LOCK_HOLDER
     chief = os.environ.get("KERASTUNER_TUNER_ID") == "chief"
-    update_status(run_dir, state=states.WAITING, pid=os.getpid(), host=HOST, heartbeat=now(), error=None,
-                  message=None)
+    update_status(run_dir, state=states.WAITING, pid=os.getpid(), host=HOST, heartbeat=now(), error=None, message=None)
     started = time.time()
     try:
         with Heartbeat(run_dir, extra=chief_progress(run_dir) if chief else None):
@@ -105,21 +110,29 @@ def execute_run(run_dir, data_path=None, lock_timeout: float = LOCK_TIMEOUT_SECO
                     result = fit_or_tune(run_dir, data_path)
             except Timeout:
                 holder = holder_path.read_text().strip() if holder_path.is_file() else "another run"
-                raise TimeoutError(f"waited {lock_timeout:.0f} s for the training lock, held by {holder}; "
-                                   "one run trains at a time: resume this run when it is free") from None
+                raise TimeoutError(
+                    f"waited {lock_timeout:.0f} s for the training lock, held by {holder}; "
+                    "one run trains at a time: resume this run when it is free"
+                ) from None
     except (RunCancelled, KeyboardInterrupt) as error:
-        update_status(run_dir, state=states.CANCELLED, finished=now(), error=None,
-                      message=str(error) or "cancelled")
+        update_status(run_dir, state=states.CANCELLED, finished=now(), error=None, message=str(error) or "cancelled")
         raise
     except BaseException as error:
         message = f"{type(error).__name__}: {error}"
         write_text(folder.file(RunFolder.ERROR), traceback.format_exc())
         update_status(run_dir, state=states.FAILED, finished=now(), error=message[:2000])
         raise
-    update_status(run_dir, state=states.FINISHED, finished=now(), progress=1.0, eta_seconds=0,
-                  train_seconds=round(time.time() - started, 1), message=None,
-                  test_binary_accuracy=result["test"].get("binary_accuracy"),
-                  test_exact_match=result["test"].get("exact_match_accuracy"))
+    update_status(
+        run_dir,
+        state=states.FINISHED,
+        finished=now(),
+        progress=1.0,
+        eta_seconds=0,
+        train_seconds=round(time.time() - started, 1),
+        message=None,
+        test_binary_accuracy=result["test"].get("binary_accuracy"),
+        test_exact_match=result["test"].get("exact_match_accuracy"),
+    )
     return result
 
 

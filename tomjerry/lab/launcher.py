@@ -34,31 +34,40 @@ def reap():
 
 
 def active_runs(artifacts=None) -> list[Path]:
-    return [folder.path for folder in run_folders(artifacts)
-            if read_status(folder.path).get("state") in states.ACTIVE]
+    return [folder.path for folder in run_folders(artifacts) if read_status(folder.path).get("state") in states.ACTIVE]
 
 
 def refuse_if_busy(artifacts=None):
     busy = active_runs(artifacts)
     if busy:
-        raise RunBusy(f"run {busy[0].name} is still {read_status(busy[0]).get('state')}: wait for it "
-                      "to finish or cancel it first (one run at a time).")
+        raise RunBusy(
+            f"run {busy[0].name} is still {read_status(busy[0]).get('state')}: wait for it "
+            "to finish or cancel it first (one run at a time)."
+        )
 
 
 def start_process(command: list, log_path: Path) -> subprocess.Popen:
     """A child in its own session (so cancel can stop its whole group), output to log_path."""
     with open(log_path, "ab") as log:
-        child = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True,
-                                 env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        child = subprocess.Popen(
+            command,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        )
     _children[child.pid] = child
     return child
 
 
 def spawn(run_dir: Path, data_path=None):
     """Start `python -m tomjerry.lab.execute RUN_DIR [DATA]` and record its pid and host."""
-    child = start_process([sys.executable, "-m", "tomjerry.lab.execute", str(run_dir), str(data_path or "")],
-                          RunFolder(run_dir).file(RunFolder.LOG))
+    child = start_process(
+        [sys.executable, "-m", "tomjerry.lab.execute", str(run_dir), str(data_path or "")],
+        RunFolder(run_dir).file(RunFolder.LOG),
+    )
     update_status(run_dir, pid=child.pid, host=HOST)
 
 
@@ -76,8 +85,9 @@ def resumable_status(run_dir: Path) -> dict:
     """The run's status, or ValueError when the run is not in a state that can be resumed."""
     status = read_status(run_dir)
     if status.get("state") not in states.RESUMABLE:
-        raise ValueError(f"run {Path(run_dir).name} is {status.get('state')}; only "
-                         f"{', '.join(states.RESUMABLE)} runs can be resumed")
+        raise ValueError(
+            f"run {Path(run_dir).name} is {status.get('state')}; only {', '.join(states.RESUMABLE)} runs can be resumed"
+        )
     return status
 
 
@@ -90,8 +100,7 @@ def resume(run_dir, data_path=None) -> Path:
         status = resumable_status(run_dir)
         refuse_if_busy(run_dir.parent.parent)
         data_path = data_path or status.get("data")
-        update_status(run_dir, state=states.QUEUED, pid=None, heartbeat=None, resumed=True, error=None,
-                      message=None)
+        update_status(run_dir, state=states.QUEUED, pid=None, heartbeat=None, resumed=True, error=None, message=None)
         spawn(run_dir, data_path)
     return run_dir
 
@@ -152,8 +161,18 @@ def launch_study(preset: str, data_path=None, artifacts=None, models=None, split
     base = artifacts_dir(artifacts)
     log_path = base / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}-launch.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "tomjerry", "study", "--preset", preset, "--artifacts", str(base),
-               "--split", split]
+    command = [
+        sys.executable,
+        "-m",
+        "tomjerry",
+        "study",
+        "--preset",
+        preset,
+        "--artifacts",
+        str(base),
+        "--split",
+        split,
+    ]
     if data_path:
         command += ["--data", str(data_path)]
     if models:

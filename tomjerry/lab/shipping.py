@@ -40,8 +40,10 @@ def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
 
         model = keras.models.load_model(RunFolder(run_dir).model_path, compile=False, safe_mode=True)
         copy_into_place(RunFolder(dest).model_path, lambda tmp: model.save(tmp))
-    write_text(RunFolder(dest).file(RunFolder.REFERENCE),
-               "Shipped reference results, trained on the real dataset; shown beside your own runs.\n")
+    write_text(
+        RunFolder(dest).file(RunFolder.REFERENCE),
+        "Shipped reference results, trained on the real dataset; shown beside your own runs.\n",
+    )
     return dest
 
 
@@ -61,11 +63,17 @@ def ship_study(study_folder, artifacts=None, note: str | None = None) -> Path:
     kept = [cell for cell in record.get("cells", []) if not cell.get("superseded")]
     shipped = [ship_reference(runs_folder / cell["run_id"], artifacts) for cell in kept]
     renamed = {cell["run_id"]: path.name for cell, path in zip(kept, shipped)}
-    record = {**record, "runs": [renamed[cell["run_id"]] for cell in kept],
-              "cells": [{**cell, "run_id": renamed[cell["run_id"]]} for cell in kept],
-              "note": note or record.get("note") or f"Shipped reference study from {study_folder}."}
-    dest = artifacts_dir(artifacts) / "studies" / (study_folder.name if study_folder.name.startswith("ref-")
-                                                  else f"ref-{study_folder.name}")
+    record = {
+        **record,
+        "runs": [renamed[cell["run_id"]] for cell in kept],
+        "cells": [{**cell, "run_id": renamed[cell["run_id"]]} for cell in kept],
+        "note": note or record.get("note") or f"Shipped reference study from {study_folder}.",
+    }
+    dest = (
+        artifacts_dir(artifacts)
+        / "studies"
+        / (study_folder.name if study_folder.name.startswith("ref-") else f"ref-{study_folder.name}")
+    )
     dest.mkdir(parents=True, exist_ok=True)
     write_json(dest / "study.json", record)
     write_csv(dest / "summary.csv", study_tables([read_run(path) for path in shipped]))

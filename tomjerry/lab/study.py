@@ -33,27 +33,39 @@ class Preset:
 
 PRESETS = {
     # Faithful: 224 px and the study's settings.
-    "seed": Preset("seed", "faithful to the study: 224 px, 10 epochs, 3 trials (hours on a CPU)",
-                   RunConfig(image_size=224, epochs=10, batch_size=32, max_trials=3, patience=3), {
-                       "inceptionv3": {"tune_dropout": True}}),
+    "seed": Preset(
+        "seed",
+        "faithful to the study: 224 px, 10 epochs, 3 trials (hours on a CPU)",
+        RunConfig(image_size=224, epochs=10, batch_size=32, max_trials=3, patience=3),
+        {"inceptionv3": {"tune_dropout": True}},
+    ),
     # Fits 60 minutes on 2 CPU cores with the real data: small images, few epochs.
-    "fast": Preset("fast", "CPU preset: 96 px, 3 epochs, 3 trials, batch 64 (about 30 minutes on 2 cores)",
-                   RunConfig(image_size=96, epochs=3, batch_size=64, max_trials=3, patience=2), {
-                       "inceptionv3": {"tune_dropout": True, "max_trials": 2},
-                       "efficientnet_lite0": {"learning_rate": 1e-3}}),
+    "fast": Preset(
+        "fast",
+        "CPU preset: 96 px, 3 epochs, 3 trials, batch 64 (about 30 minutes on 2 cores)",
+        RunConfig(image_size=96, epochs=3, batch_size=64, max_trials=3, patience=2),
+        {"inceptionv3": {"tune_dropout": True, "max_trials": 2}, "efficientnet_lite0": {"learning_rate": 1e-3}},
+    ),
     # Converged on 2 CPU cores: every cell trains until early stopping on validation loss (at
     # most 40 epochs), tuning gives every trial the same budget, and 136 px is the smallest size
     # at which AlexNet's last pooled feature map is 3x3 (128 px: 2x2; 96 px: 1x1). Hours.
     # EfficientNet-Lite0's frozen-base cells train their head on cached features (an epoch in
     # under a second, tomjerry.training.features), and at 1e-4 its head was still improving at epoch 40:
     # its cap is 200, which its cells reach only if validation loss keeps falling that long.
-    "cpu": Preset("cpu", "converged CPU grid: 136 px, early stopping on validation loss (patience 3, at most 40 "
-                  "epochs; EfficientNet-Lite0 at most 200), 3 trials (hours on 2 cores; resumable)",
-                  RunConfig(image_size=136, epochs=40, batch_size=32, max_trials=3, patience=3), {
-                      "inceptionv3": {"tune_dropout": True}, "efficientnet_lite0": {"epochs": 200}}),
+    "cpu": Preset(
+        "cpu",
+        "converged CPU grid: 136 px, early stopping on validation loss (patience 3, at most 40 "
+        "epochs; EfficientNet-Lite0 at most 200), 3 trials (hours on 2 cores; resumable)",
+        RunConfig(image_size=136, epochs=40, batch_size=32, max_trials=3, patience=3),
+        {"inceptionv3": {"tune_dropout": True}, "efficientnet_lite0": {"epochs": 200}},
+    ),
     # Seconds, for tests and a first look at the demo data.
-    "tiny": Preset("tiny", "smoke test: 80 px, 1 epoch, 2 trials", RunConfig(
-        image_size=80, epochs=1, batch_size=32, max_trials=2, patience=0), {}),
+    "tiny": Preset(
+        "tiny",
+        "smoke test: 80 px, 1 epoch, 2 trials",
+        RunConfig(image_size=80, epochs=1, batch_size=32, max_trials=2, patience=0),
+        {},
+    ),
 }
 
 
@@ -82,8 +94,10 @@ def versus_base(run: Run, base: Run | None) -> str | None:
     except (ValueError, OSError, KeyError):
         return None
     exact, p = paired["exact_match_difference"], paired["mcnemar_exact_match"]["p_value"]
-    return (f"{exact['difference'] * 100:+.1f} [{exact['low'] * 100:+.1f}, {exact['high'] * 100:+.1f}] "
-            f"p={p:.2g}{' *' if paired['significant'] else ''}")
+    return (
+        f"{exact['difference'] * 100:+.1f} [{exact['low'] * 100:+.1f}, {exact['high'] * 100:+.1f}] "
+        f"p={p:.2g}{' *' if paired['significant'] else ''}"
+    )
 
 
 def study_tables(runs: list[Run]) -> pd.DataFrame:
@@ -93,45 +107,96 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
     done = [run for run in runs if run.state == states.FINISHED]
     names = run_names(done)
     rows = []
-    bases = {(run.config.model, split_name(run)): run for run in done
-             if run.config.variant == "base" and run.preset is None}
+    bases = {
+        (run.config.model, split_name(run)): run for run in done if run.config.variant == "base" and run.preset is None
+    }
     for run in done:
         config, metrics = run.config, run.metrics or {}
         test = metrics.get("test", {})
         challenge = metrics.get("challenge", {})
         labels = test.get("labels", {})
-        rows.append({
-            "variant": config.variant, "model": config.model, "run": names[run.run_id],
-            "split": split_name(run), "preset": run.preset, "shipped": run.reference,
-            "image_size": config.image_size, "run_id": run.run_id,
-            "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
-            "binary_accuracy": test.get("binary_accuracy"), "exact_match": test.get("exact_match_accuracy"),
-            "exact_match_ci95": interval_text(test.get("exact_match_ci95")),
-            "vs_base": None if run.preset else versus_base(run, bases.get((config.model, split_name(run)))),
-            "f1_tom": labels.get("tom", {}).get("f1"), "f1_jerry": labels.get("jerry", {}).get("f1"),
-            "challenge": f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
-            "challenge_in_training": metrics.get("challenge_in_training"),
-            "learning_rate": (metrics.get("tuning") or {}).get("best_learning_rate", config.learning_rate),
-            "seconds": metrics.get("train_seconds"),
-        })
+        rows.append(
+            {
+                "variant": config.variant,
+                "model": config.model,
+                "run": names[run.run_id],
+                "split": split_name(run),
+                "preset": run.preset,
+                "shipped": run.reference,
+                "image_size": config.image_size,
+                "run_id": run.run_id,
+                "correct": f"{test.get('correct_predictions', 0):.1f} / {test.get('count', 0)}",
+                "binary_accuracy": test.get("binary_accuracy"),
+                "exact_match": test.get("exact_match_accuracy"),
+                "exact_match_ci95": interval_text(test.get("exact_match_ci95")),
+                "vs_base": None if run.preset else versus_base(run, bases.get((config.model, split_name(run)))),
+                "f1_tom": labels.get("tom", {}).get("f1"),
+                "f1_jerry": labels.get("jerry", {}).get("f1"),
+                "challenge": f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
+                "challenge_in_training": metrics.get("challenge_in_training"),
+                "learning_rate": (metrics.get("tuning") or {}).get("best_learning_rate", config.learning_rate),
+                "seconds": metrics.get("train_seconds"),
+            }
+        )
     return pd.DataFrame(rows, columns=STUDY_COLUMNS)
 
 
-STUDY_COLUMNS = ["variant", "model", "run", "split", "preset", "shipped", "image_size", "run_id", "correct",
-                 "binary_accuracy", "exact_match", "exact_match_ci95", "vs_base", "f1_tom", "f1_jerry", "challenge", "challenge_in_training",
-                 "learning_rate", "seconds"]
+STUDY_COLUMNS = [
+    "variant",
+    "model",
+    "run",
+    "split",
+    "preset",
+    "shipped",
+    "image_size",
+    "run_id",
+    "correct",
+    "binary_accuracy",
+    "exact_match",
+    "exact_match_ci95",
+    "vs_base",
+    "f1_tom",
+    "f1_jerry",
+    "challenge",
+    "challenge_in_training",
+    "learning_rate",
+    "seconds",
+]
 # The study's three tables, in its order.
-STUDY_VARIANTS = {"base": "Base models", "tuned": "Tuned (Keras Tuner)",
-                  "augmented": "Tuned with augmentation (the tuned search's hyperparameters)"}
+STUDY_VARIANTS = {
+    "base": "Base models",
+    "tuned": "Tuned (Keras Tuner)",
+    "augmented": "Tuned with augmentation (the tuned search's hyperparameters)",
+}
 SPLIT_RESISTANCE = ("shots", "blocked", "random")  # most leakage-resistant first
 # The columns the app and the report show. A study table holds one split, whose challenge frames
 # in training are the same for every cell (said once, in a sentence); beyond the study they differ.
 # Which runs are shipped is said once, in a sentence, too (shipped_note): the tables fit a page.
-CELL_COLUMNS = ["run", "correct", "binary_accuracy", "exact_match", "exact_match_ci95", "vs_base", "f1_tom", "f1_jerry", "challenge",
-                "learning_rate", "seconds"]
+CELL_COLUMNS = [
+    "run",
+    "correct",
+    "binary_accuracy",
+    "exact_match",
+    "exact_match_ci95",
+    "vs_base",
+    "f1_tom",
+    "f1_jerry",
+    "challenge",
+    "learning_rate",
+    "seconds",
+]
 # Beyond the study, no study's count ("correct"): the names are longer, the room goes to them.
-BEYOND_COLUMNS = ["run", "binary_accuracy", "exact_match", "exact_match_ci95", "f1_tom", "f1_jerry", "challenge",
-                  "challenge_in_training", "seconds"]
+BEYOND_COLUMNS = [
+    "run",
+    "binary_accuracy",
+    "exact_match",
+    "exact_match_ci95",
+    "f1_tom",
+    "f1_jerry",
+    "challenge",
+    "challenge_in_training",
+    "seconds",
+]
 
 
 def study_cells(table: pd.DataFrame) -> pd.DataFrame:
@@ -163,8 +228,10 @@ def shipped_note(rows: pd.DataFrame) -> str:
     if shipped == 0:
         return ""
     which = "All" if shipped == len(rows) else f"{shipped} of the {len(rows)}"
-    return (f"{which} of these runs are shipped with the project (artifacts/runs/ref-*): reference results "
-            "measured on the real frames on 2 CPU cores, not re-run here.")
+    return (
+        f"{which} of these runs are shipped with the project (artifacts/runs/ref-*): reference results "
+        "measured on the real frames on 2 CPU cores, not re-run here."
+    )
 
 
 def study_splits(table: pd.DataFrame) -> list[str]:
@@ -184,10 +251,15 @@ def format_table(table: pd.DataFrame, variant: str) -> str:
     part = table[table.variant == variant]
     if part.empty:
         return f"{variant}: no finished runs"
-    lines = [f"{variant.upper()}", f"{'model':<20}{'correct':>16}{'binary':>9}{'exact':>9}{'F1 tom':>8}{'F1 jerry':>9}{'challenge':>11}{'time':>8}"]
+    lines = [
+        f"{variant.upper()}",
+        f"{'model':<20}{'correct':>16}{'binary':>9}{'exact':>9}{'F1 tom':>8}{'F1 jerry':>9}{'challenge':>11}{'time':>8}",
+    ]
     for row in part.itertuples():
-        lines.append(f"{row.model:<20}{row.correct:>16}{row.binary_accuracy:>9.2%}{row.exact_match:>9.2%}"
-                     f"{row.f1_tom:>8.3f}{row.f1_jerry:>9.3f}{row.challenge:>11}{row.seconds or 0:>7.0f}s")
+        lines.append(
+            f"{row.model:<20}{row.correct:>16}{row.binary_accuracy:>9.2%}{row.exact_match:>9.2%}"
+            f"{row.f1_tom:>8.3f}{row.f1_jerry:>9.3f}{row.challenge:>11}{row.seconds or 0:>7.0f}s"
+        )
     return "\n".join(lines)
 
 
@@ -202,8 +274,9 @@ def cell_config(base: RunConfig, variant: str, tuned_run: Path | None, rank: int
         return base.replace(variant="augmented", augment=True)
     chosen = order.iloc[rank]
     dropout = chosen["dropout"] if "dropout" in order and pd.notna(chosen.get("dropout")) else base.dropout_rate
-    return base.replace(variant="augmented", augment=True, learning_rate=float(chosen.learning_rate),
-                        dropout_rate=float(dropout))
+    return base.replace(
+        variant="augmented", augment=True, learning_rate=float(chosen.learning_rate), dropout_rate=float(dropout)
+    )
 
 
 def tuned_trial_order(tuned_run: Path | None) -> pd.DataFrame:
@@ -246,6 +319,7 @@ def reuse_trials(source: Path, run_dir: Path) -> None:
     Keras Tuner resumes that search (it has no trial left to run) and only the selection and the
     evaluation run again. Checkpoints are hard-linked (copied across file systems); the small
     files are copied, so the earlier run's record is never written to."""
+
     def link_or_copy(src, dst):
         if str(src).endswith(".h5"):
             try:
@@ -293,14 +367,24 @@ def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -
         if run.state in states.RESUMABLE:
             return run.path, execute_run(run.path, data_path)
         if run.state in states.ACTIVE:
-            raise StudyBusy(f"the study's run {run.run_id} is still {run.state} (another process runs this "
-                            "study): stop it first")
+            raise StudyBusy(
+                f"the study's run {run.run_id} is still {run.state} (another process runs this study): stop it first"
+            )
     run_dir = create_run(config, artifacts, data_path)
     return run_dir, None
 
 
-def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifacts=None, split="random",
-              split_seed: int = 42, log=print, resume_folder=None, redo=()) -> Path:
+def run_study(
+    data_path=None,
+    preset: str = "fast",
+    models=STUDY_MODELS,
+    artifacts=None,
+    split="random",
+    split_seed: int = 42,
+    log=print,
+    resume_folder=None,
+    redo=(),
+) -> Path:
     """Run the grid in this process; returns the study folder (study.json, summary.csv).
 
     The study records every cell as it goes (study.json), so a killed study continues with
@@ -312,7 +396,12 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     if resume_folder:
         folder = Path(resume_folder)
         record = study_record(folder)
-        preset, split, split_seed, models = record["preset"], record["split"], record.get("split_seed", 42), record["models"]
+        preset, split, split_seed, models = (
+            record["preset"],
+            record["split"],
+            record.get("split_seed", 42),
+            record["models"],
+        )
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     unknown = [m for m in models if m not in SPECS]
@@ -324,8 +413,17 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
     if not resume_folder:
         folder = artifacts / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}"
         folder.mkdir(parents=True)
-        record = {"preset": preset, "description": chosen.description, "split": split, "split_seed": split_seed,
-                  "models": list(models), "cells": [], "runs": [], "skipped": [], "retries": []}
+        record = {
+            "preset": preset,
+            "description": chosen.description,
+            "split": split,
+            "split_seed": split_seed,
+            "models": list(models),
+            "cells": [],
+            "runs": [],
+            "skipped": [],
+            "retries": [],
+        }
     record.setdefault("cells", [])
     record.setdefault("retries", [])
     started = time.time() - record.get("seconds", 0)
@@ -347,8 +445,14 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
         for variant in ("base", "tuned", "augmented"):
             rank, stopped = 0, False
             while True:
-                cell = next((c for c in record["cells"] if (c["model"], c["variant"], c.get("rank", 0))
-                             == (model, variant, rank)), None)
+                cell = next(
+                    (
+                        c
+                        for c in record["cells"]
+                        if (c["model"], c["variant"], c.get("rank", 0)) == (model, variant, rank)
+                    ),
+                    None,
+                )
                 config = cell_config(base, variant, tuned_run, rank)
                 try:
                     run_dir, result = run_cell(config, cell, artifacts, data_path)
@@ -376,16 +480,21 @@ def run_study(data_path=None, preset: str = "fast", models=STUDY_MODELS, artifac
                     stopped = True
                     break
                 test = result["test"]
-                log(f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
-                    f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}")
+                log(
+                    f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
+                    f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}"
+                )
                 reason = retry_reason(result) if variant == "augmented" else None
                 if reason is None or not retry_left(tuned_run, rank):
                     break
-                record["retries"].append({"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate,
-                                          "reason": reason})
+                record["retries"].append(
+                    {"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate, "reason": reason}
+                )
                 cell["superseded"] = True
-                log(f"{model:<20} {variant:<10} at learning rate {config.learning_rate}: {reason}; "
-                    "retrying with the next rate of the tuned search")
+                log(
+                    f"{model:<20} {variant:<10} at learning rate {config.learning_rate}: {reason}; "
+                    "retrying with the next rate of the tuned search"
+                )
                 rank += 1
             save()
             if stopped:

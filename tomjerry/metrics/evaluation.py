@@ -56,12 +56,17 @@ def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
         recall = tp / (tp + fn) if tp + fn else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         result["labels"][label] = {
-            "accuracy": float(correct[:, i].mean()), "precision": precision, "recall": recall,
-            "f1": f1, "auc": roc_auc(truth[:, i], probabilities[:, i]), "support": int(truth[:, i].sum()),
+            "accuracy": float(correct[:, i].mean()),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "auc": roc_auc(truth[:, i], probabilities[:, i]),
+            "support": int(truth[:, i].sum()),
         }
     matrix = np.zeros((4, 4), int)
-    np.add.at(matrix, (combination_index(truth[:, 0], truth[:, 1]),
-                       combination_index(predicted[:, 0], predicted[:, 1])), 1)
+    np.add.at(
+        matrix, (combination_index(truth[:, 0], truth[:, 1]), combination_index(predicted[:, 0], predicted[:, 1])), 1
+    )
     result["confusion_matrix"] = {"labels": list(COMBINATIONS), "rows_true_columns_predicted": matrix.tolist()}
     return result
 
@@ -70,11 +75,12 @@ def metrics_from_predictions(predictions: pd.DataFrame, threshold: float = 0.5) 
     """metrics.json's content, recomputed from predictions.csv at any threshold (with intervals
     when the predictions carry each frame's `shot`)."""
     out = {}
-    for part, rows in (("test", predictions[predictions.split == "test"]),
-                       ("challenge", predictions[predictions.challenge.astype(bool)])):
+    for part, rows in (
+        ("test", predictions[predictions.split == "test"]),
+        ("challenge", predictions[predictions.challenge.astype(bool)]),
+    ):
         groups = rows["shot"].to_numpy() if "shot" in rows else None
-        out[part] = metrics(rows[["tom", "jerry"]].to_numpy(), rows[["p_tom", "p_jerry"]].to_numpy(), threshold,
-                            groups)
+        out[part] = metrics(rows[["tom", "jerry"]].to_numpy(), rows[["p_tom", "p_jerry"]].to_numpy(), threshold, groups)
     return out
 
 

@@ -21,8 +21,10 @@ import pandas as pd
 # a model below it ranks frames barely better than a coin. The mean over the two labels, as
 # Keras's AUC(multi_label=True) reports it.
 MIN_VALIDATION_AUC = 0.6
-RULE = (f"lowest validation loss among the trials whose validation AUC (mean over tom and jerry, at the "
-        f"epoch kept) is at least {MIN_VALIDATION_AUC}; the lowest validation loss of all when none is")
+RULE = (
+    f"lowest validation loss among the trials whose validation AUC (mean over tom and jerry, at the "
+    f"epoch kept) is at least {MIN_VALIDATION_AUC}; the lowest validation loss of all when none is"
+)
 
 
 def kept_epoch_auc(history: pd.DataFrame) -> float | None:
@@ -73,8 +75,15 @@ def passed_over(order: pd.DataFrame) -> list[dict]:
         return []
     chosen = order.iloc[0]
     lower = order[(order.val_loss < chosen.val_loss) & ~order.ranks_frames]
-    return [{"trial_id": str(row.trial_id), "learning_rate": float(row.learning_rate), "val_loss": float(row.val_loss),
-             "val_auc": float(row.val_auc)} for row in lower.itertuples()]
+    return [
+        {
+            "trial_id": str(row.trial_id),
+            "learning_rate": float(row.learning_rate),
+            "val_loss": float(row.val_loss),
+            "val_auc": float(row.val_auc),
+        }
+        for row in lower.itertuples()
+    ]
 
 
 def collapsed(result: dict) -> bool:

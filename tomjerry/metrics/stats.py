@@ -71,8 +71,9 @@ def bootstrap_ci(correct, groups, n_boot: int = 2000, seed: int = 0, level: floa
     return float(low), float(high)
 
 
-def paired_difference(correct_a, correct_b, groups, n_boot: int = 2000, seed: int = 0,
-                      level: float = 0.95) -> PairedDifference:
+def paired_difference(
+    correct_a, correct_b, groups, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> PairedDifference:
     """Mean score of run a minus run b on the same (N,) frames, with a cluster-bootstrap interval.
 
     Both runs are resampled with the same groups in every resample (the difference is bootstrapped
@@ -88,6 +89,7 @@ def mcnemar_exact(correct_a, correct_b) -> McNemar:
     frames: a two-sided binomial test of the discordant frames (one run right, the other wrong) at
     one half. It treats frames as independent; with near-copies in a shot, read it as optimistic."""
     from scipy.stats import binomtest  # here, not at import: scipy.stats costs Home 1.4 s
+
     a, b = np.asarray(correct_a), np.asarray(correct_b)
     _same_length(a, b)
     if len(a) == 0:

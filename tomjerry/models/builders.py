@@ -30,11 +30,17 @@ def register(name):
         check_model(name)  # every builder belongs to a spec in tomjerry.models.specs
         BUILDERS[name] = builder
         return builder
+
     return decorate
 
 
-def build_model(name: str, image_size: int = 224, dropout_rate: float = 0.5,
-                weights: str = "imagenet", fine_tune_from: int | None = None) -> keras.Model:
+def build_model(
+    name: str,
+    image_size: int = 224,
+    dropout_rate: float = 0.5,
+    weights: str = "imagenet",
+    fine_tune_from: int | None = None,
+) -> keras.Model:
     """One signature for every model. `weights` matters only for pretrained models ("none" gives
     random initialisation, for tests and for runs labelled as such); `fine_tune_from` is the
     first trainable block of a pretrained base (None keeps the whole base frozen)."""
@@ -87,8 +93,9 @@ def zfnet(inputs, dropout_rate=0.5, **unused):
 
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-INCEPTION_WEIGHTS_URL = ("https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-                         + INCEPTION_WEIGHTS_FILE)
+INCEPTION_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/" + INCEPTION_WEIGHTS_FILE
+)
 INCEPTION_WEIGHTS_MD5 = "bcbd6486424b2319ff4ef7d526e38f63"  # the hash Keras itself checks
 
 
@@ -108,18 +115,21 @@ def inception_weights() -> str:
         if digest != INCEPTION_WEIGHTS_MD5:
             raise WeightsUnavailableError(
                 f"{path} is not Keras's InceptionV3 weights file: its md5 is {digest}, Keras expects "
-                f"{INCEPTION_WEIGHTS_MD5}. The file was left as it is; replace it with {INCEPTION_WEIGHTS_URL}.")
+                f"{INCEPTION_WEIGHTS_MD5}. The file was left as it is; replace it with {INCEPTION_WEIGHTS_URL}."
+            )
         return str(path)
     try:
-        return keras.utils.get_file(INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, cache_subdir="models",
-                                    file_hash=INCEPTION_WEIGHTS_MD5)
+        return keras.utils.get_file(
+            INCEPTION_WEIGHTS_FILE, INCEPTION_WEIGHTS_URL, cache_subdir="models", file_hash=INCEPTION_WEIGHTS_MD5
+        )
     except Exception as error:
         raise WeightsUnavailableError(
             f"InceptionV3's ImageNet weights are not on this machine and could not be downloaded "
             f"({type(error).__name__}: {str(error)[:160]}; no network?). Put {INCEPTION_WEIGHTS_FILE} "
             f"(md5 {INCEPTION_WEIGHTS_MD5}, from {INCEPTION_WEIGHTS_URL}) in {path.parent} "
             "($KERAS_HOME/models, else ~/.keras/models) and try again; tomjerry never trains it from "
-            "random weights under the name of transfer learning.") from None
+            "random weights under the name of transfer learning."
+        ) from None
 
 
 @register("inceptionv3")
@@ -127,7 +137,8 @@ def inceptionv3(inputs, dropout_rate=0.5, weights="imagenet", **unused):
     # InceptionV3 expects [-1, 1].
     x = layers.Rescaling(2.0, offset=-1.0, name="to_minus_one_one")(inputs)
     base = keras.applications.InceptionV3(
-        include_top=False, weights=inception_weights() if weights == "imagenet" else None, input_tensor=x)
+        include_top=False, weights=inception_weights() if weights == "imagenet" else None, input_tensor=x
+    )
     for layer in base.layers:
         layer.trainable = False
     # Built on base.output, so the graph stays flat for Grad-CAM.
@@ -137,11 +148,13 @@ def inceptionv3(inputs, dropout_rate=0.5, weights="imagenet", **unused):
 
 def efficientnet_lite(variant):
     """The builder of one EfficientNet-Lite variant: its backbone, global pooling, Dropout, Dense 2."""
+
     def build(inputs, dropout_rate=0.2, weights="imagenet", fine_tune_from=None):
         features = efficientnet_lite_features(inputs, weights=weights, fine_tune_from=fine_tune_from, name=variant)
         x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
         x = layers.Dropout(dropout_rate, name="dropout")(x)
         return layers.Dense(2, activation="sigmoid", name="labels", dtype="float32")(x)
+
     return build
 
 

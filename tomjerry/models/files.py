@@ -43,7 +43,9 @@ def check_readable(path: Path) -> None:
     if head.startswith(LFS_POINTER):
         raise UnreadableModelError(f"{name} is a Git LFS pointer, not the model: run `git lfs pull`")
     if head.startswith(HDF5_MAGIC):
-        raise UnreadableModelError(f"{name} is a legacy HDF5 model, not a .keras archive: save it again with model.save('model.keras')")
+        raise UnreadableModelError(
+            f"{name} is a legacy HDF5 model, not a .keras archive: save it again with model.save('model.keras')"
+        )
     if not head.startswith(ZIP_MAGIC):
         raise UnreadableModelError(f"{name} is not a Keras archive (a .keras file is a zip; this one is not)")
     try:
@@ -80,11 +82,15 @@ def check_contract(model, name: str = "model.keras") -> None:
         raise ModelContractError(f"{name} has {len(inputs)} inputs; tomjerry needs one RGB image input")
     shape = tuple(inputs[0].shape)
     if len(shape) != 4 or shape[3] != 3 or shape[1] is None or shape[2] is None:
-        raise ModelContractError(f"{name} takes input of shape {shape}; tomjerry needs a fixed-size RGB image (None, H, W, 3)")
+        raise ModelContractError(
+            f"{name} takes input of shape {shape}; tomjerry needs a fixed-size RGB image (None, H, W, 3)"
+        )
     if shape[1] != shape[2]:
         raise ModelContractError(f"{name} takes {shape[2]}x{shape[1]} input; tomjerry feeds square frames (H = W)")
     if len(outputs) != 1:
-        raise ModelContractError(f"{name} has {len(outputs)} output heads; tomjerry needs one output of 2 sigmoid units (tom, jerry)")
+        raise ModelContractError(
+            f"{name} has {len(outputs)} output heads; tomjerry needs one output of 2 sigmoid units (tom, jerry)"
+        )
     units = tuple(outputs[0].shape)
     history = getattr(outputs[0], "_keras_history", None)
     layer = history.operation if history is not None else model.layers[-1]
@@ -114,9 +120,11 @@ def load_model(path):
         # whichever it is, this file cannot be used, and the first sentence says why.
         first = one_line(str(error)).split(". ")[0]
         if "safe_mode" in str(error):
-            raise UnreadableModelError(one_line(f"{path.name} is refused by Keras safe mode, as it holds Python code: {first}")) from None
-        raise UnreadableModelError(one_line(f"{path.name} cannot be loaded by Keras ({type(error).__name__}: {first})")) from None
+            raise UnreadableModelError(
+                one_line(f"{path.name} is refused by Keras safe mode, as it holds Python code: {first}")
+            ) from None
+        raise UnreadableModelError(
+            one_line(f"{path.name} cannot be loaded by Keras ({type(error).__name__}: {first})")
+        ) from None
     check_contract(model, path.name)
     return model
-
-

@@ -18,9 +18,15 @@ import numpy as np
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 STORAGE_DTYPES = {
-    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "FloatStorage": np.float32,
+    "DoubleStorage": np.float64,
+    "HalfStorage": np.float16,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
 }
 
 
@@ -50,7 +56,8 @@ class LazyTensor:
         if not self.size:
             return flat[self.offset].copy()
         view = np.lib.stride_tricks.as_strided(
-            flat[self.offset:], shape=self.size, strides=tuple(s * item for s in self.stride))
+            flat[self.offset :], shape=self.size, strides=tuple(s * item for s in self.stride)
+        )
         return np.array(view)
 
 
@@ -72,7 +79,8 @@ class RestrictedUnpickler(pickle.Unpickler):
         if module == "torch" and name in STORAGE_DTYPES:
             return StorageType(name)
         raise UnsafeWeightsError(
-            f"refusing to load {module}.{name} from a weights file: only tensors and dicts are allowed")
+            f"refusing to load {module}.{name} from a weights file: only tensors and dicts are allowed"
+        )
 
     def persistent_load(self, pid):
         # ('storage', storage_type, key, location, numel[, view_metadata])
@@ -116,8 +124,9 @@ def read_zip(path) -> tuple[dict, dict]:
         state = restricted_load(io.BytesIO(archive.read(pickle_name)))
         refs = {}
         collect_refs(state, refs)
-        buffers = {key: np.frombuffer(archive.read(f"{prefix}data/{key}"), dtype=ref.dtype)
-                   for key, ref in refs.items()}
+        buffers = {
+            key: np.frombuffer(archive.read(f"{prefix}data/{key}"), dtype=ref.dtype) for key, ref in refs.items()
+        }
     return state, buffers
 
 
@@ -139,5 +148,6 @@ def load_state_dict(path) -> "OrderedDict[str, np.ndarray]":
             state, buffers = read_legacy(stream)
     if not isinstance(state, dict):
         raise ValueError(f"{path.name} does not hold a state dict")
-    return OrderedDict((name, value.materialise(buffers)) for name, value in state.items()
-                       if isinstance(value, LazyTensor))
+    return OrderedDict(
+        (name, value.materialise(buffers)) for name, value in state.items() if isinstance(value, LazyTensor)
+    )

@@ -29,25 +29,25 @@ def now() -> str:
 class RunFolder:
     """The files of one run. Names are constants here and nowhere else."""
 
-    CONFIG = "config.json"              # the frozen RunConfig
-    STATUS = "status.json"              # state, progress, heartbeat, pid, host
-    SPLIT = "split.csv"                 # filename, split
-    HISTORY = "history.csv"             # one row per finished epoch
-    METRICS = "metrics.json"            # the evaluation
-    PREDICTIONS = "predictions.csv"     # validation, test and challenge rows with both probabilities
-    PROVENANCE = "provenance.json"      # dataset, split, versions, commit, hardware
-    INFERENCE = "inference.json"        # the inference recipe: input size, shape rule, TTA, threshold
-    NOVELTY = "novelty.npz"             # the out-of-distribution reference: training features' statistics
+    CONFIG = "config.json"  # the frozen RunConfig
+    STATUS = "status.json"  # state, progress, heartbeat, pid, host
+    SPLIT = "split.csv"  # filename, split
+    HISTORY = "history.csv"  # one row per finished epoch
+    METRICS = "metrics.json"  # the evaluation
+    PREDICTIONS = "predictions.csv"  # validation, test and challenge rows with both probabilities
+    PROVENANCE = "provenance.json"  # dataset, split, versions, commit, hardware
+    INFERENCE = "inference.json"  # the inference recipe: input size, shape rule, TTA, threshold
+    NOVELTY = "novelty.npz"  # the out-of-distribution reference: training features' statistics
     MODEL = "model.keras"
-    ERROR = "error.txt"                 # the traceback of a failed run
-    LOG = "log.txt"                     # a background run's output
-    REFERENCE = "REFERENCE"             # marker of the shipped reference results
-    TRIALS = "trials.csv"               # tuning: one row per trial
+    ERROR = "error.txt"  # the traceback of a failed run
+    LOG = "log.txt"  # a background run's output
+    REFERENCE = "REFERENCE"  # marker of the shipped reference results
+    TRIALS = "trials.csv"  # tuning: one row per trial
     BEST_HYPERPARAMETERS = "best_hyperparameters.json"
-    TUNER = "tuner"                     # Keras Tuner's own folder (resumes a search)
-    TUNER_HISTORY = "tuner_history"     # tuning: trial_<id>.csv per trial
-    BACKUP = "backup"                   # Keras BackupAndRestore: resumes a training run
-    BEST_WEIGHTS = "best.weights.h5"    # the epoch with the lowest validation loss so far
+    TUNER = "tuner"  # Keras Tuner's own folder (resumes a search)
+    TUNER_HISTORY = "tuner_history"  # tuning: trial_<id>.csv per trial
+    BACKUP = "backup"  # Keras BackupAndRestore: resumes a training run
+    BEST_WEIGHTS = "best.weights.h5"  # the epoch with the lowest validation loss so far
     STATUS_LOCK = ".status.lock"
 
     REQUIRED_WHEN_FINISHED = (CONFIG, METRICS, PREDICTIONS, SPLIT)
@@ -182,8 +182,11 @@ def run_folders(artifacts=None) -> list[RunFolder]:
     """Every folder under runs/ with a valid run id, newest id first. Folders that are not runs
     (no config, foreign files) are included: the record says what is wrong with them."""
     base = runs_dir(artifacts)
-    return [RunFolder(p) for p in sorted(base.iterdir(), reverse=True)
-            if p.is_dir() and RUN_ID.match(p.name) and not p.name.startswith(".")]
+    return [
+        RunFolder(p)
+        for p in sorted(base.iterdir(), reverse=True)
+        if p.is_dir() and RUN_ID.match(p.name) and not p.name.startswith(".")
+    ]
 
 
 # Locks of a runs folder (beside the run folders): one launch at a time, one training at a time.

@@ -23,6 +23,13 @@ def create_run(config: RunConfig, artifacts=None, data_path=None, path=None, dat
         path = run_path(new_run_id(config), artifacts)
         path.mkdir(parents=True)
     RunFolder(path).write_config(config)
-    update_status(path, state=states.QUEUED, created=now(), epoch=0, epochs=config.epochs,
-                  data=str(data_path) if data_path else None, dataset_fingerprint=dataset_fingerprint)
+    update_status(
+        path,
+        state=states.QUEUED,
+        created=now(),
+        epoch=0,
+        epochs=config.epochs,
+        data=str(data_path) if data_path else None,
+        dataset_fingerprint=dataset_fingerprint,
+    )
     return path

@@ -36,15 +36,24 @@ def dataset_fingerprint(table: pd.DataFrame) -> str:
 
 def dataset_record(path, is_demo: bool, table: pd.DataFrame) -> dict:
     """The `dataset` object of provenance and of the runs table."""
-    return {"name": "demo" if is_demo else Path(path).name, "demo": bool(is_demo), "path": str(path),
-            "fingerprint": dataset_fingerprint(table), "images": int(len(table))}
+    return {
+        "name": "demo" if is_demo else Path(path).name,
+        "demo": bool(is_demo),
+        "path": str(path),
+        "fingerprint": dataset_fingerprint(table),
+        "images": int(len(table)),
+    }
 
 
 def split_record(config, split_sha256: str | None, split: pd.Series) -> dict:
     kind = config.split if config.split in SPLIT_KINDS else "file"
-    record = {"kind": kind, "seed": config.split_seed if kind != "file" else None,
-              "exclude_challenges": config.exclude_challenges, "sha256": split_sha256,
-              "sizes": {part: int((split == part).sum()) for part in ("train", "val", "test")}}
+    record = {
+        "kind": kind,
+        "seed": config.split_seed if kind != "file" else None,
+        "exclude_challenges": config.exclude_challenges,
+        "sha256": split_sha256,
+        "sizes": {part: int((split == part).sum()) for part in ("train", "val", "test")},
+    }
     if kind == "blocked":
         record["block_frames"] = config.block_frames
     if kind == "file":
@@ -69,12 +78,17 @@ def package_versions() -> dict:
 def git_commit(root=PROJECT_ROOT) -> dict | None:
     """The checked-out commit and whether the work tree had changes; None outside git."""
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
-                                text=True, timeout=5)
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
         if commit.returncode:
             return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return None
@@ -92,10 +106,21 @@ def cpu_name() -> str:
 
 def hardware(gpus: list[str], replicas: int) -> dict:
     """`gpus`: the visible GPU names (the training process asks TensorFlow)."""
-    return {"host": platform.node(), "cpu": cpu_name(), "cpu_count": os.cpu_count(),
-            "gpus": list(gpus), "replicas": int(replicas)}
+    return {
+        "host": platform.node(),
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "gpus": list(gpus),
+        "replicas": int(replicas),
+    }
 
 
 def provenance(config, dataset: dict, split: dict, gpus: list[str], replicas: int) -> dict:
-    return {"dataset": dataset, "split": split, "preset": config.preset,
-            "versions": package_versions(), "git": git_commit(), "hardware": hardware(gpus, replicas)}
+    return {
+        "dataset": dataset,
+        "split": split,
+        "preset": config.preset,
+        "versions": package_versions(),
+        "git": git_commit(),
+        "hardware": hardware(gpus, replicas),
+    }

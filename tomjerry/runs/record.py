@@ -73,8 +73,13 @@ class Run:
         name = "unknown" if path is None else ("demo" if demo else Path(path).name)
         # A run launched from the dashboard records its dataset's fingerprint in status.json at
         # once, so it is listed with that dataset's runs before it writes provenance.json.
-        return {"name": name, "demo": demo, "fingerprint": self.status.get("dataset_fingerprint"), "path": path,
-                "images": legacy.get("images")}
+        return {
+            "name": name,
+            "demo": demo,
+            "fingerprint": self.status.get("dataset_fingerprint"),
+            "path": path,
+            "images": legacy.get("images"),
+        }
 
     @property
     def split(self) -> dict:
@@ -84,8 +89,11 @@ class Run:
         if self.config is None:
             return {"kind": None, "seed": None, "sha256": None}
         kind = self.config.split if self.config.split in SPLIT_KINDS else "file"
-        return {"kind": kind, "seed": self.config.split_seed if kind != "file" else None,
-                "sha256": self.folder.split_sha256()}
+        return {
+            "kind": kind,
+            "seed": self.config.split_seed if kind != "file" else None,
+            "sha256": self.folder.split_sha256(),
+        }
 
     @property
     def test(self) -> dict:
@@ -135,8 +143,11 @@ def read_run(path) -> Run:
     try:
         version = folder.schema_version()
         if version > SCHEMA_VERSION:
-            return unreadable(folder, f"written by a newer tomjerry (schema {version}; this one reads up to "
-                                      f"{SCHEMA_VERSION})", schema_version=version)
+            return unreadable(
+                folder,
+                f"written by a newer tomjerry (schema {version}; this one reads up to {SCHEMA_VERSION})",
+                schema_version=version,
+            )
         if not folder.file(RunFolder.CONFIG).is_file():
             return unreadable(folder, f"not a run folder: no {RunFolder.CONFIG}", schema_version=version)
         status = read_status(path)

@@ -11,15 +11,15 @@
 be read at all).
 """
 
-QUEUED = "queued"            # the folder exists, its process is starting
-WAITING = "waiting"          # the process is alive and waits for the training lock
-RUNNING = "running"          # training or tuning
+QUEUED = "queued"  # the folder exists, its process is starting
+WAITING = "waiting"  # the process is alive and waits for the training lock
+RUNNING = "running"  # training or tuning
 FINISHED = "finished"
 FAILED = "failed"
 CANCELLED = "cancelled"
 INTERRUPTED = "interrupted"  # concluded: the process died (killed, crashed, machine gone)
-INCOMPLETE = "incomplete"    # concluded: finished, but files are missing
-UNREADABLE = "unreadable"    # concluded: not a folder this version can read
+INCOMPLETE = "incomplete"  # concluded: finished, but files are missing
+UNREADABLE = "unreadable"  # concluded: not a folder this version can read
 
 ACTIVE = (QUEUED, WAITING, RUNNING)
 RESUMABLE = (INTERRUPTED, FAILED, CANCELLED)

@@ -114,8 +114,7 @@ class Heartbeat:
         self.thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
     def beat(self):
-        update_status(self.run_dir, heartbeat=now(), host=HOST, pid=os.getpid(),
-                      **(self.extra() if self.extra else {}))
+        update_status(self.run_dir, heartbeat=now(), host=HOST, pid=os.getpid(), **(self.extra() if self.extra else {}))
 
     def _beat(self):
         while not self.stopped.wait(self.interval):

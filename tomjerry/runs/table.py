@@ -6,11 +6,35 @@ import pandas as pd
 
 from tomjerry.runs.record import Run
 
-COLUMNS = ["run_id", "label", "state", "error", "model", "variant", "preset", "split", "split_seed",
-           "image_size", "tta", "dataset_name", "dataset_demo", "dataset_fingerprint",
-           "test_binary_accuracy", "test_exact_match", "test_binary_accuracy_ci95", "test_exact_match_ci95",
-           "test_count", "epoch", "epochs", "train_seconds",
-           "created", "reference", "has_model", "model_error", "schema_version"]
+COLUMNS = [
+    "run_id",
+    "label",
+    "state",
+    "error",
+    "model",
+    "variant",
+    "preset",
+    "split",
+    "split_seed",
+    "image_size",
+    "tta",
+    "dataset_name",
+    "dataset_demo",
+    "dataset_fingerprint",
+    "test_binary_accuracy",
+    "test_exact_match",
+    "test_binary_accuracy_ci95",
+    "test_exact_match_ci95",
+    "test_count",
+    "epoch",
+    "epochs",
+    "train_seconds",
+    "created",
+    "reference",
+    "has_model",
+    "model_error",
+    "schema_version",
+]
 
 
 def run_summary(run: Run) -> dict:
@@ -20,20 +44,36 @@ def run_summary(run: Run) -> dict:
     split = run.split
     test = run.test
     return {
-        "run_id": run.run_id, "label": run.label(), "state": run.state, "error": run.error,
-        "model": config.model if config else None, "variant": config.variant if config else None,
-        "preset": run.preset, "split": split.get("kind"), "split_seed": split.get("seed"),
-        "image_size": config.image_size if config else None, "tta": config.tta if config else None,
-        "dataset": {"name": dataset.get("name"), "demo": dataset.get("demo"),
-                    "fingerprint": dataset.get("fingerprint")},
-        "test_binary_accuracy": test.get("binary_accuracy"), "test_exact_match": test.get("exact_match_accuracy"),
-        "test_binary_accuracy_ci95": test.get("binary_accuracy_ci95"), "test_exact_match_ci95": test.get("exact_match_ci95"),
+        "run_id": run.run_id,
+        "label": run.label(),
+        "state": run.state,
+        "error": run.error,
+        "model": config.model if config else None,
+        "variant": config.variant if config else None,
+        "preset": run.preset,
+        "split": split.get("kind"),
+        "split_seed": split.get("seed"),
+        "image_size": config.image_size if config else None,
+        "tta": config.tta if config else None,
+        "dataset": {
+            "name": dataset.get("name"),
+            "demo": dataset.get("demo"),
+            "fingerprint": dataset.get("fingerprint"),
+        },
+        "test_binary_accuracy": test.get("binary_accuracy"),
+        "test_exact_match": test.get("exact_match_accuracy"),
+        "test_binary_accuracy_ci95": test.get("binary_accuracy_ci95"),
+        "test_exact_match_ci95": test.get("exact_match_ci95"),
         "test_count": test.get("count"),
-        "epoch": run.status.get("epoch"), "epochs": run.status.get("epochs"),
+        "epoch": run.status.get("epoch"),
+        "epochs": run.status.get("epochs"),
         "train_seconds": (run.metrics or {}).get("train_seconds", run.status.get("train_seconds")),
-        "created": run.status.get("created"), "reference": run.reference, "has_model": run.has_model,
+        "created": run.status.get("created"),
+        "reference": run.reference,
+        "has_model": run.has_model,
         "model_error": run.model_error,
-        "schema_version": run.schema_version, "path": str(run.path),
+        "schema_version": run.schema_version,
+        "path": str(run.path),
     }
 
 
@@ -50,7 +90,8 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         row = run_summary(run)
         dataset = row.pop("dataset")
-        row.update(dataset_name=dataset["name"], dataset_demo=dataset["demo"],
-                   dataset_fingerprint=dataset["fingerprint"])
+        row.update(
+            dataset_name=dataset["name"], dataset_demo=dataset["demo"], dataset_fingerprint=dataset["fingerprint"]
+        )
         rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS + ["path"])

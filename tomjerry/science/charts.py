@@ -14,8 +14,7 @@ import plotly.io as pio
 from tomjerry import COMBINATIONS, STUDY_BEST_BINARY_ACCURACY
 
 # Tableau 10: tells its first colours apart for most colour-blind readers, and in print.
-PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d",
-           "#ff9da6", "#bab0ac"]
+PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#ff9da6", "#bab0ac"]
 TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
 TEMPLATE.layout.colorway = PALETTE
 TEMPLATE.layout.font = {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 13}
@@ -33,39 +32,79 @@ def styled(figure: go.Figure, **layout) -> go.Figure:
 
 
 def combinations_bar(counts: pd.DataFrame, title="Frames per label combination"):
-    figure = px.bar(counts, x="combination", y="images", color="combination", text="images", template=TEMPLATE,
-                    color_discrete_map=COLOURS, category_orders={"combination": list(COMBINATIONS)}, title=title)
+    figure = px.bar(
+        counts,
+        x="combination",
+        y="images",
+        color="combination",
+        text="images",
+        template=TEMPLATE,
+        color_discrete_map=COLOURS,
+        category_orders={"combination": list(COMBINATIONS)},
+        title=title,
+    )
     return styled(figure, showlegend=False, height=340)
 
 
 def labels_bar(counts: pd.DataFrame):
     long = counts.melt(id_vars="label", var_name="in frame", value_name="images")
-    figure = px.bar(long, x="label", y="images", color="in frame", barmode="group", text="images", template=TEMPLATE,
-                    color_discrete_map={"present": "#4c78a8", "absent": "#bab0ac"},
-                    title="Each label: present or absent")
+    figure = px.bar(
+        long,
+        x="label",
+        y="images",
+        color="in frame",
+        barmode="group",
+        text="images",
+        template=TEMPLATE,
+        color_discrete_map={"present": "#4c78a8", "absent": "#bab0ac"},
+        title="Each label: present or absent",
+    )
     figure.update_traces(textangle=0, textposition="outside", cliponaxis=False)
     return styled(figure, height=340, legend=LEGEND_ABOVE | {"title": None})
 
 
 def co_occurrence_heatmap(matrix: pd.DataFrame):
-    figure = go.Figure(go.Heatmap(z=matrix.to_numpy(), x=["jerry absent", "jerry present"],
-                                  y=["tom absent", "tom present"], text=matrix.to_numpy(),
-                                  texttemplate="%{text}", colorscale="Blues", showscale=False))
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=["jerry absent", "jerry present"],
+            y=["tom absent", "tom present"],
+            text=matrix.to_numpy(),
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+        )
+    )
     return styled(figure, title="Label co-occurrence", height=340)
 
 
 def splits_bar(counts: pd.DataFrame):
-    figure = px.bar(counts, x="split", y="images", color="combination", barmode="group", template=TEMPLATE,
-                    color_discrete_map=COLOURS, category_orders={"combination": list(COMBINATIONS)},
-                    title="Label combinations per split")
+    figure = px.bar(
+        counts,
+        x="split",
+        y="images",
+        color="combination",
+        barmode="group",
+        template=TEMPLATE,
+        color_discrete_map=COLOURS,
+        category_orders={"combination": list(COMBINATIONS)},
+        title="Label combinations per split",
+    )
     return styled(figure, height=360, legend=LEGEND_ABOVE | {"title": None})
 
 
 def sizes_scatter(sizes: pd.DataFrame):
     """Only worth drawing when the frames come in more than one size (see eda.size_summary)."""
     counts = sizes.groupby(["width", "height"]).size().rename("images").reset_index()
-    figure = px.scatter(counts, x="width", y="height", size="images", text="images", template=TEMPLATE,
-                        title="Image sizes (before resizing)")
+    figure = px.scatter(
+        counts,
+        x="width",
+        y="height",
+        size="images",
+        text="images",
+        template=TEMPLATE,
+        title="Image sizes (before resizing)",
+    )
     return styled(figure, height=340)
 
 
@@ -83,8 +122,13 @@ def learning_curves(histories: dict, metric: str = "val_loss"):
         if metric in history:
             figure.add_trace(go.Scatter(x=history.epoch, y=history[metric], mode="lines+markers", name=name))
     rows = max(len(histories), 1)
-    styled(figure, title=metric.replace("_", " "), height=380 + 22 * rows, legend=LEGEND_BELOW,
-           margin={"b": 60 + 22 * rows})
+    styled(
+        figure,
+        title=metric.replace("_", " "),
+        height=380 + 22 * rows,
+        legend=LEGEND_BELOW,
+        margin={"b": 60 + 22 * rows},
+    )
     return epoch_axis(figure)
 
 
@@ -97,8 +141,17 @@ def train_val_curves(history: pd.DataFrame, metric: str = "loss"):
 
 
 def confusion_heatmap(matrix: list, title="Confusion matrix (rows: truth, columns: predicted)"):
-    figure = go.Figure(go.Heatmap(z=matrix, x=list(COMBINATIONS), y=list(COMBINATIONS), text=matrix,
-                                  texttemplate="%{text}", colorscale="Blues", showscale=False))
+    figure = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=list(COMBINATIONS),
+            y=list(COMBINATIONS),
+            text=matrix,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+        )
+    )
     figure.update_yaxes(autorange="reversed", title="truth")
     return styled(figure, title=title, xaxis_title="predicted", height=360)
 
@@ -111,19 +164,42 @@ def accuracy_bars(table: pd.DataFrame, title="Test accuracy per run"):
         raise ValueError("accuracy_bars needs one row per run: the run names repeat")
     figure = go.Figure()
     for column, name in (("binary_accuracy", "binary accuracy"), ("exact_match", "exact match")):
-        figure.add_trace(go.Bar(y=table.run, x=table[column], name=name, orientation="h",
-                                marker_color=METRIC_COLOURS[name], text=table[column],
-                                texttemplate="%{x:.1%}", textposition="inside", insidetextanchor="end",
-                                textfont={"color": "white"}))
+        figure.add_trace(
+            go.Bar(
+                y=table.run,
+                x=table[column],
+                name=name,
+                orientation="h",
+                marker_color=METRIC_COLOURS[name],
+                text=table[column],
+                texttemplate="%{x:.1%}",
+                textposition="inside",
+                insidetextanchor="end",
+                textfont={"color": "white"},
+            )
+        )
     # The study's best as a dashed line behind the bars, named in the legend: a label on the line
     # sat on the first bar's number, and numbers outside the bars sat on the line (bars near 94 %).
     figure.add_vline(x=STUDY_BEST_BINARY_ACCURACY, line_dash="dash", line_color="#555", layer="below")
-    figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line={"dash": "dash", "color": "#555"},
-                                name=f"the study's best binary accuracy ({STUDY_BEST_BINARY_ACCURACY:.2%})"))
+    figure.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="lines",
+            line={"dash": "dash", "color": "#555"},
+            name=f"the study's best binary accuracy ({STUDY_BEST_BINARY_ACCURACY:.2%})",
+        )
+    )
     figure.update_yaxes(autorange="reversed", title=None, automargin=True)
     figure.update_xaxes(tickformat=".0%", range=[0, 1.08], title="test accuracy")
-    return styled(figure, title=title, barmode="group", height=150 + 46 * len(table), legend=LEGEND_ABOVE,
-                  margin={"l": 10, "t": 80})
+    return styled(
+        figure,
+        title=title,
+        barmode="group",
+        height=150 + 46 * len(table),
+        legend=LEGEND_ABOVE,
+        margin={"l": 10, "t": 80},
+    )
 
 
 # The video timeline sets its template and every colour itself: inside the app Streamlit's theme
@@ -152,32 +228,72 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
     markers = [4] * len(times) + [0] * (len(held) - len(times))
     for label in ("tom", "jerry"):
         values = table[f"p_{label}"].to_numpy()
-        figure.add_trace(go.Scatter(x=held, y=np.append(values, values[-1:]), mode="lines+markers",
-                                    name=f"p({label})", line=dict(color=TIMELINE_LINES[label], width=2, shape="hv"),
-                                    marker=dict(size=markers)), row=1, col=1)
-    figure.add_trace(go.Scatter(x=[times.min() if len(times) else 0, end],
-                                y=[threshold, threshold], mode="lines", name=f"threshold {threshold:.2f}",
-                                line=dict(color=TIMELINE_LINES["threshold"], dash="dash", width=1)), row=1, col=1)
+        figure.add_trace(
+            go.Scatter(
+                x=held,
+                y=np.append(values, values[-1:]),
+                mode="lines+markers",
+                name=f"p({label})",
+                line=dict(color=TIMELINE_LINES[label], width=2, shape="hv"),
+                marker=dict(size=markers),
+            ),
+            row=1,
+            col=1,
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=[times.min() if len(times) else 0, end],
+            y=[threshold, threshold],
+            mode="lines",
+            name=f"threshold {threshold:.2f}",
+            line=dict(color=TIMELINE_LINES["threshold"], dash="dash", width=1),
+        ),
+        row=1,
+        col=1,
+    )
     cuts = list(cuts)
     if cuts:  # drawn after the lines; a triangle on top marks a cut that falls on a line's own step
         xs = [x for cut in cuts for x in (cut, cut, None)]
         ys = [y for _ in cuts for y in (0, 1.02, None)]
-        figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name="shot cut", hoverinfo="skip",
-                                    marker=dict(symbol="triangle-down", size=[0, 9, 0] * len(cuts),
-                                                color=TIMELINE_LINES["cut"]),
-                                    line=dict(color=TIMELINE_LINES["cut"], width=1.5, dash="dot")), row=1, col=1)
+        figure.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name="shot cut",
+                hoverinfo="skip",
+                marker=dict(symbol="triangle-down", size=[0, 9, 0] * len(cuts), color=TIMELINE_LINES["cut"]),
+                line=dict(color=TIMELINE_LINES["cut"], width=1.5, dash="dot"),
+            ),
+            row=1,
+            col=1,
+        )
     for verdict in COMBINATIONS:
         rows = (table.verdict == verdict).to_numpy()
-        figure.add_trace(go.Bar(x=times[rows] + spans[rows] / 2, y=[1] * int(rows.sum()), width=spans[rows],
-                                name=verdict,
-                                marker=dict(color=COLOURS[verdict], line=dict(width=0)),
-                                hovertemplate="%{customdata:.1f} s: " + verdict + "<extra></extra>",
-                                customdata=times[rows]), row=2, col=1)
+        figure.add_trace(
+            go.Bar(
+                x=times[rows] + spans[rows] / 2,
+                y=[1] * int(rows.sum()),
+                width=spans[rows],
+                name=verdict,
+                marker=dict(color=COLOURS[verdict], line=dict(width=0)),
+                hovertemplate="%{customdata:.1f} s: " + verdict + "<extra></extra>",
+                customdata=times[rows],
+            ),
+            row=2,
+            col=1,
+        )
     figure.update_yaxes(range=[0, 1.05], title="probability", row=1, col=1)
     figure.update_xaxes(range=[0, end])  # the clip, from its start: a 0.1 s clip is not centred on 0
     figure.update_yaxes(visible=False, range=[0, 1], row=2, col=1)
     figure.update_xaxes(title="time (s)", row=2, col=1)
-    return figure.update_layout(template=TIMELINE_TEMPLATE, colorway=list(TIMELINE_LINES.values()), height=420,
-                                barmode="overlay", bargap=0, title="Tom and Jerry over time",
-                                legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
-                                margin=dict(t=100, b=40))
+    return figure.update_layout(
+        template=TIMELINE_TEMPLATE,
+        colorway=list(TIMELINE_LINES.values()),
+        height=420,
+        barmode="overlay",
+        bargap=0,
+        title="Tom and Jerry over time",
+        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
+        margin=dict(t=100, b=40),
+    )

@@ -30,11 +30,16 @@ def run_names(runs: list[Run]) -> dict[str, str]:
         # Runs from several datasets: the demo ones say so; real ones name theirs only when
         # there are several real datasets.
         real = {run.dataset.get("fingerprint") for run in runs if not run.dataset.get("demo")}
-        names = {run.run_id: f"{names[run.run_id]} · {run.dataset.get('name')} data"
-                 if run.dataset.get("demo") or len(real) > 1 else names[run.run_id] for run in runs}
+        names = {
+            run.run_id: f"{names[run.run_id]} · {run.dataset.get('name')} data"
+            if run.dataset.get("demo") or len(real) > 1
+            else names[run.run_id]
+            for run in runs
+        }
     counts = Counter(names.values())
-    return {run_id: name if counts[name] == 1 else f"{name} · {run_id.rsplit('-', 1)[-1]}"
-            for run_id, name in names.items()}
+    return {
+        run_id: name if counts[name] == 1 else f"{name} · {run_id.rsplit('-', 1)[-1]}" for run_id, name in names.items()
+    }
 
 
 def made_on(run: Run, fingerprint: str | None) -> bool:
@@ -52,8 +57,16 @@ def best_run(runs: list[Run], with_model: bool = True) -> Run | None:
     for run in finished(runs, with_model=with_model):
         validation = (run.metrics or {}).get("validation", {})
         real = run.dataset.get("demo") is False
-        scored.append((real, validation.get("exact_match_accuracy", 0), validation.get("binary_accuracy", 0),
-                       run.reference, run.run_id, run))
+        scored.append(
+            (
+                real,
+                validation.get("exact_match_accuracy", 0),
+                validation.get("binary_accuracy", 0),
+                run.reference,
+                run.run_id,
+                run,
+            )
+        )
     return max(scored, key=lambda item: item[:5])[-1] if scored else None
 
 
@@ -68,6 +81,7 @@ def model_choices(runs: list[Run]) -> tuple[dict, str | None]:
 @dataclass(frozen=True)
 class SplitResult:
     """One setting's test scores on one split kind, averaged over the split seeds it ran on."""
+
     kind: str
     runs: tuple
     binary_accuracy: float
@@ -98,15 +112,20 @@ def split_result(kind: str, runs: list[Run]) -> SplitResult:
     runs = sorted(runs, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
     test = [run.test for run in runs]
     single = test[0] if len(test) == 1 else {}
-    return SplitResult(kind, tuple(runs), float(np.mean([t.get("binary_accuracy", 0) for t in test])),
-                       float(np.mean([t.get("exact_match_accuracy", 0) for t in test])),
-                       single.get("binary_accuracy_ci95"), single.get("exact_match_ci95"))
+    return SplitResult(
+        kind,
+        tuple(runs),
+        float(np.mean([t.get("binary_accuracy", 0) for t in test])),
+        float(np.mean([t.get("exact_match_accuracy", 0) for t in test])),
+        single.get("binary_accuracy_ci95"),
+        single.get("exact_match_ci95"),
+    )
 
 
 @dataclass(frozen=True)
 class Headline:
-    setting: str              # e.g. 'efficientnet_lite0 lite0-best · 224 px · TTA'
-    lead: SplitResult         # on the most leakage-resistant split kind among the runs
+    setting: str  # e.g. 'efficientnet_lite0 lite0-best · 224 px · TTA'
+    lead: SplitResult  # on the most leakage-resistant split kind among the runs
     random: SplitResult | None  # the random split (the study's), beside it; None when lead is random
     random_setting: str | None  # the random split's setting when it is another one
 
@@ -151,8 +170,9 @@ def misclassified(run: Run, threshold: float = 0.5) -> pd.DataFrame:
         wrong = (p >= threshold).astype(int) != truth
         confidence = np.maximum(confidence, np.where(wrong, np.abs(p - truth), 0))
     test["confidence"] = confidence
-    test["predicted"] = [COMBINATION_OF[(int(t >= threshold), int(j >= threshold))]
-                         for t, j in zip(test.p_tom, test.p_jerry)]
+    test["predicted"] = [
+        COMBINATION_OF[(int(t >= threshold), int(j >= threshold))] for t, j in zip(test.p_tom, test.p_jerry)
+    ]
     wrong = test[confidence > 0]
     return wrong.sort_values(["confidence", "filename"], ascending=[False, True], kind="stable").reset_index(drop=True)
 
@@ -161,17 +181,26 @@ def split_comparison(runs: list[Run]) -> pd.DataFrame:
     """Finished runs of the same setting on each split kind, side by side (mean over seeds)."""
     rows = []
     for run in finished(runs):
-        rows.append({"setting": run.setting(), "split": run.split.get("kind"), "split_seed": run.split.get("seed"),
-                     "binary_accuracy": run.test.get("binary_accuracy"),
-                     "exact_match": run.test.get("exact_match_accuracy")})
+        rows.append(
+            {
+                "setting": run.setting(),
+                "split": run.split.get("kind"),
+                "split_seed": run.split.get("seed"),
+                "binary_accuracy": run.test.get("binary_accuracy"),
+                "exact_match": run.test.get("exact_match_accuracy"),
+            }
+        )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     frame = frame.groupby(["setting", "split"], as_index=False, sort=False).agg(
         runs=("binary_accuracy", "count"),
         seeds=("split_seed", lambda seeds: ", ".join(str(s) for s in sorted(seeds, key=lambda s: (s is None, s or 0)))),
-        binary_accuracy=("binary_accuracy", "mean"), exact_match=("exact_match", "mean"),
-        exact_match_min=("exact_match", "min"), exact_match_max=("exact_match", "max"))
+        binary_accuracy=("binary_accuracy", "mean"),
+        exact_match=("exact_match", "mean"),
+        exact_match_min=("exact_match", "min"),
+        exact_match_max=("exact_match", "max"),
+    )
     order = {kind: i for i, kind in enumerate(SPLIT_ORDER)}
     # Only settings tested on more than one split kind compare anything.
     kinds = frame.groupby("setting").split.transform("nunique")
@@ -184,9 +213,10 @@ def split_comparison(runs: list[Run]) -> pd.DataFrame:
 class Column:
     """How a results column is titled and shown, in the app (st.column_config) and the report.
     Titles are short so a table fits a page; `help` (a tooltip) says the rest."""
+
     title: str
     help: str = ""
-    kind: str = "text"   # text | percent | f1 | number | seconds | check | rate
+    kind: str = "text"  # text | percent | f1 | number | seconds | check | rate
     width: int | None = None  # pixels in the app; titles fit, the run name may be cut (hover shows it)
 
 
@@ -194,58 +224,106 @@ COLUMNS = {
     "run": Column("run", "Model, variant or preset, split with its seed, image size, TTA.", width=280),
     "setting": Column("setting", "What was trained, whichever split it was tested on.", width=300),
     "model": Column("model", width=130),
-    "split": Column("split", "Which frames were held out: random (the study's), blocked (runs of 50 frames kept "
-                    "together) or shots (whole shots kept together).", width=80),
+    "split": Column(
+        "split",
+        "Which frames were held out: random (the study's), blocked (runs of 50 frames kept "
+        "together) or shots (whole shots kept together).",
+        width=80,
+    ),
     "seeds": Column("split seeds", "The split seeds averaged over.", width=95),
     "runs": Column("runs", "How many runs (split seeds) the row averages.", kind="number", width=55),
-    "correct": Column("correct", "The study's count: binary accuracy x test frames. It averages the two labels, "
-                      "so a frame with one label right counts as half (hence numbers like 374.5).", width=80),
-    "binary_accuracy": Column("binary acc.", "Binary accuracy: the share of label decisions (tom and jerry, two "
-                              "per frame) that are right; the study's metric.", kind="percent", width=85),
-    "exact_match": Column("exact match", "Share of test frames with both labels right: the honest score for a "
-                          "four-way answer (neither, tom, jerry, both).", kind="percent", width=88),
-    "exact_match_ci95": Column("95 % interval", "Exact match's 95 % interval: a bootstrap over shots (frames of one "
-                               "shot are resampled together, as they are not independent).", width=105),
-    "vs_base": Column("vs base (points)", "Exact match minus the same model's base cell on the same test frames, in "
-                      "points, with its 95 % interval (bootstrap over shots) and the exact McNemar p-value; * where "
-                      "the interval excludes zero (a difference the test set can tell).", width=200),
+    "correct": Column(
+        "correct",
+        "The study's count: binary accuracy x test frames. It averages the two labels, "
+        "so a frame with one label right counts as half (hence numbers like 374.5).",
+        width=80,
+    ),
+    "binary_accuracy": Column(
+        "binary acc.",
+        "Binary accuracy: the share of label decisions (tom and jerry, two "
+        "per frame) that are right; the study's metric.",
+        kind="percent",
+        width=85,
+    ),
+    "exact_match": Column(
+        "exact match",
+        "Share of test frames with both labels right: the honest score for a "
+        "four-way answer (neither, tom, jerry, both).",
+        kind="percent",
+        width=88,
+    ),
+    "exact_match_ci95": Column(
+        "95 % interval",
+        "Exact match's 95 % interval: a bootstrap over shots (frames of one "
+        "shot are resampled together, as they are not independent).",
+        width=105,
+    ),
+    "vs_base": Column(
+        "vs base (points)",
+        "Exact match minus the same model's base cell on the same test frames, in "
+        "points, with its 95 % interval (bootstrap over shots) and the exact McNemar p-value; * where "
+        "the interval excludes zero (a difference the test set can tell).",
+        width=200,
+    ),
     "exact_match_min": Column("lowest", "Exact match of the worst split seed.", kind="percent", width=70),
     "exact_match_max": Column("highest", "Exact match of the best split seed.", kind="percent", width=70),
     "f1_tom": Column("F1 tom", "Harmonic mean of precision and recall for the tom label.", kind="f1", width=65),
-    "f1_jerry": Column("F1 jerry", "Harmonic mean of precision and recall for the jerry label.", kind="f1",
-                       width=70),
-    "challenge": Column("challenge", "Distorted challenge frames with both labels right, of all of them.",
-                        width=80),
-    "challenge_in_training": Column("in training", "How many challenge frames this run's split put in training "
-                                    "(so they are no fair test).", kind="number", width=85),
-    "learning_rate": Column("learning rate", "The rate trained with (a tuned run: the search's best).",
-                            kind="rate", width=90),
-    "seconds": Column("time (s)", "Seconds to train and evaluate (the shipped runs: 2 CPU cores).", kind="seconds",
-                      width=70),
-    "shipped": Column("shipped", "A reference result shipped with the project (artifacts/runs/ref-*), measured "
-                      "on the real frames; not re-run here.", kind="check", width=70),
-    "confidence": Column("confidence", "The probability the model gave its wrong answer, on the label it got "
-                         "most wrong.", kind="f1", width=95),
+    "f1_jerry": Column("F1 jerry", "Harmonic mean of precision and recall for the jerry label.", kind="f1", width=70),
+    "challenge": Column("challenge", "Distorted challenge frames with both labels right, of all of them.", width=80),
+    "challenge_in_training": Column(
+        "in training",
+        "How many challenge frames this run's split put in training (so they are no fair test).",
+        kind="number",
+        width=85,
+    ),
+    "learning_rate": Column(
+        "learning rate", "The rate trained with (a tuned run: the search's best).", kind="rate", width=90
+    ),
+    "seconds": Column(
+        "time (s)", "Seconds to train and evaluate (the shipped runs: 2 CPU cores).", kind="seconds", width=70
+    ),
+    "shipped": Column(
+        "shipped",
+        "A reference result shipped with the project (artifacts/runs/ref-*), measured "
+        "on the real frames; not re-run here.",
+        kind="check",
+        width=70,
+    ),
+    "confidence": Column(
+        "confidence",
+        "The probability the model gave its wrong answer, on the label it got most wrong.",
+        kind="f1",
+        width=95,
+    ),
     "filename": Column("frame", width=160),
     "combination": Column("truth", width=80),
     "tom": Column("tom", "The truth: 1 when Tom is in the frame.", kind="number", width=55),
     "jerry": Column("jerry", "The truth: 1 when Jerry is in the frame.", kind="number", width=55),
     # The runs table (tomjerry.runs.table) on the Train page.
     "label": Column("run", "Model, variant or preset, split with its seed, image size, TTA.", width=280),
-    "state": Column("state", "queued, waiting (for the one training slot), running, finished, failed, cancelled; "
-                    "interrupted: its process ended without finishing (resume it).", width=85),
+    "state": Column(
+        "state",
+        "queued, waiting (for the one training slot), running, finished, failed, cancelled; "
+        "interrupted: its process ended without finishing (resume it).",
+        width=85,
+    ),
     "dataset_name": Column("dataset", "The dataset the run was trained on.", width=110),
     "epoch": Column("epoch", "Epochs finished.", kind="number", width=60),
     "epochs": Column("of", "Epochs planned.", kind="number", width=45),
     "test_binary_accuracy": Column("binary acc.", "Test binary accuracy.", kind="percent", width=85),
     "test_exact_match": Column("exact match", "Test exact match: both labels right.", kind="percent", width=88),
-    "reference": Column("shipped", "A reference result shipped with the project (artifacts/runs/ref-*), "
-                        "measured on the real frames.", kind="check", width=70),
+    "reference": Column(
+        "shipped",
+        "A reference result shipped with the project (artifacts/runs/ref-*), measured on the real frames.",
+        kind="check",
+        width=70,
+    ),
     "created": Column("created", "When the run was created (UTC).", width=180),
     "run_id": Column("run id", "The run's folder under artifacts/runs/ (for resume, evaluate, predict).", width=300),
     "error": Column("why (failed or unreadable)", width=300),
-    "model_error": Column("model file problem", "Why the run's model.keras cannot be used (e.g. a Git LFS pointer).",
-                          width=260),
+    "model_error": Column(
+        "model file problem", "Why the run's model.keras cannot be used (e.g. a Git LFS pointer).", width=260
+    ),
     "predicted": Column("called", "What the model answered at this threshold.", width=80),
     "p_tom": Column("p(tom)", kind="f1", width=75),
     "p_jerry": Column("p(jerry)", kind="f1", width=75),
@@ -271,9 +349,11 @@ def comparability(a: Run, b: Run) -> str | None:
         return "they were made on different datasets (or one does not record its dataset)"
     frames_a, frames_b = set(test_frames(a).index), set(test_frames(b).index)
     if frames_a != frames_b:
-        return (f"their test sets differ ({len(frames_a)} and {len(frames_b)} frames, "
-                f"{len(frames_a & frames_b)} shared): split {a.split.get('kind')} {a.split.get('seed')} against "
-                f"{b.split.get('kind')} {b.split.get('seed')}")
+        return (
+            f"their test sets differ ({len(frames_a)} and {len(frames_b)} frames, "
+            f"{len(frames_a & frames_b)} shared): split {a.split.get('kind')} {a.split.get('seed')} against "
+            f"{b.split.get('kind')} {b.split.get('seed')}"
+        )
     return None
 
 
@@ -286,13 +366,20 @@ def paired_comparison(a: Run, b: Run, threshold: float = 0.5) -> dict:
         raise ValueError(f"{a.label()} and {b.label()} cannot be compared: {reason}")
     frames_a, frames_b = test_frames(a, threshold), test_frames(b, threshold)
     frames_b = frames_b.loc[frames_a.index]
-    groups = (frames_a["shot"] if "shot" in frames_a else pd.Series(range(len(frames_a)), index=frames_a.index)).to_numpy()
-    binary = paired_difference(frames_a[["tom_ok", "jerry_ok"]].to_numpy(), frames_b[["tom_ok", "jerry_ok"]].to_numpy(),
-                               groups)
+    groups = (
+        frames_a["shot"] if "shot" in frames_a else pd.Series(range(len(frames_a)), index=frames_a.index)
+    ).to_numpy()
+    binary = paired_difference(
+        frames_a[["tom_ok", "jerry_ok"]].to_numpy(), frames_b[["tom_ok", "jerry_ok"]].to_numpy(), groups
+    )
     exact = paired_difference(frames_a.exact.to_numpy(), frames_b.exact.to_numpy(), groups)
     test = mcnemar_exact(frames_a.exact.to_numpy(), frames_b.exact.to_numpy())
-    return {"frames": len(frames_a), "threshold": threshold,
-            "binary_accuracy_difference": binary._asdict(), "exact_match_difference": exact._asdict(),
-            "mcnemar_exact_match": test._asdict(),
-            "significant": bool(exact.low > 0 or exact.high < 0),
-            "grouped_by": "shot" if "shot" in frames_a else "frame"}
+    return {
+        "frames": len(frames_a),
+        "threshold": threshold,
+        "binary_accuracy_difference": binary._asdict(),
+        "exact_match_difference": exact._asdict(),
+        "mcnemar_exact_match": test._asdict(),
+        "significant": bool(exact.low > 0 or exact.high < 0),
+        "grouped_by": "shot" if "shot" in frames_a else "frame",
+    }

@@ -30,8 +30,7 @@ def uses_cached_features(config: RunConfig) -> bool:
     """True when a run trains only layers after its model's feature layer on unchanging inputs:
     a pretrained model with its base frozen (fine_tune_from None), no augmentation and no MixUp."""
     spec = SPECS[config.model]
-    return (spec.feature_layer is not None and config.fine_tune_from is None and not config.augment
-            and not config.mixup)
+    return spec.feature_layer is not None and config.fine_tune_from is None and not config.augment and not config.mixup
 
 
 def split_model(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras.Model]:
@@ -45,14 +44,18 @@ def split_model(model: keras.Model, layer_name: str) -> tuple[keras.Model, keras
     split = model.get_layer(layer_name)
     extractor = keras.Model(model.inputs, split.output, name=f"{model.name}_features")
     if extractor.trainable_weights:
-        raise ValueError(f"{model.name} trains layers before {layer_name!r}: its features change every step "
-                         "and cannot be computed once")
+        raise ValueError(
+            f"{model.name} trains layers before {layer_name!r}: its features change every step "
+            "and cannot be computed once"
+        )
     inputs = keras.Input(split.output.shape[1:], name="features")
     x = inputs
-    for layer in model.layers[names.index(layer_name) + 1:]:
+    for layer in model.layers[names.index(layer_name) + 1 :]:
         x = layer(x)
     head = keras.Model(inputs, x, name=f"{model.name}_head")
-    if tuple(head.output.shape) != tuple(model.output.shape) or len(head.trainable_weights) != len(model.trainable_weights):
+    if tuple(head.output.shape) != tuple(model.output.shape) or len(head.trainable_weights) != len(
+        model.trainable_weights
+    ):
         raise ValueError(f"the layers of {model.name} after {layer_name!r} are not one chain")
     return extractor, head
 
@@ -71,8 +74,9 @@ def extract(extractor: keras.Model, images: np.ndarray, batch_size: int) -> np.n
     return extractor.predict(make_dataset(images, None, batch_size), verbose=0).astype(np.float32)
 
 
-def feature_dataset(features: np.ndarray, labels: np.ndarray, batch_size: int, training: bool = False,
-                    seed: int = 0) -> tf.data.Dataset:
+def feature_dataset(
+    features: np.ndarray, labels: np.ndarray, batch_size: int, training: bool = False, seed: int = 0
+) -> tf.data.Dataset:
     """Batches of (features, labels); training batches shuffled as make_dataset shuffles frames
     (same buffer, seed and reshuffling), so a run visits the frames in the same order."""
     data = tf.data.Dataset.from_tensor_slices((features, labels.astype(np.float32)))
@@ -87,7 +91,8 @@ def feature_datasets(extractor: keras.Model, data, config: RunConfig, batch_size
     start = time.time()
     x_train, y_train = data.part("train")
     x_val, y_val = data.part("val")
-    train = feature_dataset(extract(extractor, x_train, batch_size), y_train, batch_size, training=True,
-                            seed=config.seed)
+    train = feature_dataset(
+        extract(extractor, x_train, batch_size), y_train, batch_size, training=True, seed=config.seed
+    )
     val = feature_dataset(extract(extractor, x_val, batch_size), y_val, batch_size)
     return train, val, time.time() - start

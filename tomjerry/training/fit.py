@@ -65,17 +65,34 @@ class RunFiles(keras.callbacks.Callback):
         self.last_write = time.time()
         done = self.epoch + (batch + 1) / max(self.steps, 1)
         rate = (time.time() - self.start) / max(done - self.first_epoch, 1e-9)
-        update_status(self.folder.path, epoch=self.epoch, batch=batch + 1, steps=self.steps,
-                      progress=done / self.epochs, eta_seconds=rate * (self.epochs - done), **self.extra)
+        update_status(
+            self.folder.path,
+            epoch=self.epoch,
+            batch=batch + 1,
+            steps=self.steps,
+            progress=done / self.epochs,
+            eta_seconds=rate * (self.epochs - done),
+            **self.extra,
+        )
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1, **self.extra, **{k: float(v) for k, v in (logs or {}).items()},
-               "seconds": time.time() - self.epoch_start}
+        row = {
+            "epoch": epoch + 1,
+            **self.extra,
+            **{k: float(v) for k, v in (logs or {}).items()},
+            "seconds": time.time() - self.epoch_start,
+        }
         self.rows.append(row)
         write_csv(self.history_path, pd.DataFrame(self.rows))
         rate = (time.time() - self.start) / (epoch + 1 - self.first_epoch)
-        update_status(self.folder.path, epoch=epoch + 1, batch=0, progress=(epoch + 1) / self.epochs,
-                      eta_seconds=rate * (self.epochs - epoch - 1), **self.extra)
+        update_status(
+            self.folder.path,
+            epoch=epoch + 1,
+            batch=0,
+            progress=(epoch + 1) / self.epochs,
+            eta_seconds=rate * (self.epochs - epoch - 1),
+            **self.extra,
+        )
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -132,8 +149,10 @@ def compile_model(model, config: RunConfig, steps_per_epoch: int):
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.BinaryCrossentropy(label_smoothing=config.label_smoothing),
-        metrics=[keras.metrics.BinaryAccuracy(name="binary_accuracy"),
-                 keras.metrics.AUC(multi_label=True, num_labels=2, name="auc")],
+        metrics=[
+            keras.metrics.BinaryAccuracy(name="binary_accuracy"),
+            keras.metrics.AUC(multi_label=True, num_labels=2, name="auc"),
+        ],
     )
     return model
 
@@ -148,8 +167,13 @@ def new_model(config: RunConfig, steps_per_epoch: int, strategy=None):
             print("mixed precision needs a GPU: training in float32", file=sys.stderr)
     strategy = strategy or choose_strategy(config.strategy)
     with strategy.scope():
-        model = build_model(config.model, config.image_size, dropout_rate=config.dropout_rate,
-                            weights=config.weights, fine_tune_from=config.fine_tune_from)
+        model = build_model(
+            config.model,
+            config.image_size,
+            dropout_rate=config.dropout_rate,
+            weights=config.weights,
+            fine_tune_from=config.fine_tune_from,
+        )
         return compile_model(model, config, steps_per_epoch)
 
 
@@ -169,8 +193,11 @@ def cached_head(model, config: RunConfig, data: RunData | None, steps: int, stra
         return head, {}
     batch_size = config.batch_size * strategy.num_replicas_in_sync
     train, val, seconds = feature_datasets(extractor, data, config, batch_size)
-    print(f"frozen base: {layer!r} features of the training and validation frames extracted once "
-          f"({seconds:.0f} s); only the head trains", file=sys.stderr)
+    print(
+        f"frozen base: {layer!r} features of the training and validation frames extracted once "
+        f"({seconds:.0f} s); only the head trains",
+        file=sys.stderr,
+    )
     return head, {"train": train, "val": val, "record": {"layer": layer, "seconds": round(seconds, 1)}}
 
 
@@ -198,17 +225,25 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
     # The backup is deleted only once the run's metrics exist: a kill between the fit and the
     # evaluation resumes straight to the evaluation instead of training again from epoch 1.
     backup = folder.file(RunFolder.BACKUP)
-    callbacks = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
-                 RunFiles(run_dir, config.epochs, steps)]
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
+        RunFiles(run_dir, config.epochs, steps),
+    ]
     best_path = folder.file(RunFolder.BEST_WEIGHTS)
     if config.patience:
         history = folder.read_history()
         best_so_far = float(history.val_loss.min()) if "val_loss" in history else None
         callbacks += [
-            ResumableEarlyStopping(folder.file(RunFolder.HISTORY), monitor="val_loss", mode="min",
-                                   patience=config.patience),
-            keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True,
-                                            save_weights_only=True, initial_value_threshold=best_so_far),
+            ResumableEarlyStopping(
+                folder.file(RunFolder.HISTORY), monitor="val_loss", mode="min", patience=config.patience
+            ),
+            keras.callbacks.ModelCheckpoint(
+                str(best_path),
+                monitor="val_loss",
+                save_best_only=True,
+                save_weights_only=True,
+                initial_value_threshold=best_so_far,
+            ),
         ]
     start = time.time()
     fitted.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
@@ -223,10 +258,20 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
     save_model(model, run_dir)
     trained = float(history.seconds.sum()) if "seconds" in history else seconds
     extra = {"cached_features": cached["record"]} if cached else {}
-    result = evaluate_model(model, data, run_dir, {
-        "train_seconds": round(trained + (cached["record"]["seconds"] if cached else 0), 1),
-        "replicas": replicas, "epochs_run": len(history), "best_epoch": best_epoch,
-        "evaluated_epoch": evaluated_epoch, **extra}, tta=config.tta)
+    result = evaluate_model(
+        model,
+        data,
+        run_dir,
+        {
+            "train_seconds": round(trained + (cached["record"]["seconds"] if cached else 0), 1),
+            "replicas": replicas,
+            "epochs_run": len(history),
+            "best_epoch": best_epoch,
+            "evaluated_epoch": evaluated_epoch,
+            **extra,
+        },
+        tta=config.tta,
+    )
     shutil.rmtree(backup, ignore_errors=True)
     best_path.unlink(missing_ok=True)
     return result

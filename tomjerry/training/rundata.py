@@ -38,8 +38,9 @@ class RunData:
             split = make_split(self.table, str(split_file))
         else:
             shots = self.shot_groups if config.split == "shots" else None
-            split = make_split(self.table, config.split, config.split_seed, config.exclude_challenges,
-                               config.block_frames, shots=shots)
+            split = make_split(
+                self.table, config.split, config.split_seed, config.exclude_challenges, config.block_frames, shots=shots
+            )
             save_split(split, split_file)
         self.split_file = split_file
         self.split: np.ndarray = split.split.to_numpy()
@@ -64,7 +65,15 @@ class RunData:
         augment = config.augment if augment is None else augment
         x_train, y_train = self.part("train")
         x_val, y_val = self.part("val")
-        train = make_dataset(x_train, y_train, batch_size, training=True, augment=augment, seed=config.seed,
-                             augmentation_kind=config.augmentation, mixup=config.mixup)
+        train = make_dataset(
+            x_train,
+            y_train,
+            batch_size,
+            training=True,
+            augment=augment,
+            seed=config.seed,
+            augmentation_kind=config.augmentation,
+            mixup=config.mixup,
+        )
         val = make_dataset(x_val, y_val, batch_size)
         return train, val, int(np.ceil(len(x_train) / batch_size))

@@ -36,13 +36,19 @@ def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict, 
     reference = novelty_reference(predictor, data, features, data.split[keep])
     flagged = reference.is_out_of_distribution(reference.score(features))
     rows = data.table[keep]
-    predictions = pd.DataFrame({
-        "filename": rows.filename.to_numpy(), "split": data.split[keep], "challenge": rows.challenge.to_numpy(),
-        "tom": rows.tom.to_numpy(), "jerry": rows.jerry.to_numpy(),
-        "p_tom": probabilities[:, 0].round(6), "p_jerry": probabilities[:, 1].round(6),
-        # The shot (group of near-copy frames) of each frame: intervals resample whole shots.
-        "shot": data.shot_groups[keep],
-    })
+    predictions = pd.DataFrame(
+        {
+            "filename": rows.filename.to_numpy(),
+            "split": data.split[keep],
+            "challenge": rows.challenge.to_numpy(),
+            "tom": rows.tom.to_numpy(),
+            "jerry": rows.jerry.to_numpy(),
+            "p_tom": probabilities[:, 0].round(6),
+            "p_jerry": probabilities[:, 1].round(6),
+            # The shot (group of near-copy frames) of each frame: intervals resample whole shots.
+            "shot": data.shot_groups[keep],
+        }
+    )
     truth, probs = predictions[["tom", "jerry"]].to_numpy(), predictions[["p_tom", "p_jerry"]].to_numpy()
     test = (predictions.split == "test").to_numpy()
     val = (predictions.split == "val").to_numpy()
@@ -56,12 +62,20 @@ def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict, 
         "challenge_in_validation": int((data.table.challenge.to_numpy() & (data.split == "val")).sum()),
         "threshold_from_validation": threshold,
         "test_at_validation_threshold": metrics(truth[test], probs[test], threshold, shots[test]),
-        "dataset": {"path": str(data.source.path), "demo": data.source.is_demo, "images": len(data.table),
-                    "fingerprint": data.dataset_record["fingerprint"]},
+        "dataset": {
+            "path": str(data.source.path),
+            "demo": data.source.is_demo,
+            "images": len(data.table),
+            "fingerprint": data.dataset_record["fingerprint"],
+        },
         "split_counts": {p: int((data.split == p).sum()) for p in ("train", "val", "test")},
-        "novelty": {**reference.to_dict(), "false_alarm_rate": {
-            part: float(flagged[(predictions.split == part).to_numpy()].mean()) for part in ("val", "test")},
-            "challenge_flagged": int(flagged[predictions.challenge.to_numpy().astype(bool)].sum())},
+        "novelty": {
+            **reference.to_dict(),
+            "false_alarm_rate": {
+                part: float(flagged[(predictions.split == part).to_numpy()].mean()) for part in ("val", "test")
+            },
+            "challenge_flagged": int(flagged[predictions.challenge.to_numpy().astype(bool)].sum()),
+        },
     }
     return predictions, result, reference
 
@@ -74,7 +88,11 @@ def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta
     folder.write_predictions(predictions)
     reference.save(folder.file(RunFolder.NOVELTY))
     folder.write_metrics(result)
-    recipe = InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta,
-                             threshold=result["threshold_from_validation"], threshold_source="validation")
+    recipe = InferenceRecipe(
+        input_size=int(data.images.shape[1]),
+        tta=tta,
+        threshold=result["threshold_from_validation"],
+        threshold_source="validation",
+    )
     folder.write_json(RunFolder.INFERENCE, recipe.to_dict())
     return result

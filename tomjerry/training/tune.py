@@ -51,8 +51,13 @@ class RecordingRandomSearch(kt.RandomSearch):
         worker = os.environ.get("KERASTUNER_TUNER_ID", "local")
         history = RunFolder(self.run_dir).trial_history(trial.trial_id)
         history.parent.mkdir(exist_ok=True)
-        recorder = RunFiles(self.run_dir, self.config.epochs, self.steps, history_path=history,
-                            extra={"trial": number, "trials": self.config.max_trials, "worker": worker})
+        recorder = RunFiles(
+            self.run_dir,
+            self.config.epochs,
+            self.steps,
+            history_path=history,
+            extra={"trial": number, "trials": self.config.max_trials, "worker": worker},
+        )
         kwargs["callbacks"] = list(kwargs.get("callbacks", [])) + [recorder]
         return super().run_trial(trial, *args, **kwargs)
 
@@ -60,26 +65,44 @@ class RecordingRandomSearch(kt.RandomSearch):
 def trial_table(tuner: kt.Tuner) -> pd.DataFrame:
     rows = []
     for trial in tuner.oracle.trials.values():
-        rows.append({"trial_id": trial.trial_id, "status": trial.status, "val_loss": trial.score,
-                     **trial.hyperparameters.values,
-                     "message": (trial.message or "")[:500] if hasattr(trial, "message") else ""})
+        rows.append(
+            {
+                "trial_id": trial.trial_id,
+                "status": trial.status,
+                "val_loss": trial.score,
+                **trial.hyperparameters.values,
+                "message": (trial.message or "")[:500] if hasattr(trial, "message") else "",
+            }
+        )
     return pd.DataFrame(rows).sort_values("trial_id") if rows else pd.DataFrame()
 
 
-def make_tuner(config: RunConfig, run_dir: Path, steps: int, heads_only: bool = False,
-               **extra) -> RecordingRandomSearch:
+def make_tuner(
+    config: RunConfig, run_dir: Path, steps: int, heads_only: bool = False, **extra
+) -> RecordingRandomSearch:
     """The search; with `heads_only` (a frozen base's cached features, tomjerry.training.features) each
     trial builds and trains only the model's head."""
+
     def build(hp):
         trial_config = hyperparameters(hp, config)
         model = new_model(trial_config, steps)
         return cached_head(model, trial_config, None, steps, features=False)[0] if heads_only else model
 
     return RecordingRandomSearch(
-        run_dir, config, steps, hypermodel=build, objective="val_loss", max_trials=config.max_trials,
-        seed=config.seed, directory=str(run_dir), project_name=RunFolder.TUNER, overwrite=False,
+        run_dir,
+        config,
+        steps,
+        hypermodel=build,
+        objective="val_loss",
+        max_trials=config.max_trials,
+        seed=config.seed,
+        directory=str(run_dir),
+        project_name=RunFolder.TUNER,
+        overwrite=False,
         # Fail fast: keras-tuner otherwise only logs a failed trial and moves on.
-        max_consecutive_failed_trials=1, **extra)
+        max_consecutive_failed_trials=1,
+        **extra,
+    )
 
 
 def search_inputs(config: RunConfig, data: RunData) -> tuple:
@@ -124,10 +147,18 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
     best_hp = best_trial.hyperparameters
     chosen = hyperparameters(best_hp, config)
     skipped = passed_over(order)
-    folder.write_json(RunFolder.BEST_HYPERPARAMETERS, {
-        "learning_rate": chosen.learning_rate, "dropout_rate": chosen.dropout_rate,
-        "trial_id": best_trial.trial_id, "val_loss": best_trial.score, "values": best_hp.values,
-        "selection": RULE, "passed_over": skipped})
+    folder.write_json(
+        RunFolder.BEST_HYPERPARAMETERS,
+        {
+            "learning_rate": chosen.learning_rate,
+            "dropout_rate": chosen.dropout_rate,
+            "trial_id": best_trial.trial_id,
+            "val_loss": best_trial.score,
+            "values": best_hp.values,
+            "selection": RULE,
+            "passed_over": skipped,
+        },
+    )
     history = folder.trial_history(best_trial.trial_id)
     epochs = {}
     if history.is_file():  # the chosen trial's learning curves are the run's learning curves
@@ -141,13 +172,26 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
     # A search resumed in another process (or one whose trials were reused) spent its training
     # time before this process: the trials' recorded epochs hold it.
     seconds = max(seconds, trial_seconds(folder) + (cached["seconds"] if cached else 0))
-    return evaluate_model(model, data, run_dir, {
-        "train_seconds": round(seconds, 1), **epochs, **({"cached_features": cached} if cached else {}), "tuning": {
-            "trials": len(trials), "best_learning_rate": chosen.learning_rate,
-            "best_dropout_rate": chosen.dropout_rate, "best_val_loss": float(np.round(best_trial.score, 6)),
-            "best_val_auc": None if pd.isna(order.iloc[0].get("val_auc")) else float(order.iloc[0].val_auc),
-            "selection": RULE, "passed_over": skipped}},
-        tta=config.tta)
+    return evaluate_model(
+        model,
+        data,
+        run_dir,
+        {
+            "train_seconds": round(seconds, 1),
+            **epochs,
+            **({"cached_features": cached} if cached else {}),
+            "tuning": {
+                "trials": len(trials),
+                "best_learning_rate": chosen.learning_rate,
+                "best_dropout_rate": chosen.dropout_rate,
+                "best_val_loss": float(np.round(best_trial.score, 6)),
+                "best_val_auc": None if pd.isna(order.iloc[0].get("val_auc")) else float(order.iloc[0].val_auc),
+                "selection": RULE,
+                "passed_over": skipped,
+            },
+        },
+        tta=config.tta,
+    )
 
 
 def kept_epochs(curves: pd.DataFrame) -> dict:
@@ -181,8 +225,11 @@ def distributed_environment(role: str, oracle: str, worker_id: str | None = None
         raise ValueError(f"--oracle must be HOST:PORT, not {oracle!r}")
     if role == "worker" and not worker_id:
         worker_id = f"tuner-{os.uname().nodename}-{os.getpid()}"
-    return {"KERASTUNER_TUNER_ID": "chief" if role == "chief" else worker_id,
-            "KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": port}
+    return {
+        "KERASTUNER_TUNER_ID": "chief" if role == "chief" else worker_id,
+        "KERASTUNER_ORACLE_IP": host,
+        "KERASTUNER_ORACLE_PORT": port,
+    }
 
 
 def run_worker(run_dir: Path, data_path=None) -> int:
