@@ -1,0 +1,9 @@
+"""The metrics wing: numbers from predictions, pure numpy / pandas / scipy (no TensorFlow, no files).
+
+    evaluation  the study's binary accuracy, correct predictions, per-label metrics and the threshold
+                chosen on validation, from (N, 2) labels and probabilities
+    stats       cluster bootstrap intervals over shots and paired comparisons of two runs (McNemar)
+    selection   which trial of a search the tuned cell keeps (the validation rule), and its order
+
+May import: the shared bottom only (tomjerry, paths, atomic, quiet). This file imports nothing.
+"""
