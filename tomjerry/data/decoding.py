@@ -16,6 +16,7 @@ refuses a truncated file instead of filling the missing part with grey.
 
 import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -190,11 +191,9 @@ def flat_run(lines: np.ndarray, chunk: int = 64) -> int:
     return len(lines)
 
 
-def strip_bars(rgb: np.ndarray, aspect: float) -> np.ndarray | None:
-    """The 16:9 picture inside uniform bars (a phone screenshot of a video, a letterboxed frame):
-    the bars above and below a taller picture, or left and right of a wider one, are removed. None
-    unless there are bars on both sides and removing them leaves a picture near `aspect`; a flat
-    sky or wall inside a picture is never taken for a bar, as it does not bring it to 16:9."""
+def bar_bounds(rgb: np.ndarray, aspect: float) -> tuple[int, int] | None:
+    """(first, last): how many lines of uniform bars `strip_bars` removes at the start (top or left)
+    and at the end (bottom or right) of a picture, or None when it removes none (see strip_bars)."""
     height, width = rgb.shape[:2]
     lines = rgb if width / height < aspect else rgb.transpose(1, 0, 2)
     keep = int(round(width / aspect)) if lines is rgb else int(round(height * aspect))
@@ -206,39 +205,104 @@ def strip_bars(rgb: np.ndarray, aspect: float) -> np.ndarray | None:
     last = min(trail, excess - first)
     if min(first, last) < excess / 4:
         return None
-    inner = lines[first:len(lines) - last]
-    inner = inner if lines is rgb else inner.transpose(1, 0, 2)
-    return inner if near_aspect(inner.shape[1], inner.shape[0], aspect) else None
+    inner = len(lines) - first - last
+    inner_width, inner_height = (width, inner) if lines is rgb else (inner, height)
+    return (first, last) if near_aspect(inner_width, inner_height, aspect) else None
 
 
-def centre_crop(rgb: np.ndarray, aspect: float) -> np.ndarray:
-    """The centre of a picture wider than `aspect`, at full height."""
+def strip_bars(rgb: np.ndarray, aspect: float) -> np.ndarray | None:
+    """The 16:9 picture inside uniform bars (a phone screenshot of a video, a letterboxed frame):
+    the bars above and below a taller picture, or left and right of a wider one, are removed. None
+    unless there are bars on both sides and removing them leaves a picture near `aspect`; a flat
+    sky or wall inside a picture is never taken for a bar, as it does not bring it to 16:9."""
+    bounds = bar_bounds(rgb, aspect)
+    if bounds is None:
+        return None
+    first, last = bounds
     height, width = rgb.shape[:2]
-    keep = int(round(height * aspect))
-    left = (width - keep) // 2
-    return rgb[:, left:left + keep]
+    if width / height < aspect:
+        return rgb[first : height - last]
+    return rgb[:, first : width - last]
 
 
-def mirror_pad(rgb: np.ndarray, aspect: float) -> np.ndarray:
-    """A picture taller than `aspect` widened to it with mirror images of its left and right edges."""
-    height, width = rgb.shape[:2]
+def pad_geometry(height: int, width: int, aspect: float) -> tuple[int, int, int, int]:
+    """(height, width, left, extra) of `mirror_pad`: the picture's size after any shrink, and the
+    mirror columns added, `left` of them on the left and `extra - left` on the right."""
     if height * height * aspect > MAX_PIXELS:
         # A very tall picture would grow past the decoder's own pixel limit; shrink it first (it is
         # shrunk to the model's input anyway), so fitting never needs more memory than decoding.
         scale = (MAX_PIXELS / (height * height * aspect)) ** 0.5
-        size = (max(1, int(width * scale)), max(1, int(height * scale)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        height, width = rgb.shape[:2]
+        width, height = max(1, int(width * scale)), max(1, int(height * scale))
     extra = int(round(height * aspect)) - width
-    left = extra // 2
+    return height, width, extra // 2, extra
+
+
+def mirror_pad(rgb: np.ndarray, aspect: float) -> np.ndarray:
+    """A picture taller than `aspect` widened to it with mirror images of its left and right edges."""
+    height, width, left, extra = pad_geometry(*rgb.shape[:2], aspect)
+    if (height, width) != rgb.shape[:2]:
+        rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     # "symmetric" repeats the edge pixel (as a mirror does); numpy mirrors again when the padding is
     # wider than the picture.
     return np.pad(rgb, ((0, 0), (left, extra - left), (0, 0)), mode="symmetric")
 
 
+@dataclass(frozen=True)
+class FrameFit:
+    """Where a picture went when `fit_to_frame` brought it to 16:9, so that anything computed on the
+    model's input (a Grad-CAM map) can be put back on the picture as it was given.
+
+    The part of the picture the model sees, `source` = (x0, y0, x1, y1) in the picture's pixels
+    (end exclusive), lies at `target` = (x0, y0, x1, y1) in the fitted picture of `size` = (width,
+    height); the fitted picture is then squeezed to the model's square input. Outside `source` the
+    picture was cropped away or was a bar (the model never saw it); outside `target` the fitted
+    picture is mirror padding (not the picture). kind: "unchanged", "bars", "crop" or "pad"."""
+
+    picture: tuple[int, int]  # (width, height) of the picture as given
+    size: tuple[int, int]  # (width, height) of the fitted 16:9 picture
+    source: tuple[int, int, int, int]
+    target: tuple[int, int, int, int]
+    kind: str
+
+    @property
+    def sees_all(self) -> bool:
+        """Whether every pixel of the picture reached the model (nothing cropped, no bars)."""
+        return self.source == (0, 0, *self.picture)
+
+
+def fit_of(height: int, width: int, rgb: np.ndarray | None = None, aspect: float = FRAME_ASPECT) -> FrameFit:
+    """The FrameFit `fit_to_frame` applies to a (height, width) picture. Bars can only be found in
+    the pixels: without `rgb` a picture is taken to have none."""
+    whole = (0, 0, width, height)
+    if near_aspect(width, height, aspect):
+        return FrameFit((width, height), (width, height), whole, whole, "unchanged")
+    bounds = bar_bounds(rgb, aspect) if rgb is not None else None
+    if bounds is not None:
+        first, last = bounds
+        if width / height < aspect:
+            box = (0, first, width, height - last)
+        else:
+            box = (first, 0, width - last, height)
+        size = (box[2] - box[0], box[3] - box[1])
+        return FrameFit((width, height), size, box, (0, 0, *size), "bars")
+    if width / height > aspect:
+        keep = int(round(height * aspect))
+        left = (width - keep) // 2
+        return FrameFit((width, height), (keep, height), (left, 0, left + keep, height), (0, 0, keep, height), "crop")
+    shrunk_height, shrunk_width, left, extra = pad_geometry(height, width, aspect)
+    return FrameFit(
+        (width, height),
+        (shrunk_width + extra, shrunk_height),
+        whole,
+        (left, 0, left + shrunk_width, shrunk_height),
+        "pad",
+    )
+
+
 def fit_to_frame(rgb: np.ndarray, aspect: float = FRAME_ASPECT) -> tuple[np.ndarray, str | None]:
     """A (H, W, 3) picture brought to the training frames' shape before the square resize, and a
-    sentence for the user saying what was done (None when nothing was).
+    sentence for the user saying what was done (None when nothing was). Where each part of the
+    picture went: `fit_of`.
 
     The rule, chosen by measurement with the shipped model on real test frames turned into other
     shapes (benchmarks/shape_rule.py): within ASPECT_TOLERANCE of 16:9, the picture is left alone;
@@ -248,13 +312,14 @@ def fit_to_frame(rgb: np.ndarray, aspect: float = FRAME_ASPECT) -> tuple[np.ndar
     padding it: it cuts every character in half).
     """
     height, width = rgb.shape[:2]
-    if near_aspect(width, height, aspect):
+    fit = fit_of(height, width, rgb, aspect)
+    if fit.kind == "unchanged":
         return rgb, None
     shape = aspect_label(width / height)
-    inner = strip_bars(rgb, aspect)
-    if inner is not None:
+    x0, y0, x1, y1 = fit.source
+    if fit.kind == "bars":
         sides = "above and below" if width / height < aspect else "left and right of"
-        return inner, f"removed the uniform bars {sides} a {shape} picture, leaving its 16:9 middle"
-    if width / height > aspect:
-        return centre_crop(rgb, aspect), f"cropped the centre 16:9 of a {shape} picture"
+        return rgb[y0:y1, x0:x1], f"removed the uniform bars {sides} a {shape} picture, leaving its 16:9 middle"
+    if fit.kind == "crop":
+        return rgb[y0:y1, x0:x1], f"cropped the centre 16:9 of a {shape} picture"
     return mirror_pad(rgb, aspect), f"padded a {shape} picture to 16:9 with mirror copies of its left and right edges"

@@ -18,7 +18,7 @@ import pandas as pd
 
 from tomjerry.atomic import write_json, write_npy
 from tomjerry.data.dataset import Dataset, Problem, identical_images, scan
-from tomjerry.data.decoding import BadImage, decode_image, fit_to_frame
+from tomjerry.data.decoding import BadImage, FrameFit, decode_image, fit_to_frame
 from tomjerry.paths import cache_dir
 
 # 2: one decoder for dataset and uploads. The real frames' arrays are unchanged (tested byte for
@@ -38,6 +38,35 @@ def model_input(rgb: np.ndarray, size: int) -> tuple[np.ndarray, str | None]:
     how its shape was fitted to 16:9 (None when it was already 16:9)."""
     fitted, note = fit_to_frame(rgb)
     return cv2.resize(fitted, (size, size), interpolation=cv2.INTER_AREA), note
+
+
+def map_to_picture(
+    square: np.ndarray, fit: FrameFit, out_size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A map over the model's (S, S) square input (a Grad-CAM map) put back on the picture as it
+    was given, inverting `model_input`: the square is stretched back to the fitted 16:9 picture
+    (undoing the squeeze), the mirror padding is dropped, and the rest is placed where it came from
+    in the picture (fit: tomjerry.data.decoding.fit_of). Returns ((H, W) float32 map, (H, W) bool
+    `seen`: the pixels the model saw); parts cropped away or removed as bars get 0 and False.
+    out_size: (width, height) to draw at, default the picture's own; it should keep the picture's
+    shape (a smaller copy for the screen)."""
+    square = np.asarray(square, np.float32)
+    if square.ndim != 2:
+        raise ValueError(f"a map is (S, S), not {square.shape}")
+    width, height = out_size or fit.picture
+    scale_x, scale_y = width / fit.picture[0], height / fit.picture[1]
+    fitted = cv2.resize(square, fit.size, interpolation=cv2.INTER_LINEAR)
+    tx0, ty0, tx1, ty1 = fit.target
+    sx0, sy0, sx1, sy1 = fit.source
+    # The source box on the output's scale (a smaller copy for the screen), at least one pixel.
+    x0, y0 = int(round(sx0 * scale_x)), int(round(sy0 * scale_y))
+    x1, y1 = max(x0 + 1, int(round(sx1 * scale_x))), max(y0 + 1, int(round(sy1 * scale_y)))
+    x1, y1 = min(x1, width), min(y1, height)
+    result = np.zeros((height, width), np.float32)
+    seen = np.zeros((height, width), bool)
+    result[y0:y1, x0:x1] = cv2.resize(fitted[ty0:ty1, tx0:tx1], (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    seen[y0:y1, x0:x1] = True
+    return result, seen
 
 
 def read_frame(path, size: int) -> np.ndarray | None:

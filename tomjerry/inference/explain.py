@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 
 from tomjerry import LABELS
+from tomjerry.data.decoding import FRAME_ASPECT, fit_of
+from tomjerry.data.images import map_to_picture
 from tomjerry.models.specs import SPECS
 
 
@@ -74,6 +76,39 @@ def overlay(
     if probability is not None and probability < threshold:
         alpha = FADED_ALPHA
     return cv2.addWeighted(base, 1 - alpha, colours, alpha, 0)
+
+
+# The picture under a map is shown at most this many pixels a side: enough for a projector, and a
+# 12-megapixel phone photo is not blended at full size on every rerun.
+SHOWN_SIDE = 960
+UNSEEN_NOTE = "greyed: the parts of the picture the model did not see (cropped away, or bars)"
+
+
+def overlay_on_picture(
+    rgb: np.ndarray,
+    square: np.ndarray,
+    probability: float | None = None,
+    threshold: float = 0.5,
+    aspect: float = FRAME_ASPECT,
+    max_side: int = SHOWN_SIDE,
+) -> tuple[np.ndarray, str | None]:
+    """A Grad-CAM map of the model's (S, S) square input drawn on the (H, W, 3) uint8 picture as it
+    was given (not on the squeezed, cropped or padded model input): tomjerry.data.images.map_to_picture
+    inverts the shape rule. The picture is shown at most `max_side` pixels a side; parts the model
+    never saw are greyed and get no colours. Returns (RGB uint8 picture, a note on the greyed parts
+    or None when the model saw all of it). A label below `threshold` is drawn faded, as `overlay`."""
+    height, width = rgb.shape[:2]
+    fit = fit_of(height, width, rgb, aspect)
+    scale = min(1.0, max_side / max(height, width))
+    size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
+    base = rgb if size == (width, height) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    heat, seen = map_to_picture(square, fit, size)
+    drawn = overlay(base, heat, probability=probability, threshold=threshold)
+    if seen.all():
+        return drawn, None
+    grey = (0.35 * base[~seen] + 0.65 * 128).astype(np.uint8)
+    drawn[~seen] = grey
+    return drawn, UNSEEN_NOTE
 
 
 def jet(values: np.ndarray) -> np.ndarray:
