@@ -1,8 +1,13 @@
 """The study's story as one standalone HTML file (charts and pictures inlined) for class: the
-Report page shows it and `python -m tomjerry report --out FILE` writes it headless."""
+Report page shows it and `python -m tomjerry report --out FILE` writes it headless.
+
+Two parts: `report_data` queries the runs and returns a plain `ReportData` (no HTML, no model
+loaded), and `render_report` turns it into HTML. Another view of the same study (an answer
+section, a slides deck) takes `report_data(...)` and renders it its own way."""
 
 import base64
 import html
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -32,7 +37,16 @@ from tomjerry.runs.provenance import dataset_fingerprint
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
 from tomjerry.science.deviations import DIFFERENCES
-from tomjerry.science.results import COLUMNS, best_run, finished, headline, made_on, run_names, split_comparison
+from tomjerry.science.results import (
+    COLUMNS,
+    Headline,
+    best_run,
+    finished,
+    headline,
+    made_on,
+    run_names,
+    split_comparison,
+)
 
 # Tables fit the page: small type, numbers right-aligned, the run name allowed to wrap.
 STYLE = """
@@ -104,14 +118,13 @@ def table_html(frame: pd.DataFrame, columns: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def gradcam_examples(dataset: Dataset, run: Run, count: int = 3) -> str:
+def gradcam_examples(rows: pd.DataFrame, run: Run) -> str:
+    """Grad-CAM pictures of `rows` (dataset rows: path, filename, combination) under `run`'s own
+    recipe, one figure per frame and label, as HTML."""
     from tomjerry.data.images import read_frame, to_float
     from tomjerry.inference.explain import SCALE_CAPTION, Explainer, cam_caption, colour_scale, overlay
     from tomjerry.inference.predict import Predictor
 
-    rows = dataset.usable[dataset.usable.challenge].head(count)
-    if rows.empty:
-        rows = dataset.usable.head(count)
     predictor = Predictor.from_path(run.path)  # the run's own recipe: the answers its evaluation gives
     explainer = Explainer(predictor.model)
     threshold = predictor.recipe.threshold
@@ -134,9 +147,8 @@ def gradcam_examples(dataset: Dataset, run: Run, count: int = 3) -> str:
     return "".join(parts)
 
 
-def headline_html(runs: list[Run]) -> str:
-    """The same numbers Home leads with: the most leakage-resistant split first."""
-    found = headline(runs)
+def headline_html(found: Headline | None) -> str:
+    """The same numbers Home leads with (results.headline): the most leakage-resistant split first."""
     if found is None:
         return "<p>No finished runs yet.</p>"
     rows = [(found.lead, found.setting)]
@@ -167,134 +179,250 @@ def headline_html(runs: list[Run]) -> str:
     )
 
 
-def build_report(dataset: Dataset, runs: list[Run], artifacts=None, with_gradcam: bool = True) -> str:
-    """The standalone HTML report about `dataset`, from `runs` (the runs made on it)."""
-    figures = Figures()
+@dataclass
+class ReportData:
+    """What the report shows, computed from the dataset and its runs and nothing else: queries on the
+    runs, no HTML. `build_report` renders it; other views of the study (an answer section, a slides
+    deck) reuse it, so every view says the same numbers.
+
+    dataset, counts, is_demo: the dataset (data.dataset.Dataset), its counts (Dataset.counts()) and
+        whether it is the generated demo set.
+    runs: the finished runs among those given (results.finished); best: results.best_run of them
+        (with a model), or None; best_name: its display name (results.run_names), or None.
+    headline: results.headline(runs): the leading split's scores with intervals, or None.
+    split: the best run's own split (its split.csv), a frame of (filename, split) per usable frame,
+        or None when there is no best run on this dataset or its split file is unreadable;
+        split_kind, split_seed: its kind and seed; challenge_in_train: challenge frames in its train.
+    results: science.study_tables' frame of every finished run (one row per run, study columns).
+    cells: the study grid's cells among them; cell_splits: the splits they ran on, the shown one first;
+        shown_split: cell_splits[0] or None; on_split: the cells on it; cells_note: the sentence about
+        challenge frames and shipped runs for those cells (computed, never hard-coded).
+    skipped: {model: reason} for study models that were not run (science.study_tables.skipped_models).
+    beyond: runs of a named preset outside the grid; beyond_note: the sentence about them.
+    comparison: results.split_comparison(runs): one setting on several splits (may be empty).
+    challenge: the best run's metrics on the distorted challenge frames (metrics.json "challenge"),
+        {} without a best run; challenge_in_training: how many of them were in its training split.
+    examples: up to three dataset rows (challenge frames first) for the Grad-CAM section.
+    generated: when the data was computed (local time).
+    """
+
+    dataset: Dataset
+    counts: dict
+    is_demo: bool
+    runs: list[Run]
+    best: Run | None
+    best_name: str | None
+    headline: Headline | None
+    split: pd.DataFrame | None
+    split_kind: str | None
+    split_seed: int | None
+    challenge_in_train: int | None
+    results: pd.DataFrame
+    cells: pd.DataFrame
+    cell_splits: list[str]
+    shown_split: str | None
+    on_split: pd.DataFrame
+    cells_note: str
+    skipped: dict[str, str]
+    beyond: pd.DataFrame
+    beyond_note: str
+    comparison: pd.DataFrame
+    challenge: dict
+    challenge_in_training: object
+    examples: pd.DataFrame
+    generated: datetime = field(default_factory=datetime.now)
+
+
+def best_split(dataset: Dataset, best: Run | None) -> pd.DataFrame | None:
+    """The best run's own split.csv as (filename, split) per usable frame, or None when the run was
+    not made on this dataset or its split file cannot be read (recomputing the split would drop
+    settings such as block_frames)."""
     table = dataset.usable
-    counts = dataset.counts()
+    if best is None or not made_on(best, dataset_fingerprint(table)):
+        return None
+    try:
+        split = read_split_csv(best.folder.file(RunFolder.SPLIT), table)
+    except (OSError, ValueError):
+        return None
+    return pd.DataFrame({"filename": table.filename, "split": split.to_numpy()})
+
+
+def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int = 3) -> ReportData:
+    """Everything the report shows about `dataset` from `runs` (the runs made on it), as plain data
+    (see ReportData). `artifacts`: the artifacts folder, for the study models that were skipped.
+    `examples`: how many frames the Grad-CAM section takes. Reads run folders; loads no model."""
+    table = dataset.usable
     runs = finished(runs)
-    fingerprint = dataset_fingerprint(table)
     best = best_run(runs)
+    split = best_split(dataset, best)
+    challenge_in_train = None
+    if split is not None:
+        challenge_in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
+    results = study_tables(runs)
+    cells = study_cells(results)
+    cell_splits = study_splits(results) if not cells.empty else []
+    shown = cell_splits[0] if cell_splits else None
+    on_split = cells[cells.split == shown] if shown is not None else cells
+    cells_note = ""
+    if shown is not None:
+        others = cell_splits[1:]
+        also = f" The study's cells also ran on: {', '.join(others)} (see the Compare page)." if others else ""
+        cells_note = f"{challenge_note(on_split)} {shipped_note(on_split)}{also}"
+    beyond = beyond_study(results)
+    metrics = (best.metrics or {}) if best is not None else {}
+    rows = table[table.challenge].head(examples)
+    return ReportData(
+        dataset=dataset,
+        counts=dataset.counts(),
+        is_demo=dataset.is_demo,
+        runs=runs,
+        best=best,
+        best_name=run_names([best])[best.run_id] if best is not None else None,
+        headline=headline(runs),
+        split=split,
+        split_kind=best.split.get("kind") if split is not None else None,
+        split_seed=best.split.get("seed") if split is not None else None,
+        challenge_in_train=challenge_in_train,
+        results=results,
+        cells=cells,
+        cell_splits=cell_splits,
+        shown_split=shown,
+        on_split=on_split,
+        cells_note=cells_note,
+        skipped=skipped_models(artifacts),
+        beyond=beyond,
+        beyond_note=shipped_note(beyond) if len(beyond) else "",
+        comparison=split_comparison(runs),
+        challenge=metrics.get("challenge", {}),
+        challenge_in_training=metrics.get("challenge_in_training", "?"),
+        examples=rows if not rows.empty else table.head(examples),
+    )
+
+
+def build_report(dataset: Dataset, runs: list[Run], artifacts=None, with_gradcam: bool = True) -> str:
+    """The standalone HTML report about `dataset`, from `runs` (the runs made on it):
+    render_report(report_data(...))."""
+    return render_report(report_data(dataset, runs, artifacts), with_gradcam=with_gradcam)
+
+
+def render_report(data: ReportData, with_gradcam: bool = True) -> str:
+    """ReportData as one standalone HTML page (plotly.js and pictures inlined, works offline).
+    `with_gradcam`: compute the Grad-CAM section (loads the best run's model and TensorFlow)."""
+    figures = Figures()
     out = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>Tom and Jerry: the study</title>"
         f"<style>{STYLE}</style></head><body>",
         "<h1>Tom, Jerry, both or neither?</h1>",
-        f"<p class='note'>Report generated {datetime.now():%Y-%m-%d %H:%M} by tomjerry.</p>",
+        f"<p class='note'>Report generated {data.generated:%Y-%m-%d %H:%M} by tomjerry.</p>",
     ]
-    if dataset.is_demo:
+    if data.is_demo:
         out.append(
             "<p class='demo'><b>Demo data</b>: generated drawings, not frames of the cartoon. "
             "Every number below is about the demo set.</p>"
         )
-    out.append("<h2>At a glance</h2>" + headline_html(runs))
-
-    out.append("<h2>1. The dataset</h2>")
-    out.append(
-        f"<p>{counts['images']:,} frames; {counts['challenges']} distorted challenge frames. "
-        "Two labels per frame (tom, jerry), so four combinations:</p>"
-    )
-    out.append(figures(charts.combinations_bar(eda.combination_counts(table))))
-    out.append(figures(charts.co_occurrence_heatmap(eda.co_occurrence(table))))
-
-    out.append("<h2>2. The splits</h2>")
-    split = None
-    if best is not None and made_on(best, fingerprint):
-        try:  # the run's own split.csv: recomputing it would drop settings such as block_frames
-            split = pd.DataFrame(
-                {
-                    "filename": table.filename,
-                    "split": read_split_csv(best.folder.file(RunFolder.SPLIT), table).to_numpy(),
-                }
-            )
-        except (OSError, ValueError):
-            split = None
-    if split is not None:
-        in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
-        kind, seed = best.split.get("kind"), best.split.get("seed")
-        out.append(
-            f"<p>The best model's split: <b>{kind}</b> (seed {seed}): {in_train} of "
-            f"{int(table.challenge.sum())} challenge frames are in its training split. Neighbouring frames "
-            "are near-duplicates, so a blocked split (runs of frames kept on one side) or a shots split "
-            "(whole shots kept on one side) is the honest test.</p>"
-        )
-        out.append(figures(charts.splits_bar(eda.per_split_counts(table, split))))
-    else:
-        out.append("<p>No finished run with a model on this dataset yet: no split to show.</p>")
-
+    out.append("<h2>At a glance</h2>" + headline_html(data.headline))
+    out.append(dataset_html(data, figures))
+    out.append(splits_html(data, figures))
     out.append("<h2>3. The models</h2><ul>")
     out.extend(f"<li><b>{name}</b>: {html.escape(spec.description)}</li>" for name, spec in SPECS.items())
     out.append("</ul>")
-
-    out.append("<h2>4. Results: base, tuned, tuned with augmentation</h2>")
-    results = study_tables(runs)
-    out.append(
-        f"<p>The study's best: <b>{STUDY_BEST_BINARY_ACCURACY:.2%}</b> test binary accuracy (tuned "
-        "AlexNet with augmentation, random split). Exact match counts a frame right only when both labels "
-        'are. "Correct" is the study\'s count, binary accuracy x test frames, so a frame with one label '
-        "right counts as half.</p>"
-    )
-    cells = study_cells(results)
-    splits = study_splits(results)
-    if cells.empty:
-        out.append("<p>No finished study cells yet.</p>")
-    else:
-        shown = splits[0]
-        others = (
-            f" The study's cells also ran on: {', '.join(splits[1:])} (see the Compare page)." if splits[1:] else ""
-        )
-        on_split = cells[cells.split == shown]
-        notes = f"{challenge_note(on_split)} {shipped_note(on_split)}{others}"
-        out.append(f"<p>The study's cells on the <b>{html.escape(shown)}</b> split. {html.escape(notes)}</p>")
-        for variant, title in STUDY_VARIANTS.items():
-            part = on_split[on_split.variant == variant]
-            out.append(
-                f"<h3>{html.escape(title)}</h3>" + (table_html(part, CELL_COLUMNS) if len(part) else "<p>none</p>")
-            )
-        out.append(figures(charts.accuracy_bars(on_split, f"Test accuracy: the study's cells ({shown} split)")))
-    for model, reason in skipped_models(artifacts).items():
-        out.append(f"<p class='demo'><b>{html.escape(model)} was not run</b>: {html.escape(reason)}</p>")
-    beyond = beyond_study(results)
-    if len(beyond):
-        out.append(
-            "<h3>Beyond the study</h3><p>Runs from a named preset (not a cell of the study's grid), "
-            f"on every split they ran on. {html.escape(shipped_note(beyond))}</p>"
-        )
-        out.append(table_html(beyond, BEYOND_COLUMNS))
-        out.append(figures(charts.accuracy_bars(beyond, "Test accuracy: beyond the study")))
-    comparison = split_comparison(runs)
-    if not comparison.empty:
-        out.append(
-            "<h3>One setting on several splits</h3>"
-            + table_html(
-                comparison,
-                ["setting", "split", "seeds", "binary_accuracy", "exact_match", "exact_match_min", "exact_match_max"],
-            )
-        )
-
-    if best:
-        metrics = best.metrics or {}
-        challenge = metrics.get("challenge", {})
-        out.append("<h2>5. The challenge frames</h2>")
-        out.append(
-            f"<p>{html.escape(run_names([best])[best.run_id])}: {challenge.get('exact_match_correct', 0)} of "
-            f"{challenge.get('count', 0)} challenge frames fully right "
-            f"({metrics.get('challenge_in_training', '?')} of them were in its training split).</p>"
-        )
-        if "confusion_matrix" in challenge:
-            out.append(
-                figures(
-                    charts.confusion_heatmap(
-                        challenge["confusion_matrix"]["rows_true_columns_predicted"], "Challenge frames"
-                    )
-                )
-            )
+    out.append(results_html(data, figures))
+    if data.best is not None:
+        out.append(challenge_html(data, figures))
         if with_gradcam:
             out.append("<h2>6. Where the model looks (Grad-CAM)</h2>")
-            out.append(gradcam_examples(dataset, best))
+            out.append(gradcam_examples(data.examples, data.best))
     out.append(
         "<h2>Differences from the study and the papers</h2><ul>"
         + "".join(f"<li><b>{html.escape(title)}</b>: {html.escape(text)}</li>" for title, text in DIFFERENCES)
         + "</ul>"
     )
     out.append("</body></html>")
+    return "\n".join(out)
+
+
+def dataset_html(data: ReportData, figures: Figures) -> str:
+    table, counts = data.dataset.usable, data.counts
+    return "\n".join(
+        [
+            "<h2>1. The dataset</h2>",
+            f"<p>{counts['images']:,} frames; {counts['challenges']} distorted challenge frames. "
+            "Two labels per frame (tom, jerry), so four combinations:</p>",
+            figures(charts.combinations_bar(eda.combination_counts(table))),
+            figures(charts.co_occurrence_heatmap(eda.co_occurrence(table))),
+        ]
+    )
+
+
+def splits_html(data: ReportData, figures: Figures) -> str:
+    if data.split is None:
+        return "<h2>2. The splits</h2>\n<p>No finished run with a model on this dataset yet: no split to show.</p>"
+    table = data.dataset.usable
+    return "\n".join(
+        [
+            "<h2>2. The splits</h2>",
+            f"<p>The best model's split: <b>{data.split_kind}</b> (seed {data.split_seed}): "
+            f"{data.challenge_in_train} of {int(table.challenge.sum())} challenge frames are in its training "
+            "split. Neighbouring frames are near-duplicates, so a blocked split (runs of frames kept on one side) "
+            "or a shots split (whole shots kept on one side) is the honest test.</p>",
+            figures(charts.splits_bar(eda.per_split_counts(table, data.split))),
+        ]
+    )
+
+
+def results_html(data: ReportData, figures: Figures) -> str:
+    out = [
+        "<h2>4. Results: base, tuned, tuned with augmentation</h2>",
+        f"<p>The study's best: <b>{STUDY_BEST_BINARY_ACCURACY:.2%}</b> test binary accuracy (tuned "
+        "AlexNet with augmentation, random split). Exact match counts a frame right only when both labels "
+        'are. "Correct" is the study\'s count, binary accuracy x test frames, so a frame with one label '
+        "right counts as half.</p>",
+    ]
+    if data.shown_split is None:
+        out.append("<p>No finished study cells yet.</p>")
+    else:
+        shown = data.shown_split
+        out.append(f"<p>The study's cells on the <b>{html.escape(shown)}</b> split. {html.escape(data.cells_note)}</p>")
+        for variant, title in STUDY_VARIANTS.items():
+            part = data.on_split[data.on_split.variant == variant]
+            out.append(
+                f"<h3>{html.escape(title)}</h3>" + (table_html(part, CELL_COLUMNS) if len(part) else "<p>none</p>")
+            )
+        out.append(figures(charts.accuracy_bars(data.on_split, f"Test accuracy: the study's cells ({shown} split)")))
+    for model, reason in data.skipped.items():
+        out.append(f"<p class='demo'><b>{html.escape(model)} was not run</b>: {html.escape(reason)}</p>")
+    if len(data.beyond):
+        out.append(
+            "<h3>Beyond the study</h3><p>Runs from a named preset (not a cell of the study's grid), "
+            f"on every split they ran on. {html.escape(data.beyond_note)}</p>"
+        )
+        out.append(table_html(data.beyond, BEYOND_COLUMNS))
+        out.append(figures(charts.accuracy_bars(data.beyond, "Test accuracy: beyond the study")))
+    if not data.comparison.empty:
+        out.append(
+            "<h3>One setting on several splits</h3>"
+            + table_html(
+                data.comparison,
+                ["setting", "split", "seeds", "binary_accuracy", "exact_match", "exact_match_min", "exact_match_max"],
+            )
+        )
+    return "\n".join(out)
+
+
+def challenge_html(data: ReportData, figures: Figures) -> str:
+    challenge = data.challenge
+    out = [
+        "<h2>5. The challenge frames</h2>",
+        f"<p>{html.escape(data.best_name or '')}: {challenge.get('exact_match_correct', 0)} of "
+        f"{challenge.get('count', 0)} challenge frames fully right "
+        f"({data.challenge_in_training} of them were in its training split).</p>",
+    ]
+    if "confusion_matrix" in challenge:
+        out.append(
+            figures(
+                charts.confusion_heatmap(
+                    challenge["confusion_matrix"]["rows_true_columns_predicted"], "Challenge frames"
+                )
+            )
+        )
     return "\n".join(out)
