@@ -160,6 +160,27 @@ def predict_upload(run_dir, data: bytes, name: str):
     return cached_prediction(*_predictor_key(run_dir), data, name)
 
 
+PREVIEW_SIDE = 960  # px: wider than any column the pages draw a picture in
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def upload_preview(data: bytes, name: str):
+    """An upload as the page draws it: its decoded pixels (tomjerry.data.decoding, the decoder the
+    model's input comes from), (H, W, 3) uint8 RGB at most PREVIEW_SIDE px a side. Never the raw
+    bytes: st.image re-encodes those with Pillow, which cannot write some modes it reads (a 16-bit
+    grey PNG raised "cannot write mode I;16 as JPEG"). BadImage as decode_image."""
+    import cv2
+
+    from tomjerry.data.decoding import decode_image
+
+    rgb = decode_image(data, name)
+    scale = PREVIEW_SIDE / max(rgb.shape[:2])
+    if scale < 1:  # a 40-megapixel photo is drawn from a small copy, and cached small
+        size = (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
+
+
 @st.cache_resource(max_entries=6)
 def cached_explainer(path: str, stamp: float, plus_plus: bool):
     from tomjerry.inference.explain import Explainer
@@ -258,6 +279,15 @@ def results_table(frame, columns):
             shown[column] = shown[column] * 100
         elif COLUMNS[column].kind == "text":
             shown[column] = shown[column].astype(object).where(shown[column].notna(), "")  # blank, not "None"
+    # A number column with a gap (a run not scored yet) would print a literal "None": such a
+    # column is shown as text, formatted as its kind would be, with the gap blank.
+    written = {"percent": "{:.1f}%", "f1": "{:.3f}", "seconds": "{:.0f}", "number": "{:g}"}
+    gapped = [c for c in columns if COLUMNS[c].kind in written and shown[c].isna().any()]
+    for column in gapped:
+        shown[column] = [
+            "" if value is None or value != value else written[COLUMNS[column].kind].format(value)
+            for value in shown[column]
+        ]
     config = {}
     for column in columns:
         spec = COLUMNS[column]
@@ -265,7 +295,7 @@ def results_table(frame, columns):
             # A name column as wide as its longest name (about 6 px a character), within reason.
             longest = int(shown[column].fillna("").astype(str).str.len().max())
             spec = dataclasses.replace(spec, width=min(max(spec.width, 6 * longest + 20), 420))
-        config[column] = COLUMN_KINDS[spec.kind](spec)
+        config[column] = COLUMN_KINDS["text" if column in gapped else spec.kind](spec)
     st.dataframe(shown, width="stretch", hide_index=True, column_config=config)
 
 

@@ -11,6 +11,7 @@ from tomjerry.config import (
     describe_changes,
     options,
     preset_changes,
+    preset_minutes_text,
 )
 from tomjerry.lab.launcher import RunBusy, cancel, launch, launch_study, resume
 from tomjerry.lab.study import PRESETS
@@ -18,7 +19,7 @@ from tomjerry.models.specs import SPECS
 from tomjerry.runs import states
 from tomjerry.runs.folder import RunFolder, run_path
 from tomjerry.runs.record import read_run
-from tomjerry.runs.status import read_status, run_states
+from tomjerry.runs.status import progress_text, read_status, run_states
 from tomjerry.runs.table import runs_table
 from tomjerry.science import charts
 from tomjerry.science.results import run_names
@@ -46,7 +47,8 @@ presets = ["", *RUN_PRESETS]
 preset = st.selectbox(
     "Start from",
     presets,
-    index=presets.index("demo" if source.is_demo else "best"),
+    # What a class would start: the demo preset on the drawings, quick (minutes) on the real frames.
+    index=presets.index("demo" if source.is_demo else "quick"),
     key="train_preset",
     format_func=lambda name: (
         f"{name}: {PRESET_DESCRIPTIONS[name]}"
@@ -113,20 +115,43 @@ if st.session_state.get("watched_run") not in choices:
     st.session_state["watched_run"] = active.run_id.iloc[0] if len(active) else choices[0]
 watched = pick_run("Run", choices, names, "watched_run")
 seen_states = run_states(artifacts())
+# The live view refreshes itself only while a run is active: an idle page that reran every two
+# seconds kept Streamlit's running indicator on for good.
+any_active = any(state in states.ACTIVE for state in seen_states.values())
 
 
-@st.fragment(run_every=2)
+def duration_text(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
+
+
 def live(run_id):
     run_dir = run_path(run_id, artifacts())
     status = read_status(run_dir)
     state = status.get("state", "unknown")
     progress = float(status.get("progress") or 0)
     eta = status.get("eta_seconds")
-    trial = f" · trial {status['trial']}/{status['trials']}" if status.get("trial") else ""
-    text = f"{state} · epoch {status.get('epoch', 0)}/{status.get('epochs', '?')}{trial}" + (
-        f" · ETA {eta:.0f} s" if eta and state == states.RUNNING else ""
-    )
+    metrics = RunFolder(run_dir).read_metrics() if state == states.FINISHED else None
+    text = progress_text(status, metrics)
+    if state == states.RUNNING and eta:
+        text += f" · about {duration_text(eta)} of training left"
     st.progress(min(progress, 1.0), text=text)
+    phase = status.get("phase")
+    if state == states.RUNNING and phase:
+        line = f"**Now:** {phase}"
+        if phase == "training" and status.get("steps"):
+            line += f", batch {status.get('batch', 0)} of {status['steps']} of this epoch"
+        if phase == "training" and not eta:
+            preset = read_run(run_dir).preset
+            expected = preset_minutes_text(preset) if preset else ""
+            line += ". The time left is measured once the first epoch is done" + (
+                f"; this preset takes {expected}." if expected else "."
+            )
+        st.markdown(line)
+    elif state in (states.QUEUED, states.WAITING):
+        st.markdown(
+            "**Now:** starting its process" if state == states.QUEUED else "**Now:** waiting for the run before it"
+        )
     if state == states.CANCELLED:
         st.warning("Cancelled. Resume continues it after its last finished epoch.")
     elif status.get("message"):
@@ -165,7 +190,9 @@ def live(run_id):
         st.rerun()  # a run started, finished or stopped: the picker and the table below refresh too
 
 
-live(watched)
+st.fragment(live, run_every=2 if any_active else None)(watched)
+if not any_active:
+    st.caption("No run is active: this view refreshes itself while one is.")
 
 st.subheader("All runs")
 results_table(
@@ -174,8 +201,7 @@ results_table(
         "label",
         "state",
         "dataset_name",
-        "epoch",
-        "epochs",
+        "progress",
         "test_binary_accuracy",
         "test_exact_match",
         "reference",

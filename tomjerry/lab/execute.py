@@ -16,7 +16,7 @@ from tomjerry.atomic import write_text
 from tomjerry.runs import states
 from tomjerry.runs.folder import TRAINING_LOCK, TRAINING_LOCK_HOLDER, RunFolder, now
 from tomjerry.runs.provenance import provenance, split_record
-from tomjerry.runs.status import HOST, Heartbeat, update_status
+from tomjerry.runs.status import HOST, Heartbeat, set_phase, update_status
 
 # How long a run waits for another run to free the training lock before it gives up.
 LOCK_TIMEOUT_SECONDS = 24 * 3600
@@ -60,6 +60,7 @@ def chief_progress(run_dir: Path):
 
 def fit_or_tune(run_dir: Path, data_path) -> dict:
     # TensorFlow takes seconds to import: the run has already said it is alive (waiting).
+    set_phase(run_dir, "starting TensorFlow")
     import keras
 
     from tomjerry.training import fit as training
@@ -69,6 +70,8 @@ def fit_or_tune(run_dir: Path, data_path) -> dict:
     folder = RunFolder(run_dir)
     config = folder.read_config()
     keras.utils.set_random_seed(config.seed)
+    # Decoding and resizing every frame takes about a minute on the real data before any epoch.
+    set_phase(run_dir, f"reading the frames at {config.image_size} px")
     data = RunData(config, data_path, run_dir)
     split = split_record(config, folder.split_sha256(), pd.Series(data.split))
     record = provenance(config, data.dataset_record, split, training.visible_gpus(), replicas=0)
@@ -128,6 +131,7 @@ def execute_run(run_dir, data_path=None, lock_timeout: float = LOCK_TIMEOUT_SECO
         finished=now(),
         progress=1.0,
         eta_seconds=0,
+        phase=None,
         train_seconds=round(time.time() - started, 1),
         message=None,
         test_binary_accuracy=result["test"].get("binary_accuracy"),

@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from tomjerry.config import RunConfig, changes_from_preset
+from tomjerry.data.discovery import is_demo_dataset
 from tomjerry.data.splits import SPLIT_KINDS
 from tomjerry.models.files import check_readable
 from tomjerry.models.specs import SPECS
@@ -70,6 +71,10 @@ class Run:
         legacy = (self.metrics or {}).get("dataset") or {}
         path = legacy.get("path") or self.status.get("data")
         demo = legacy.get("demo", self.status.get("demo"))
+        if demo is None and path is not None:
+            # A queued or waiting run has not said yet whether its data is the demo set: the
+            # folder's marker does, so the name stays "demo" from launch to finish (not "demo-v1").
+            demo = is_demo_dataset(path)
         name = "unknown" if path is None else ("demo" if demo else Path(path).name)
         # A run launched from the dashboard records its dataset's fingerprint in status.json at
         # once, so it is listed with that dataset's runs before it writes provenance.json.
@@ -110,7 +115,7 @@ class Run:
             return f"unreadable run {self.run_id}"
         split = self.split
         split_text = split["kind"] if split.get("seed") is None else f"{split['kind']} {split['seed']}"
-        name, *rest = self._setting_parts()
+        name, *rest = self._setting_parts(self.config)
         return " · ".join([name, split_text, *rest])
 
     def setting(self) -> str:
@@ -118,10 +123,9 @@ class Run:
         (runs of one setting on several split seeds are averaged under this name)."""
         if self.config is None:
             return f"unreadable run {self.run_id}"
-        return " · ".join(self._setting_parts())
+        return " · ".join(self._setting_parts(self.config))
 
-    def _setting_parts(self) -> list[str]:
-        config = self.config
+    def _setting_parts(self, config: RunConfig) -> list[str]:
         # A preset run with options changed is another setting: "lite1-best, label_smoothing 0.1".
         changed = ", ".join(f"{key} {value}" for key, value in changes_from_preset(config).items())
         name = f"{config.model} {config.preset or config.variant}" + (f", {changed}" if changed else "")
@@ -155,14 +159,15 @@ def read_run(path) -> Run:
             config = folder.read_config()
         except (ValueError, TypeError) as error:
             return unreadable(folder, f"{RunFolder.CONFIG}: {error}", status=status, schema_version=version)
-        state, error = status.get("state"), status.get("error")
+        # read_status always sets the state (unreadable when status.json is).
+        state, reason = status["state"], status.get("error")
         metrics = None
         if state == states.FINISHED:
             metrics = folder.read_metrics()
             if not isinstance(metrics, dict):
-                state, error = states.INCOMPLETE, f"{RunFolder.METRICS} cannot be read"
+                state, reason = states.INCOMPLETE, f"{RunFolder.METRICS} cannot be read"
         provenance = folder.read_provenance()
-        return Run(folder, state, error, config, status, metrics, provenance, version)
+        return Run(folder, state, reason, config, status, metrics, provenance, version)
     except (OSError, ValueError, TypeError, KeyError, json.JSONDecodeError) as error:
         return unreadable(folder, f"{type(error).__name__}: {error}")
 

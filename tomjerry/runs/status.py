@@ -41,6 +41,42 @@ def update_status(run_dir, state: str | None = None, **fields) -> dict:
     return stored
 
 
+def set_phase(run_dir, phase: str | None) -> dict:
+    """Say what the run is doing between and around its epochs ("reading the frames", "scoring
+    the validation, test and challenge frames", ...): the minutes an epoch counter cannot show.
+    None when it is done."""
+    return update_status(run_dir, phase=phase)
+
+
+def progress_text(status: dict, metrics: dict | None = None) -> str:
+    """One line of where a run is: 'running · epoch 2 of 5', 'running · trial 2 of 3 · epoch 4
+    of 40', 'finished · 5 epochs', 'finished · 3 trials, the kept trial ran 12 epochs (best
+    epoch 9)', or the state alone (queued, waiting, failed, ...). A finished run is described
+    from its metrics.json (`tuning.trials`, `epochs_run`, `best_epoch`) when given, since a tuned
+    run's status counts no epochs of its own."""
+    state = status.get("state") or "unknown"
+    metrics = metrics or {}
+    epoch, epochs = status.get("epoch"), status.get("epochs")
+    if state == states.FINISHED:
+        tuning = metrics.get("tuning") or {}
+        ran = metrics.get("epochs_run") or epoch
+        best = metrics.get("best_epoch")
+        if tuning.get("trials"):
+            kept = f", the kept trial ran {ran} epochs" if ran else ""
+            if kept and best:
+                kept += f" (best epoch {best})"
+            return f"{state} · {tuning['trials']} trials{kept}"
+        return f"{state} · {ran} epochs" if ran else state
+    parts = [state]
+    if status.get("trial"):
+        parts.append(f"trial {status['trial']} of {status.get('trials', '?')}")
+    if state in states.ACTIVE and state != states.RUNNING:
+        return " · ".join(parts)
+    if epochs and (state == states.RUNNING or epoch):
+        parts.append(f"epoch {epoch or 0} of {epochs}")
+    return " · ".join(parts)
+
+
 def process_alive(pid) -> bool:
     """Whether a process of this host is alive (a zombie has exited and is not)."""
     if not pid:

@@ -5,6 +5,7 @@ dataset in use (same fingerprint) are shown."""
 import pandas as pd
 
 from tomjerry.runs.record import Run
+from tomjerry.runs.status import progress_text
 
 COLUMNS = [
     "run_id",
@@ -28,6 +29,7 @@ COLUMNS = [
     "test_count",
     "epoch",
     "epochs",
+    "progress",
     "train_seconds",
     "created",
     "reference",
@@ -67,6 +69,8 @@ def run_summary(run: Run) -> dict:
         "test_count": test.get("count"),
         "epoch": run.status.get("epoch"),
         "epochs": run.status.get("epochs"),
+        # Where it stands in words: a tuned run counts trials, not the epochs its status never set.
+        "progress": progress_text({**run.status, "state": run.state}, run.metrics),
         "train_seconds": (run.metrics or {}).get("train_seconds", run.status.get("train_seconds")),
         "created": run.status.get("created"),
         "reference": run.reference,

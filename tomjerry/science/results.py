@@ -140,6 +140,8 @@ def headline(runs: list[Run]) -> Headline | None:
     kind = next(k for k in SPLIT_ORDER if any(run.split.get("kind") == k for run in done))
     on_kind = [run for run in done if run.split.get("kind") == kind]
     best = best_run(on_kind, with_model=False)
+    if best is None:  # cannot happen: on_kind holds finished runs only
+        return None
     setting = best.setting()
     lead = split_result(kind, [run for run in on_kind if run.setting() == setting])
     if kind == "random":
@@ -148,8 +150,8 @@ def headline(runs: list[Run]) -> Headline | None:
     same = [run for run in random if run.setting() == setting]
     if same:
         return Headline(setting, lead, split_result("random", same), None)
-    if random:
-        other = best_run(random, with_model=False)
+    other = best_run(random, with_model=False)  # None when no run used a random split
+    if other is not None:
         return Headline(setting, lead, split_result("random", [other]), other.setting())
     return Headline(setting, lead, None, None)
 
@@ -310,6 +312,11 @@ COLUMNS = {
     "dataset_name": Column("dataset", "The dataset the run was trained on.", width=110),
     "epoch": Column("epoch", "Epochs finished.", kind="number", width=60),
     "epochs": Column("of", "Epochs planned.", kind="number", width=45),
+    "progress": Column(
+        "progress",
+        "Where the run stands: epochs done (a tuned run: its trials, and the epochs of the trial it kept).",
+        width=210,
+    ),
     "test_binary_accuracy": Column("binary acc.", "Test binary accuracy.", kind="percent", width=85),
     "test_exact_match": Column("exact match", "Test exact match: both labels right.", kind="percent", width=88),
     "reference": Column(

@@ -16,7 +16,7 @@ from tomjerry.config import RunConfig
 from tomjerry.models.builders import build_model
 from tomjerry.models.specs import SPECS
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.status import update_status
+from tomjerry.runs.status import set_phase, update_status
 from tomjerry.training.features import feature_datasets, split_model, uses_cached_features
 from tomjerry.training.rundata import RunData
 from tomjerry.training.scoring import evaluate_model
@@ -51,6 +51,7 @@ class RunFiles(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.start = time.time()
+        update_status(self.folder.path, phase="training", eta_seconds=None, **self.extra)
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.rows is None:
@@ -64,14 +65,19 @@ class RunFiles(keras.callbacks.Callback):
             return
         self.last_write = time.time()
         done = self.epoch + (batch + 1) / max(self.steps, 1)
-        rate = (time.time() - self.start) / max(done - self.first_epoch, 1e-9)
+        # No ETA until an epoch of this fit is timed: the first batches include building the
+        # graph and warming caches, and extrapolating them read 1367 s for a 5-minute run.
+        eta = None
+        if self.epoch > self.first_epoch:
+            rate = (time.time() - self.start) / max(done - self.first_epoch, 1e-9)
+            eta = rate * (self.epochs - done)
         update_status(
             self.folder.path,
             epoch=self.epoch,
             batch=batch + 1,
             steps=self.steps,
             progress=done / self.epochs,
-            eta_seconds=rate * (self.epochs - done),
+            eta_seconds=eta,
             **self.extra,
         )
 
@@ -182,9 +188,9 @@ def cached_head(model, config: RunConfig, data: RunData | None, steps: int, stra
     augmentation (tomjerry.training.features), (head, {"train", "val", "record"}): the head of `model`,
     compiled, with feature batches of the run's frames (not extracted when `features` is
     False). The record (layer, seconds) goes into metrics.json."""
-    if not uses_cached_features(config):
-        return model, {}
     layer = SPECS[config.model].feature_layer
+    if layer is None or not uses_cached_features(config):  # the first implies the second
+        return model, {}
     strategy = strategy or choose_strategy(config.strategy)
     with strategy.scope():
         extractor, head = split_model(model, layer)
@@ -218,6 +224,8 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
     train, val, steps = data.datasets(config, batch_size=config.batch_size * replicas)
     model = new_model(config, steps, strategy)
     # `fitted` is what trains: the model, or only its head on the frozen base's features.
+    if uses_cached_features(config):
+        set_phase(run_dir, "extracting the frozen base's features of the training and validation frames")
     fitted, cached = cached_head(model, config, data, steps, strategy)
     if cached:
         train, val = cached["train"], cached["val"]
@@ -248,6 +256,7 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
     start = time.time()
     fitted.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
     seconds = time.time() - start
+    set_phase(run_dir, "saving the model")
     history = folder.read_history()
     val_loss = history.val_loss.to_numpy() if "val_loss" in history else np.array([])
     best_epoch = int(history.epoch.iloc[int(np.argmin(val_loss))]) if len(val_loss) else None

@@ -4,10 +4,11 @@ frames, and their metrics, written into the run folder."""
 import numpy as np
 import pandas as pd
 
-from tomjerry.inference.novelty import DEFAULT_FALSE_ALARM_RATE, DEFAULT_MAX_IMAGES, fit_features
+from tomjerry.inference.novelty import DEFAULT_FALSE_ALARM_RATE, DEFAULT_MAX_IMAGES, Reference, fit_features
 from tomjerry.inference.predict import InferenceRecipe, Predictor
 from tomjerry.metrics.evaluation import choose_threshold, metrics, metrics_from_predictions
 from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.status import set_phase
 from tomjerry.training.rundata import RunData
 
 
@@ -24,15 +25,24 @@ def novelty_reference(predictor: Predictor, data: RunData, features: np.ndarray,
     return fit_features(train_features).calibrate(held_out, rate)
 
 
-def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict, object]:
+def score(model, data: RunData, tta: bool = False, on_phase=None) -> tuple[pd.DataFrame, dict, Reference]:
     """Predictions for validation, test and challenge rows, their metrics, and the run's
     out-of-distribution reference (tomjerry.inference.novelty). The decision threshold and the novelty
-    threshold are chosen on validation; the test set is only scored."""
+    threshold are chosen on validation; the test set is only scored. `on_phase(text)`, when
+    given, hears each step (a minute or more on the real frames, after the last epoch)."""
+    on_phase = on_phase or (lambda text: None)
     # Frames a split leaves out ("unused") are neither trained on nor scored.
     keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
     # The run's own predictor: what Predict, Grad-CAM, the report and the command line will use.
     predictor = Predictor(model, InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta))
+    on_phase(
+        f"scoring {int(keep.sum())} validation, test and challenge frames"
+        + (" (and their mirror images)" if tta else "")
+    )
     probabilities, features = predictor.infer(data.images[keep], features=True)
+    if features is None:  # infer has no features for no pictures; RunData refuses an empty val or test split
+        raise ValueError("no validation, test or challenge frames to score")
+    on_phase("building the novelty reference from the training frames' features")
     reference = novelty_reference(predictor, data, features, data.split[keep])
     flagged = reference.is_out_of_distribution(reference.score(features))
     rows = data.table[keep]
@@ -82,7 +92,7 @@ def score(model, data: RunData, tta: bool = False) -> tuple[pd.DataFrame, dict, 
 
 def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta: bool = False) -> dict:
     """Score the model and write predictions.csv and metrics.json into the run folder."""
-    predictions, result, reference = score(model, data, tta)
+    predictions, result, reference = score(model, data, tta, on_phase=lambda text: set_phase(run_dir, text))
     result.update(extra or {})
     folder = RunFolder(run_dir)
     folder.write_predictions(predictions)

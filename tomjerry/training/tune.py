@@ -18,6 +18,7 @@ from tomjerry.atomic import write_csv
 from tomjerry.config import RunConfig
 from tomjerry.metrics.selection import RULE, add_validation_auc, passed_over, selection_order
 from tomjerry.runs.folder import RunFolder
+from tomjerry.runs.status import set_phase
 from tomjerry.training.features import graft_head, uses_cached_features
 from tomjerry.training.fit import RunFiles, cached_head, new_model, save_model
 from tomjerry.training.rundata import RunData
@@ -118,6 +119,8 @@ def search_inputs(config: RunConfig, data: RunData) -> tuple:
 
 def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_options) -> dict:
     folder = RunFolder(run_dir)
+    if uses_cached_features(config):
+        set_phase(run_dir, "extracting the frozen base's features of the training and validation frames")
     train, val, steps, cached = search_inputs(config, data)
     tuner = make_tuner(config, run_dir, steps, heads_only=bool(cached), **tuner_options)
     callbacks = []
@@ -130,6 +133,7 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
     except RuntimeError as raised:  # keras-tuner raises after max_consecutive_failed_trials
         error = raised
     seconds = time.time() - start
+    set_phase(run_dir, "keeping the trial chosen on validation and saving its model")
     trials = trial_table(tuner)
     if not trials.empty:
         trials = add_validation_auc(trials, folder.file(RunFolder.TUNER_HISTORY))
