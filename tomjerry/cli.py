@@ -468,6 +468,7 @@ def cmd_runs(args):
     from tomjerry.data.dataset import scan
     from tomjerry.data.discovery import find_dataset
     from tomjerry.runs import states
+    from tomjerry.runs.ledger import test_set_scorings
     from tomjerry.runs.provenance import dataset_fingerprint
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset, run_summary
@@ -475,8 +476,11 @@ def cmd_runs(args):
     source = find_dataset(args.data)
     fingerprint = dataset_fingerprint(scan(source).usable)
     print(f"dataset: {source.describe()} (fingerprint {fingerprint})", file=sys.stderr)
-    runs = on_dataset(read_runs(args.artifacts), fingerprint, include_all=args.all)
-    summaries = [run_summary(run) for run in runs]
+    every_run = read_runs(args.artifacts)
+    # Counted over every run of the artifacts folder (and its ledger), whichever are listed.
+    scorings = test_set_scorings(every_run)
+    runs = on_dataset(every_run, fingerprint, include_all=args.all)
+    summaries = [run_summary(run, scorings.get(run.run_id)) for run in runs]
     if args.json:
         print(json.dumps(summaries, indent=2))
         return 0

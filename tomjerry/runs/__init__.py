@@ -6,6 +6,7 @@
     status      status.json under a lock, the heartbeat, liveness (works on a shared folder)
     provenance  which data, split, versions, commit and hardware made a run
     record      `Run`: one folder read once, tolerant of broken, foreign and older folders
+    ledger      the test-set ledger: how many runs have been scored on the same test frames
     table       the runs table every page and `python -m tomjerry runs` show
     lifecycle   making a run folder: its config and its first status
 

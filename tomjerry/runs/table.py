@@ -4,6 +4,7 @@ dataset in use (same fingerprint) are shown."""
 
 import pandas as pd
 
+from tomjerry.runs.ledger import test_set_scorings
 from tomjerry.runs.record import Run
 from tomjerry.runs.status import progress_text
 
@@ -27,6 +28,7 @@ COLUMNS = [
     "test_binary_accuracy_ci95",
     "test_exact_match_ci95",
     "test_count",
+    "test_set_scorings",
     "epoch",
     "epochs",
     "progress",
@@ -39,8 +41,9 @@ COLUMNS = [
 ]
 
 
-def run_summary(run: Run) -> dict:
-    """The JSON object of `runs --json`: a run's identity, context and headline numbers."""
+def run_summary(run: Run, scorings: int | None = None) -> dict:
+    """The JSON object of `runs --json`: a run's identity, context and headline numbers.
+    scorings: how many runs have been scored on its test frames (tomjerry.runs.ledger)."""
     config = run.config
     dataset = run.dataset
     split = run.split
@@ -67,6 +70,7 @@ def run_summary(run: Run) -> dict:
         "test_binary_accuracy_ci95": test.get("binary_accuracy_ci95"),
         "test_exact_match_ci95": test.get("exact_match_ci95"),
         "test_count": test.get("count"),
+        "test_set_scorings": scorings,
         "epoch": run.status.get("epoch"),
         "epochs": run.status.get("epochs"),
         # Where it stands in words: a tuned run counts trials, not the epochs its status never set.
@@ -91,8 +95,9 @@ def on_dataset(runs: list[Run], fingerprint: str | None, include_all: bool = Fal
 def runs_table(runs: list[Run]) -> pd.DataFrame:
     """The runs as a table with COLUMNS (dataset flattened into dataset_name/_demo/_fingerprint)."""
     rows = []
+    scorings = test_set_scorings(runs)
     for run in runs:
-        row = run_summary(run)
+        row = run_summary(run, scorings.get(run.run_id))
         dataset = row.pop("dataset")
         row.update(
             dataset_name=dataset["name"], dataset_demo=dataset["demo"], dataset_fingerprint=dataset["fingerprint"]
