@@ -5,18 +5,6 @@ import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.data.eda import frames_of
-from tomjerry.lab.study import (
-    BEYOND_COLUMNS,
-    CELL_COLUMNS,
-    STUDY_VARIANTS,
-    beyond_study,
-    challenge_note,
-    shipped_note,
-    skipped_models,
-    study_cells,
-    study_splits,
-    study_tables,
-)
 from tomjerry.runs.folder import RunFolder
 from tomjerry.science import charts
 from tomjerry.science.results import (
@@ -29,6 +17,18 @@ from tomjerry.science.results import (
     paired_comparison,
     run_names,
     split_comparison,
+)
+from tomjerry.science.study_tables import (
+    BEYOND_COLUMNS,
+    CELL_COLUMNS,
+    STUDY_VARIANTS,
+    beyond_study,
+    challenge_note,
+    shipped_note,
+    skipped_models,
+    study_cells,
+    study_splits,
+    study_tables,
 )
 from ui import (
     artifacts,

@@ -91,7 +91,7 @@ def test_runs_on_different_test_sets_are_never_compared(tmp_path):
 def test_study_tables_mark_a_tuned_cell_against_its_base_with_the_paired_test(tmp_path):
     import json
 
-    from tomjerry.lab.study import study_tables
+    from tomjerry.science.study_tables import study_tables
 
     rng = np.random.default_rng(4)
     base_frame = predictions(rng, 300, 0.8)

@@ -118,7 +118,7 @@ def test_headline_takes_the_blocked_split_when_no_run_has_the_shots_split(tmp_pa
 
 
 def test_study_cells_on_one_split_and_presets_beyond():
-    from tomjerry.lab.study import beyond_study, study_cells, study_splits, study_tables
+    from tomjerry.science.study_tables import beyond_study, study_cells, study_splits, study_tables
 
     table = study_tables(read_runs(SHIPPED))
     # The shipped grid: three models x (base, tuned, tuned + augmentation), converged, shots split 42.
@@ -141,8 +141,8 @@ def test_accuracy_bars_one_bar_per_run_and_explicit_colours():
     import plotly.io as pio
     from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
 
-    from tomjerry.lab.study import beyond_study, study_tables
     from tomjerry.science import charts
+    from tomjerry.science.study_tables import beyond_study, study_tables
 
     configure_streamlit_plotly_theme()
     assert pio.templates.default == "streamlit"

@@ -398,9 +398,10 @@ def cmd_video(args):
 
 def cmd_study(args):
     from tomjerry.data.discovery import find_dataset
-    from tomjerry.lab.study import STUDY_MODELS, format_table, run_study, study_tables
+    from tomjerry.lab.study import STUDY_MODELS, run_study
     from tomjerry.runs.folder import artifacts_dir
     from tomjerry.runs.record import read_run
+    from tomjerry.science.study_tables import format_table, study_tables
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)

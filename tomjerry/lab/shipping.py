@@ -53,9 +53,10 @@ def ship_study(study_folder, artifacts=None, note: str | None = None) -> Path:
     shipped run ids and a summary.csv rebuilt from the shipped folders. ValueError for a folder
     without a study.json or with a cell that has not finished."""
     from tomjerry.atomic import write_csv, write_json
-    from tomjerry.lab.study import study_record, study_tables
+    from tomjerry.lab.study import study_record
     from tomjerry.runs.folder import artifacts_dir
     from tomjerry.runs.record import read_run
+    from tomjerry.science.study_tables import study_tables
 
     study_folder = Path(study_folder)
     record = study_record(study_folder)

@@ -19,18 +19,6 @@ from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.data import eda
 from tomjerry.data.dataset import Dataset
 from tomjerry.data.splits import read_split_csv
-from tomjerry.lab.study import (
-    BEYOND_COLUMNS,
-    CELL_COLUMNS,
-    STUDY_VARIANTS,
-    beyond_study,
-    challenge_note,
-    shipped_note,
-    skipped_models,
-    study_cells,
-    study_splits,
-    study_tables,
-)
 from tomjerry.models.specs import SPECS
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.provenance import dataset_fingerprint
@@ -46,6 +34,18 @@ from tomjerry.science.results import (
     made_on,
     run_names,
     split_comparison,
+)
+from tomjerry.science.study_tables import (
+    BEYOND_COLUMNS,
+    CELL_COLUMNS,
+    STUDY_VARIANTS,
+    beyond_study,
+    challenge_note,
+    shipped_note,
+    skipped_models,
+    study_cells,
+    study_splits,
+    study_tables,
 )
 
 # Tables fit the page: small type, numbers right-aligned, the run name allowed to wrap.
