@@ -21,8 +21,8 @@ from tomjerry.data.dataset import image_root, scan
 from tomjerry.data.decoding import MAX_PIXELS, BadImage, decode_image
 from tomjerry.data.images import load_images, model_input, read_frame
 from tomjerry.data.splits import read_split_csv
-from tomjerry.inference.predict import Prediction, decode_upload, predict_bytes, prepare
-from tomjerry.models.files import ModelContractError, UnreadableModelError, check_contract, load_model
+from tomjerry.inference.predict import Prediction, decode_upload, load_model, predict_bytes, prepare
+from tomjerry.models.files import ModelContractError, UnreadableModelError, check_contract
 
 CASES = ROOT.parent / "shared" / "cases"
 SHIPPED_RUN = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"

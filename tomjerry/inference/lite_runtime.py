@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from tomjerry.atomic import write_bytes
-from tomjerry.models.files import model_path
 from tomjerry.paths import cache_dir
 from tomjerry.quiet import stderr_filtered
+from tomjerry.runs.folder import RunFolder
 
 # Probabilities may differ by float rounding only (XNNPACK sums in another order); a larger
 # difference means the conversion changed the network and it is not used.
@@ -119,7 +119,7 @@ def accelerated(path, model):
     """(the model to run, note): a LiteModel for the run folder or .keras file at `path` whose
     loaded Keras `model` is given, converted once and cached; or `model` itself with the reason
     (one sentence) where conversion fails or disagrees with it by more than AGREEMENT."""
-    source = model_path(path)
+    source = RunFolder.model_file(path)
     try:
         cached = _cached_path(source)
         if cached.is_file():

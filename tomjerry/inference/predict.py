@@ -17,7 +17,7 @@ from tomjerry import COMBINATION_OF
 from tomjerry.data.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
 from tomjerry.data.images import model_input, to_float
 from tomjerry.inference.novelty import feature_model, load_reference, predict_with_features
-from tomjerry.models.files import ModelContractError, UnreadableModelError, load_model  # noqa: F401
+from tomjerry.models import files
 from tomjerry.runs.folder import RunFolder
 
 DEFAULT_THRESHOLD = 0.5  # a bare model file has no validation frames to choose one on
@@ -95,6 +95,13 @@ class Prediction:
             "warnings": list(self.warnings),
             "error": self.error,
         }
+
+
+def load_model(path):
+    """A run folder (its model.keras) or a .keras file, loaded and checked by
+    tomjerry.models.files.load_model: UnreadableModelError or ModelContractError (ValueErrors with a
+    one-line message) for a bad file."""
+    return files.load_model(RunFolder.model_file(path))
 
 
 def input_size(model) -> int:

@@ -1,12 +1,13 @@
-"""Model files: finding, checking and loading a run's model.keras under tomjerry's model contract
-(a fixed-size square RGB input and exactly two sigmoid outputs, tom and jerry). A bad file is
-refused in one line naming the likely cause, before Keras is even imported."""
+"""Model files: checking and loading a .keras file under tomjerry's model contract (a fixed-size
+square RGB input and exactly two sigmoid outputs, tom and jerry). A bad file is refused in one
+line naming the likely cause, before Keras is even imported. This module takes a file path and
+knows no run folder: a run folder's model.keras is tomjerry.runs.folder.RunFolder.model_file, and
+tomjerry.inference.predict.load_model takes either."""
 
 import zipfile
 from pathlib import Path
 
 from tomjerry.data.decoding import one_line
-from tomjerry.runs.folder import RunFolder
 
 LFS_POINTER = b"version https://git-lfs"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -21,12 +22,6 @@ class UnreadableModelError(ValueError):
 class ModelContractError(ValueError):
     """The model loads but is not a tomjerry model: a fixed-size RGB input and exactly two sigmoid
     outputs (tom, jerry). The message names what is wrong in one line."""
-
-
-def model_path(path) -> Path:
-    """A run folder's model.keras, or the .keras file given."""
-    path = Path(path)
-    return RunFolder(path).model_path if path.is_dir() else path
 
 
 def check_readable(path: Path) -> None:
@@ -101,12 +96,12 @@ def check_contract(model, name: str = "model.keras") -> None:
 
 
 def load_model(path):
-    """A run folder (its model.keras) or a .keras file, loaded with Keras safe_mode (no arbitrary
-    code) and checked against the model contract (see check_contract). Raises UnreadableModelError
-    when the file is missing, a Git LFS pointer, truncated, not a Keras archive or refused by safe
-    mode, and ModelContractError when the model is not a tomjerry model; both are ValueErrors with
-    a one-line message."""
-    path = model_path(path)
+    """A .keras file, loaded with Keras safe_mode (no arbitrary code) and checked against the model
+    contract (see check_contract). Raises UnreadableModelError when the file is missing (a folder
+    included), a Git LFS pointer, truncated, not a Keras archive or refused by safe mode, and
+    ModelContractError when the model is not a tomjerry model; both are ValueErrors with a one-line
+    message."""
+    path = Path(path)
     check_readable(path)  # before importing Keras: a bad file is refused in milliseconds, not seconds
     import keras
 

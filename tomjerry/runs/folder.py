@@ -137,6 +137,13 @@ class RunFolder:
     def model_path(self) -> Path:
         return self.file(self.MODEL)
 
+    @classmethod
+    def model_file(cls, path) -> Path:
+        """A run folder's model.keras, or the .keras file given (the run layout stays in this class:
+        tomjerry.models.files loads a file and knows no run folder)."""
+        path = Path(path)
+        return cls(path).model_path if path.is_dir() else path
+
     def is_reference(self) -> bool:
         return self.file(self.REFERENCE).is_file()
 
