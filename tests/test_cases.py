@@ -422,7 +422,8 @@ def test_command_line_reports_a_bad_image_and_classifies_the_others(tmp_path):
     listed = run_predict("--model", model, "--json", bad, good, wide)
     assert listed.returncode == 1 and "Traceback" not in listed.stderr
     rows = json.loads(listed.stdout)
-    assert [set(row) for row in rows] == [{"file", "p_tom", "p_jerry", "verdict", "threshold", "warnings", "error"}] * 3
+    keys = {"file", "p_tom", "p_jerry", "verdict", "label", "novelty", "threshold", "warnings", "error"}
+    assert [set(row) for row in rows] == [keys] * 3
     assert rows[0]["error"].startswith("text.jpg is not a readable image") and rows[0]["verdict"] is None
     assert rows[1]["error"] is None and rows[1]["warnings"] == [] and rows[1]["threshold"] == 0.5
     assert rows[1]["verdict"] in ("neither", "tom", "jerry", "both")

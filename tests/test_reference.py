@@ -108,7 +108,7 @@ def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
         return [(int(a >= threshold), int(b >= threshold)) for a, b in p]
 
     assert verdicts(page) == verdicts(stored) == verdicts(cli_p)
-    assert [row["verdict"] for row in cli] == [predictor.answer(p).verdict for p in stored]
+    assert [row["label"] for row in cli] == [predictor.answer(p).label for p in stored]
 
 
 @pytest.mark.slow

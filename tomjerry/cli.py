@@ -287,6 +287,7 @@ def cmd_predict(args):
                 continue
             print(
                 f"{result.file}\tp_tom={result.p_tom:.4f}\tp_jerry={result.p_jerry:.4f}\t{result.verdict}"
+                + (f" (the model's label: {result.label})" if result.novel else "")
                 + "".join(f"\t({warning})" for warning in result.warnings)
             )
     return 1 if any(result.error for result in results) else 0

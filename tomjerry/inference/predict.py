@@ -68,6 +68,11 @@ class InferenceRecipe:
         return cls(input_size=input_size(model), threshold=threshold)
 
 
+# The verdict of a picture the novelty check flags: none of the four labels, since a model that saw
+# only cartoon frames answers "both" for a photo of an astronaut with p = 0.98 and 0.93.
+NOT_A_FRAME = "Not a Tom and Jerry frame?"
+
+
 @dataclass
 class Prediction:
     p_tom: float | None
@@ -77,20 +82,33 @@ class Prediction:
     warnings: list = field(default_factory=list)  # sentences for the user
     file: str | None = None
     error: str | None = None  # why the picture could not be read
+    novelty: float | None = None  # the novelty score (tomjerry.inference.novelty); None without a reference
+    novel: bool = False  # the score is above the reference's threshold: not like the training frames
 
     @property
-    def verdict(self) -> str | None:
-        if self.error:
+    def label(self) -> str | None:
+        """The model's answer at the threshold, one of the four combinations (None for an error)."""
+        if self.error or self.p_tom is None or self.p_jerry is None:
             return None
         return COMBINATION_OF[(int(self.p_tom >= self.threshold), int(self.p_jerry >= self.threshold))]
 
+    @property
+    def verdict(self) -> str | None:
+        """What to tell the user: NOT_A_FRAME when the novelty check flags the picture, else `label`."""
+        if self.error:
+            return None
+        return NOT_A_FRAME if self.novel else self.label
+
     def to_json(self) -> dict:
-        """The object `predict --json` prints for one image."""
+        """The object `predict --json` prints for one image: `verdict` is NOT_A_FRAME for a picture
+        the novelty check flags, and `label` the four-label answer the model gave all the same."""
         return {
             "file": self.file,
             "p_tom": self.p_tom,
             "p_jerry": self.p_jerry,
             "verdict": self.verdict,
+            "label": self.label,
+            "novelty": self.novelty,
             "threshold": self.threshold,
             "warnings": list(self.warnings),
             "error": self.error,
@@ -126,6 +144,21 @@ def predict_arrays(model, images: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict_on_batch(images), dtype=np.float32)
 
 
+def saved_recipe(path) -> InferenceRecipe | None:
+    """The inference recipe of a run folder, or of the model file inside one: its inference.json,
+    else derived from its config and metrics (runs made before the recipe was saved). None for a
+    bare model file outside a run folder (it gets InferenceRecipe.for_model). ValueError when the
+    run's config cannot be read. Every page and command reads a run's recipe through here."""
+    path = Path(path)
+    folder = RunFolder(path if path.is_dir() else path.parent)
+    if not folder.file(RunFolder.CONFIG).is_file() and not folder.file(RunFolder.INFERENCE).is_file():
+        return None
+    saved = folder.read_json(RunFolder.INFERENCE)
+    if saved:
+        return InferenceRecipe.from_dict(saved)
+    return InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
+
+
 class Predictor:
     """A model with its recipe: the one way tomjerry turns pictures into answers."""
 
@@ -152,14 +185,11 @@ class Predictor:
         reference = None
         if folder.file(RunFolder.NOVELTY).is_file():
             reference = load_reference(folder.file(RunFolder.NOVELTY))
-        saved = folder.read_json(RunFolder.INFERENCE)
-        if saved:
-            recipe = InferenceRecipe.from_dict(saved)
-        else:
-            try:
-                recipe = InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
-            except ValueError:
-                recipe = InferenceRecipe.for_model(model)
+        try:
+            recipe = saved_recipe(path)
+        except ValueError:
+            recipe = None
+        recipe = recipe or InferenceRecipe.for_model(model)
         return cls(model, recipe, path, reference)
 
     def pixels(self, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
@@ -207,14 +237,20 @@ class Predictor:
         return self.infer(pixels, features=self.reference is not None)[0]
 
     def answer(self, p: np.ndarray, note=None, name=None, novelty: float | None = None) -> Prediction:
-        warnings = [f"The picture was not 16:9 like the training frames: {note}."] if note else []
-        if novelty is not None and self.reference.is_out_of_distribution(novelty):
+        """A Prediction of (2,) probabilities; with the picture's novelty score, a picture unlike the
+        training frames gets the NOT_A_FRAME verdict and the reason first among its warnings."""
+        warnings = []
+        novel = novelty is not None and bool(self.reference.is_out_of_distribution(novelty))
+        if novel:
             warnings.append(
-                f"This does not look like a Tom and Jerry frame (novelty {novelty:.1f}, above the "
-                f"{self.reference.threshold:.1f} that about 1 % of real validation frames reach): "
-                "treat the verdict with care."
+                f"This does not look like a Tom and Jerry frame: its novelty score is {novelty:.1f}, above the "
+                f"{self.reference.threshold:.1f} that only about 1 % of real validation frames reach. The model "
+                "knows only cartoon frames and answers one of its four labels for any picture, so its "
+                "probabilities here say little."
             )
-        return Prediction(float(p[0]), float(p[1]), self.recipe.threshold, note, warnings, name)
+        if note:
+            warnings.append(f"The picture was not 16:9 like the training frames: {note}.")
+        return Prediction(float(p[0]), float(p[1]), self.recipe.threshold, note, warnings, name, None, novelty, novel)
 
     def predict(self, source, name: str | None = None) -> Prediction:
         """Image bytes or a path to a Prediction; BadImage when the picture cannot be read."""

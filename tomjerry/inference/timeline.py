@@ -20,9 +20,8 @@ import pandas as pd
 
 from tomjerry import COMBINATION_OF
 from tomjerry.data.shots import CUT_THRESHOLD, SHOT_IMAGE_SIZE, thumbnails
-from tomjerry.inference.predict import DEFAULT_THRESHOLD, InferenceRecipe, Predictor, input_size
+from tomjerry.inference.predict import DEFAULT_THRESHOLD, InferenceRecipe, Predictor, input_size, saved_recipe
 from tomjerry.inference.video import DEFAULT_SAMPLE_FPS, VideoInfo, open_video
-from tomjerry.runs.folder import RunFolder
 
 # Frames per model call: predict_on_batch pays a fixed cost per call (~10 ms on 2 cores), which a
 # batch of 32 spreads thin; more frames per call measured no faster.
@@ -55,29 +54,25 @@ class InferenceSettings:
 
 
 def inference_settings(path) -> InferenceSettings:
-    """The settings of a run folder from its inference recipe (inference.json, else its config's
-    tta and its metrics' threshold_from_validation), also for the model.keras inside one; a bare
-    .keras file gets no TTA and DEFAULT_THRESHOLD. ValueError when the run's config cannot be read."""
+    """The settings of a run folder from its inference recipe, read by the code every page and
+    command uses (tomjerry.inference.predict.saved_recipe: inference.json, else its config's tta and
+    its metrics' threshold_from_validation), also for the model.keras inside one; a bare .keras file
+    gets no TTA and DEFAULT_THRESHOLD. ValueError when the run's config cannot be read."""
     path = Path(path)
-    folder = RunFolder(path if path.is_dir() else path.parent)
-    if not folder.file(RunFolder.CONFIG).is_file():
+    recipe = saved_recipe(path)
+    if recipe is None:
         return InferenceSettings(False, DEFAULT_THRESHOLD, path.name)
-    saved = folder.read_json(RunFolder.INFERENCE)
-    recipe = (
-        InferenceRecipe.from_dict(saved)
-        if saved
-        else InferenceRecipe.for_run(folder.read_config(), folder.read_metrics())
-    )
-    return InferenceSettings(bool(recipe.tta), float(recipe.threshold), folder.run_id)
+    return InferenceSettings(bool(recipe.tta), float(recipe.threshold), (path if path.is_dir() else path.parent).name)
 
 
-def classify_batch(model, frames_rgb_uint8, tta: bool) -> np.ndarray:
+def classify_batch(model, frames_rgb_uint8, tta: bool, recipe: InferenceRecipe | None = None) -> np.ndarray:
     """Frames (a sequence of (H, W, 3) uint8 RGB arrays, any size) to (N, 2) float32 probabilities
     (tom, jerry) through the run's Predictor: each frame fitted to 16:9 and resized the dataset's
-    way, with tta the mean over the frame and its horizontal mirror."""
+    way, with tta the mean over the frame and its horizontal mirror. recipe: the run's inference
+    recipe (tomjerry.inference.predict.saved_recipe), whose TTA then replaces `tta`."""
     if len(frames_rgb_uint8) == 0:
         return np.zeros((0, 2), np.float32)
-    predictor = Predictor(model, InferenceRecipe(input_size=input_size(model), tta=tta))
+    predictor = Predictor(model, recipe or InferenceRecipe(input_size=input_size(model), tta=tta))
     return predictor.probabilities(np.stack([predictor.pixels(frame)[0] for frame in frames_rgb_uint8]))
 
 
@@ -200,28 +195,34 @@ def classify_video(
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
     max_thumbnails: int = MAX_THUMBNAILS,
+    recipe: InferenceRecipe | None = None,
 ) -> VideoTimeline:
     """Classifies a clip sampled at `fps` frames per second of video with a Keras model of two sigmoid
     outputs (tom, jerry). threshold: the decision threshold (0-1). Shots are cut where the grey
     thumbnails of neighbouring sampled frames differ by more than shots.CUT_THRESHOLD (tuned on
-    frames one second apart, as sampled by default).
+    frames one second apart, as sampled by default). recipe: the run's inference recipe (what the
+    Predict page's Predictor holds); its TTA and threshold then replace `tta` and `threshold`.
 
     VideoError (a ValueError) for a file that cannot be read or breaks a limit (see tomjerry.inference.video);
     a truncated file is classified as far as it decodes, with a warning."""
+    if recipe is not None:
+        tta, threshold = bool(recipe.tta), float(recipe.threshold)
     if not 0 <= threshold <= 1:
         raise ValueError(f"the threshold must be between 0 and 1, not {threshold}")
     if batch_size < 1:
         raise ValueError(f"the batch size must be at least 1, not {batch_size}")
     reader = open_video(path, fps)
     strip = ThumbnailStrip(max_thumbnails, reader.expected_samples)
-    rows, batch, batch_bytes, probabilities = [], [], 0, []
+    rows: list[tuple[int, float, int]] = []  # (frame index, time in seconds, shot number)
+    batch: list[np.ndarray] = []
+    batch_bytes, probabilities = 0, []
     shot, previous = 0, None
     decode_seconds = classify_seconds = 0.0
 
     def flush():
         nonlocal batch, batch_bytes, classify_seconds
         started = time.perf_counter()
-        probabilities.append(classify_batch(model, batch, tta))
+        probabilities.append(classify_batch(model, batch, tta, recipe))
         classify_seconds += time.perf_counter() - started
         batch, batch_bytes = [], 0
         if progress:
