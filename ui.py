@@ -7,10 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from tomjerry.data.dataset import scan
+from tomjerry.data.dataset import dataset_fingerprint, scan
 from tomjerry.data.discovery import find_dataset
 from tomjerry.runs.folder import RunFolder, artifacts_dir
-from tomjerry.runs.provenance import dataset_fingerprint
 from tomjerry.runs.record import read_runs
 from tomjerry.runs.table import on_dataset
 from tomjerry.science.results import COLUMNS

@@ -232,7 +232,8 @@ if chosen.has_model:
 st.subheader("Two runs, paired")
 st.caption(
     "The same test frames scored by both runs: the difference with its 95 % interval (a bootstrap "
-    "over shots, so near-copy frames count once) and an exact McNemar test on exact match. Runs "
+    "over linked shot groups, so near-copy frames count once) and a sign-flip test over the same groups on "
+    "exact match. Runs "
     "tested on different frames are never compared."
 )
 left, right = st.columns(2)
@@ -249,7 +250,7 @@ if reason:
 else:
     paired = paired_comparison(first, second)
     exact, binary = paired["exact_match_difference"], paired["binary_accuracy_difference"]
-    mcnemar = paired["mcnemar_exact_match"]
+    group_test = paired["group_test"]
     columns = st.columns(3)
     columns[0].metric(
         "exact match, A − B",
@@ -259,9 +260,15 @@ else:
     columns[0].caption(f"95 % interval {exact['low'] * 100:+.1f} to {exact['high'] * 100:+.1f} points")
     columns[1].metric("binary accuracy, A − B", f"{binary['difference'] * 100:+.1f} pts")
     columns[1].caption(f"95 % interval {binary['low'] * 100:+.1f} to {binary['high'] * 100:+.1f} points")
-    columns[2].metric("McNemar p (exact match)", f"{mcnemar['p_value']:.2g}")
+    columns[2].metric(
+        "p over shot groups (exact match)",
+        f"{group_test['p_value']:.2g}",
+        help=f"{group_test['method']}: the frames of a shot move together, so the shot group is the unit.",
+    )
     columns[2].caption(
-        f"A right where B is wrong: {mcnemar['a_only']} frames; B right where A is wrong: {mcnemar['b_only']}"
+        f"A right where B is wrong: {group_test['a_only']} frames; B right where A is wrong: "
+        f"{group_test['b_only']}; in {group_test['discordant_groups']} of {group_test['groups']} shot groups "
+        "the two differ"
     )
     verdict = "differ" if paired["significant"] else "do not differ measurably"
     st.markdown(

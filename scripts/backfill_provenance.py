@@ -15,12 +15,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tomjerry.data.dataset import scan  # noqa: E402
+from tomjerry.data.dataset import dataset_record, scan  # noqa: E402
 from tomjerry.data.discovery import find_dataset  # noqa: E402
 from tomjerry.data.splits import read_split_csv  # noqa: E402
 from tomjerry.inference.predict import InferenceRecipe  # noqa: E402
 from tomjerry.runs.folder import RunFolder  # noqa: E402
-from tomjerry.runs.provenance import dataset_record, split_record  # noqa: E402
+from tomjerry.runs.provenance import split_record  # noqa: E402
 
 
 def write_recipe(folder: RunFolder) -> None:

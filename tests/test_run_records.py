@@ -226,8 +226,7 @@ def test_runs_command_keeps_demo_runs_out_of_the_real_data(demo_root, tmp_path, 
     shipped = sorted((ROOT / "artifacts" / "runs").glob("ref-*"))
     for run_dir in shipped:
         shutil.copytree(run_dir, runs_dir(tmp_path) / run_dir.name, ignore=shutil.ignore_patterns("*.keras"))
-    from tomjerry.data.dataset import scan
-    from tomjerry.runs.provenance import dataset_fingerprint
+    from tomjerry.data.dataset import dataset_fingerprint, scan
 
     demo = finished_run(tmp_path, dataset_fingerprint(scan(demo_root).usable), True, "demo")
     assert cli(["runs", "--data", str(REAL_DATA), "--json", "--artifacts", str(tmp_path)]) == 0
@@ -244,8 +243,7 @@ def test_runs_command_keeps_demo_runs_out_of_the_real_data(demo_root, tmp_path, 
 
 
 def test_a_fresh_run_records_its_provenance(demo_root, trained_run):
-    from tomjerry.data.dataset import scan
-    from tomjerry.runs.provenance import dataset_fingerprint
+    from tomjerry.data.dataset import dataset_fingerprint, scan
 
     run_dir = trained_run.path
     provenance = json.loads((run_dir / "provenance.json").read_text())

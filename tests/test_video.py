@@ -20,14 +20,13 @@ import pytest
 from conftest import REAL_DATA, ROOT
 
 from tomjerry.config import RunConfig
-from tomjerry.data.dataset import scan
+from tomjerry.data.dataset import dataset_record, scan
 from tomjerry.data.shots import CUT_THRESHOLD, frame_distance
 from tomjerry.inference import timeline, video
 from tomjerry.inference.timeline import CSV_COLUMNS, ThumbnailStrip, classify_batch, classify_video, inference_settings
 from tomjerry.inference.video import VideoError, open_video, read_frame
 from tomjerry.runs.folder import RunFolder, now
 from tomjerry.runs.lifecycle import create_run
-from tomjerry.runs.provenance import dataset_record
 
 SIZE = 64  # the test model's input
 WIDTH, HEIGHT = 480, 270  # the real dataset's frame size

@@ -22,13 +22,22 @@ def add_data_option(parser):
     )
 
 
-def open_dataset(args):
-    from tomjerry.data.dataset import scan
+def dataset_source(args):
+    """The DataSource that --data names (tomjerry.data.discovery.find_dataset: the path given,
+    $TOMJERRY_DATA, data/tom_and_jerry, ..., else the demo data), said on stderr: the one dataset
+    lookup of every command. ValueError for a --data that holds no dataset."""
     from tomjerry.data.discovery import find_dataset
 
     source = find_dataset(args.data)
     print(f"dataset: {source.describe()}", file=sys.stderr)
-    return scan(source)
+    return source
+
+
+def open_dataset(args):
+    """The scanned dataset (tomjerry.data.dataset.Dataset) that --data names (see dataset_source)."""
+    from tomjerry.data.dataset import scan
+
+    return scan(dataset_source(args))
 
 
 def cmd_info(args):
@@ -54,12 +63,9 @@ def cmd_info(args):
 
 
 def cmd_validate(args):
-    from tomjerry.data.discovery import find_dataset
     from tomjerry.data.images import validate
 
-    source = find_dataset(args.data)
-    print(f"dataset: {source.describe()}", file=sys.stderr)
-    dataset = validate(source, args.image_size)
+    dataset = validate(dataset_source(args), args.image_size)
     frame = dataset.problems_frame()
     if args.json:
         print(frame.to_json(orient="records", indent=2))
@@ -155,13 +161,11 @@ def config_from_args(args, **fixed):
 
 
 def start_run(args, config, path=None):
-    from tomjerry.data.discovery import find_dataset
     from tomjerry.lab.execute import execute_run
     from tomjerry.runs.lifecycle import create_run
     from tomjerry.runs.record import read_run
 
-    source = find_dataset(args.data)
-    print(f"dataset: {source.describe()}", file=sys.stderr)
+    source = dataset_source(args)
     run_dir = create_run(config, args.artifacts, source.path, path=path)
     print(f"run {run_dir.name}: {read_run(run_dir).label()}", file=sys.stderr)
     try:
@@ -245,7 +249,6 @@ def cmd_ship(args):
 
 
 def cmd_evaluate(args):
-    from tomjerry.data.discovery import find_dataset
     from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
     from tomjerry.training.rundata import RunData
@@ -253,8 +256,7 @@ def cmd_evaluate(args):
 
     run_dir = Path(args.run_dir)
     config = RunFolder(run_dir).read_config()
-    source = find_dataset(args.data)
-    print(f"dataset: {source.describe()}", file=sys.stderr)
+    source = dataset_source(args)
     data = RunData(config, source.path, run_dir, split_file=args.split or RunFolder(run_dir).file(RunFolder.SPLIT))
     _, result, _ = score(load_model(run_dir), data, tta=config.tta)
     print(json.dumps(result, indent=2))
@@ -398,14 +400,12 @@ def cmd_video(args):
 
 
 def cmd_study(args):
-    from tomjerry.data.discovery import find_dataset
     from tomjerry.lab.study import STUDY_MODELS, run_study
     from tomjerry.runs.folder import artifacts_dir
     from tomjerry.runs.record import read_run
     from tomjerry.science.study_tables import format_table, study_tables
 
-    source = find_dataset(args.data)
-    print(f"dataset: {source.describe()}", file=sys.stderr)
+    source = dataset_source(args)
     models = args.models.split(",") if args.models else STUDY_MODELS
     folder = run_study(
         source.path,
@@ -467,17 +467,14 @@ def cmd_splits(args):
 
 
 def cmd_runs(args):
-    from tomjerry.data.dataset import scan
-    from tomjerry.data.discovery import find_dataset
+    from tomjerry.data.dataset import dataset_fingerprint
     from tomjerry.runs import states
     from tomjerry.runs.ledger import test_set_scorings
-    from tomjerry.runs.provenance import dataset_fingerprint
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset, run_summary
 
-    source = find_dataset(args.data)
-    fingerprint = dataset_fingerprint(scan(source).usable)
-    print(f"dataset: {source.describe()} (fingerprint {fingerprint})", file=sys.stderr)
+    fingerprint = dataset_fingerprint(open_dataset(args).usable)
+    print(f"dataset fingerprint: {fingerprint}", file=sys.stderr)
     every_run = read_runs(args.artifacts)
     # Counted over every run of the artifacts folder (and its ledger), whichever are listed.
     scorings = test_set_scorings(every_run)
@@ -509,7 +506,7 @@ def cmd_runs(args):
 
 def cmd_report(args):
     from tomjerry.atomic import write_text
-    from tomjerry.runs.provenance import dataset_fingerprint
+    from tomjerry.data.dataset import dataset_fingerprint
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset
     from tomjerry.science.report import build_report

@@ -7,6 +7,7 @@ error-level problem are left out of `Dataset.usable`.
 """
 
 import hashlib
+import os
 import re
 import unicodedata
 from collections import defaultdict
@@ -147,7 +148,7 @@ def scan(source) -> Dataset:
         problems.append(Problem("duplicate_filename", "error", name, f"the same file name is in several folders ({folders})"))
     bad_label = ~labels.tom.isin([0, 1]) | ~labels.jerry.isin([0, 1])
     for row in labels[bad_label].itertuples():
-        problems.append(Problem("bad_label", "error", row.filename, "labels must be 0 or 1"))
+        problems.append(Problem("bad_label", "error", str(row.filename), "labels must be 0 or 1"))
 
     # One vectorised join instead of one table search per image.
     table = files.drop_duplicates("filename").merge(
@@ -165,7 +166,7 @@ def scan(source) -> Dataset:
     table["combination"] = [COMBINATION_OF[(t, j)] for t, j in zip(table.tom, table.jerry)]
     disagree = table.combination != table.folder.map(COMBINATION_OF_FOLDER)
     for row in table[disagree].itertuples():
-        problems.append(Problem("folder_mismatch", "error", row.filename, f"label says {row.combination} but the file is in {row.folder}/"))
+        problems.append(Problem("folder_mismatch", "error", str(row.filename), f"label says {row.combination} but the file is in {row.folder}/"))
     table["frame"] = table.filename.map(frame_number)
     table["challenge"] = table.filename.isin(read_challenges(root, set(table.filename), problems))
     table = table.sort_values(["frame", "filename"]).reset_index(drop=True)
@@ -209,3 +210,30 @@ def identical_images(table: pd.DataFrame) -> list[Problem]:
 
 def label_matrix(table: pd.DataFrame) -> np.ndarray:
     return table[["tom", "jerry"]].to_numpy(dtype=np.float32)
+
+
+def dataset_fingerprint(table: pd.DataFrame) -> str:
+    """sha256 (first 16 hex digits) of every usable image's file name (NFC), size in bytes and
+    labels, in name order. The same frames with the same labels give the same fingerprint
+    wherever the folder lives; a resized, added, removed or relabelled frame changes it.
+    `table` needs the columns filename, path, tom, jerry."""
+    rows = []
+    for name, path, tom, jerry in zip(table.filename, table.path, table.tom, table.jerry):
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            size = -1
+        rows.append(f"{unicodedata.normalize('NFC', name)}|{size}|{int(tom)}{int(jerry)}")
+    digest = hashlib.sha256("\n".join(sorted(rows)).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def dataset_record(path, is_demo: bool, table: pd.DataFrame) -> dict:
+    """The `dataset` object of provenance and of the runs table."""
+    return {
+        "name": "demo" if is_demo else Path(path).name,
+        "demo": bool(is_demo),
+        "path": str(path),
+        "fingerprint": dataset_fingerprint(table),
+        "images": int(len(table)),
+    }

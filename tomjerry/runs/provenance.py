@@ -1,12 +1,11 @@
 """What made a run, recorded in its folder (provenance.json): the dataset, the split, the preset,
 the package versions, the git commit and the hardware. Two runs are comparable only when their
-dataset fingerprints (and, for paired tests, their split digests) agree."""
+dataset fingerprints (tomjerry.data.dataset.dataset_fingerprint, and, for paired tests, their split
+digests) agree."""
 
-import hashlib
 import os
 import platform
 import subprocess
-import unicodedata
 from importlib import metadata
 from pathlib import Path
 
@@ -16,33 +15,6 @@ from tomjerry.data.splits import SPLIT_KINDS
 from tomjerry.paths import PROJECT_ROOT
 
 PACKAGES = ("tensorflow", "keras", "keras-tuner", "numpy")
-
-
-def dataset_fingerprint(table: pd.DataFrame) -> str:
-    """sha256 (first 16 hex digits) of every usable image's file name (NFC), size in bytes and
-    labels, in name order. The same frames with the same labels give the same fingerprint
-    wherever the folder lives; a resized, added, removed or relabelled frame changes it.
-    `table` needs the columns filename, path, tom, jerry."""
-    rows = []
-    for name, path, tom, jerry in zip(table.filename, table.path, table.tom, table.jerry):
-        try:
-            size = os.stat(path).st_size
-        except OSError:
-            size = -1
-        rows.append(f"{unicodedata.normalize('NFC', name)}|{size}|{int(tom)}{int(jerry)}")
-    digest = hashlib.sha256("\n".join(sorted(rows)).encode("utf-8"))
-    return digest.hexdigest()[:16]
-
-
-def dataset_record(path, is_demo: bool, table: pd.DataFrame) -> dict:
-    """The `dataset` object of provenance and of the runs table."""
-    return {
-        "name": "demo" if is_demo else Path(path).name,
-        "demo": bool(is_demo),
-        "path": str(path),
-        "fingerprint": dataset_fingerprint(table),
-        "images": int(len(table)),
-    }
 
 
 def split_record(config, split_sha256: str | None, split: pd.Series) -> dict:
@@ -62,7 +34,7 @@ def split_record(config, split_sha256: str | None, split: pd.Series) -> dict:
 
 
 def package_versions() -> dict:
-    versions = {"python": platform.python_version()}
+    versions: dict[str, str | None] = {"python": platform.python_version()}  # None: not installed
     for name in PACKAGES:
         found = None
         for candidate in (name, f"{name}-cpu") if name == "tensorflow" else (name,):

@@ -17,11 +17,10 @@ import pandas as pd
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.data import eda
-from tomjerry.data.dataset import Dataset
+from tomjerry.data.dataset import Dataset, dataset_fingerprint
 from tomjerry.data.splits import read_split_csv
 from tomjerry.models.specs import SPECS
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.provenance import dataset_fingerprint
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
 from tomjerry.science.deviations import DIFFERENCES

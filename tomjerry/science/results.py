@@ -10,7 +10,8 @@ import pandas as pd
 
 from tomjerry import COMBINATION_OF
 from tomjerry.metrics.evaluation import metrics_from_predictions
-from tomjerry.metrics.stats import mcnemar_exact, paired_difference
+from tomjerry.metrics.stats import cluster_interval, sign_flip_test
+from tomjerry.runs.ledger import scorings_sentence, test_set_scorings
 from tomjerry.runs.record import Run
 
 # Most leakage-resistant first: whole shots on one side, then blocks of frames, then frames.
@@ -48,33 +49,91 @@ def made_on(run: Run, fingerprint: str | None) -> bool:
     return bool(fingerprint) and run.dataset.get("fingerprint") == fingerprint
 
 
+@dataclass(frozen=True)
+class Best:
+    """The one 'best' every page and command defaults to (best_choice): the run to use, the setting
+    it stands for, and a one-line reason that says what was picked and why."""
+
+    run: Run | None
+    setting: str | None
+    reason: str
+
+
+def _validation(run: Run) -> tuple[float, float]:
+    validation = (run.metrics or {}).get("validation", {})
+    return validation.get("exact_match_accuracy", 0) or 0, validation.get("binary_accuracy", 0) or 0
+
+
+def _seeds_text(runs: list[Run]) -> str:
+    seeds = sorted({run.split.get("seed") for run in runs}, key=lambda s: (s is None, s or 0))
+    if len(seeds) == 1:
+        return "seed" if seeds[0] is None else f"seed {seeds[0]}"
+    return f"seeds {', '.join(str(seed) for seed in seeds)}"
+
+
+def best_choice(runs: list[Run], with_model: bool = True) -> Best:
+    """The best setting and the run to use for it, chosen on validation, never on test:
+
+    1. finished runs on the real frames if there are any (the demo drawings say nothing about cartoons);
+    2. on the headline split kind: the most leakage-resistant present (SPLIT_ORDER: shots, blocked, random);
+    3. among the settings (Run.setting: model, preset or variant, image size, TTA) with a run that ships a
+       model (with_model), the one with the best validation exact match pooled over its split seeds
+       (the mean over its runs; then binary accuracy);
+    4. its run: the one with a model (with_model) on that split kind if any, else on any split, the best
+       on validation first.
+    When no setting on that kind has a model, the settings with a model are ranked over all kinds."""
+    done = finished(runs)
+    if not done:
+        return Best(None, None, "no finished run yet")
+    real = [run for run in done if run.dataset.get("demo") is False]
+    pool = real or done
+    with_a_model = {run.setting() for run in pool if run.has_model}
+    if with_model and not with_a_model:
+        return Best(None, None, "no finished run with a saved model")
+    kinds = [kind for kind in SPLIT_ORDER if any(run.split.get("kind") == kind for run in pool)]
+    kind = kinds[0] if kinds else None
+    on_kind = [run for run in pool if run.split.get("kind") == kind] if kind else pool
+    candidates = [run for run in on_kind if not with_model or run.setting() in with_a_model]
+    where = f"{kind} splits" if kind else "its splits"
+    if not candidates:  # no setting on the headline kind ships a model: rank those that do, on any split
+        candidates = [run for run in pool if run.setting() in with_a_model]
+        where = "all splits (none with a model was run on " + (f"a {kind} split)" if kind else "one split kind)")
+    by_setting: dict[str, list[Run]] = {}
+    for run in candidates:
+        by_setting.setdefault(run.setting(), []).append(run)
+
+    def pooled(setting: str) -> tuple:
+        scores = np.array([_validation(run) for run in by_setting[setting]])
+        return (*scores.mean(axis=0), len(scores), setting)
+
+    setting = max(by_setting, key=pooled)
+    exact, _, count, _ = pooled(setting)
+    same = [run for run in pool if run.setting() == setting and (run.has_model or not with_model)]
+    same.sort(key=lambda run: (run.split.get("kind") == kind, *_validation(run), run.run_id), reverse=True)
+    chosen = same[0]
+    reason = (
+        f"{setting}: the best validation exact match on {where}, {exact:.1%} pooled over "
+        f"{_seeds_text(by_setting[setting])} ({len(by_setting)} setting{'s' if len(by_setting) != 1 else ''}"
+        f"{' with a saved model' if with_model else ''} compared; test frames never choose)"
+    )
+    if with_model and chosen.split.get("kind") != kind or (with_model and len(same) > 1):
+        split = chosen.split
+        reason += f"; its model is the one trained on {split.get('kind')} {split.get('seed')}"
+        if chosen.split.get("kind") != kind:
+            reason += f" (no {kind}-split run of it ships a model)"
+    return Best(chosen, setting, reason)
+
+
 def best_run(runs: list[Run], with_model: bool = True) -> Run | None:
-    """The finished run (with a model, unless with_model is False) with the best validation
-    exact-match accuracy (then validation binary accuracy): chosen on validation, never on test.
-    Runs on the real frames come before any on the demo drawings, whose scores say nothing
-    about cartoons."""
-    scored = []
-    for run in finished(runs, with_model=with_model):
-        validation = (run.metrics or {}).get("validation", {})
-        real = run.dataset.get("demo") is False
-        scored.append(
-            (
-                real,
-                validation.get("exact_match_accuracy", 0),
-                validation.get("binary_accuracy", 0),
-                run.reference,
-                run.run_id,
-                run,
-            )
-        )
-    return max(scored, key=lambda item: item[:5])[-1] if scored else None
+    """The run of best_choice: the one 'best' of every page and command."""
+    return best_choice(runs, with_model).run
 
 
 def model_choices(runs: list[Run]) -> tuple[dict, str | None]:
-    """Runs with a saved model by their name (run_names), and the name of the best one."""
+    """Runs with a saved model by their name (run_names), and the name of the best one (best_choice)."""
     with_model = finished(runs, with_model=True)
     names = run_names(with_model)
-    best = best_run(with_model)
+    best = best_choice(runs).run
     return {names[run.run_id]: run for run in with_model}, names[best.run_id] if best else None
 
 
@@ -86,8 +145,10 @@ class SplitResult:
     runs: tuple
     binary_accuracy: float
     exact_match: float
-    binary_accuracy_ci95: list | None = None  # only for a single run whose metrics.json has one
+    binary_accuracy_ci95: list | None = None  # over (seed, linked shot group) clusters, see pooled_interval
     exact_match_ci95: list | None = None
+    groups: int | None = None  # the clusters the intervals rest on
+    test_set_scorings: tuple = ()  # per run (seed order): how many runs were scored on its test set
 
     @property
     def seeds(self) -> list:
@@ -100,6 +161,20 @@ class SplitResult:
             return f"{self.kind} split" + ("" if seed is None else f", seed {seed}")
         return f"{self.kind} split, mean of {len(self.runs)} seeds ({', '.join(str(s) for s in self.seeds)})"
 
+    def scorings_text(self) -> str:
+        """'this test set has been scored 11 times' or, over seeds, 'the test sets of seeds 42, 1, 2
+        have been scored 11, 3, 3 times' (tomjerry.runs.ledger)."""
+        counts = [count for count in self.test_set_scorings if count]
+        if not counts:
+            return ""
+        if len(self.runs) == 1:
+            return scorings_sentence(counts[0])
+        seeds = ", ".join(str(seed) for seed in self.seeds)
+        return (
+            f"the test sets of seeds {seeds} have been scored "
+            f"{', '.join(str(count) for count in self.test_set_scorings)} times"
+        )
+
     def spread(self, metric: str) -> tuple[float, float] | None:
         """(lowest, highest) over the seeds; None for one run."""
         if len(self.runs) < 2:
@@ -108,17 +183,42 @@ class SplitResult:
         return min(values), max(values)
 
 
-def split_result(kind: str, runs: list[Run]) -> SplitResult:
+def pooled_interval(runs: list[Run], threshold: float = 0.5) -> dict | None:
+    """One setting's test scores over its split seeds as one estimate each (exact match, binary
+    accuracy: frame-pooled means) with 95 % studentized cluster-bootstrap intervals over (seed,
+    linked shot group) clusters, resampled within each seed (stats.cluster_interval); None when a
+    run's predictions cannot be read."""
+    try:
+        frames = [test_frames(run, threshold) for run in runs]
+    except (OSError, ValueError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    groups = np.concatenate([_groups_of(frame) for frame in frames])
+    strata = np.concatenate([np.full(len(frame), index) for index, frame in enumerate(frames)])
+    exact = cluster_interval(np.concatenate([frame.exact.to_numpy() for frame in frames]), groups, strata)
+    labels = np.concatenate([frame[["tom_ok", "jerry_ok"]].to_numpy() for frame in frames]).astype(float)
+    binary = cluster_interval(labels, groups, strata)
+    return {"exact_match": exact, "binary_accuracy": binary}
+
+
+def split_result(kind: str, runs: list[Run], scorings: dict | None = None) -> SplitResult:
+    """scorings: run_id -> test_set_scorings (tomjerry.runs.ledger), counted here when not given."""
     runs = sorted(runs, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
     test = [run.test for run in runs]
+    scorings = test_set_scorings(runs) if scorings is None else scorings
+    pooled = pooled_interval(runs)
     single = test[0] if len(test) == 1 else {}
+    if pooled is None:
+        intervals = (single.get("binary_accuracy_ci95"), single.get("exact_match_ci95"), None)
+    else:
+        exact, binary = pooled["exact_match"], pooled["binary_accuracy"]
+        intervals = ([binary.low, binary.high], [exact.low, exact.high], exact.groups)
     return SplitResult(
         kind,
         tuple(runs),
         float(np.mean([t.get("binary_accuracy", 0) for t in test])),
         float(np.mean([t.get("exact_match_accuracy", 0) for t in test])),
-        single.get("binary_accuracy_ci95"),
-        single.get("exact_match_ci95"),
+        *intervals,
+        tuple(scorings.get(run.run_id) for run in runs),
     )
 
 
@@ -139,20 +239,24 @@ def headline(runs: list[Run]) -> Headline | None:
         return None
     kind = next(k for k in SPLIT_ORDER if any(run.split.get("kind") == k for run in done))
     on_kind = [run for run in done if run.split.get("kind") == kind]
-    best = best_run(on_kind, with_model=False)
-    if best is None:  # cannot happen: on_kind holds finished runs only
+    # The one best (best_choice), the setting every page defaults to, when it ran on this kind;
+    # else the best on validation among this kind's settings.
+    setting = best_choice(done).setting
+    if setting is None or not any(run.setting() == setting for run in on_kind):
+        setting = best_choice(on_kind, with_model=False).setting
+    if setting is None:  # cannot happen: on_kind holds finished runs only
         return None
-    setting = best.setting()
-    lead = split_result(kind, [run for run in on_kind if run.setting() == setting])
+    scorings = test_set_scorings(runs)  # over every run given, not only the setting's
+    lead = split_result(kind, [run for run in on_kind if run.setting() == setting], scorings)
     if kind == "random":
         return Headline(setting, lead, None, None)
     random = [run for run in done if run.split.get("kind") == "random"]
     same = [run for run in random if run.setting() == setting]
     if same:
-        return Headline(setting, lead, split_result("random", same), None)
+        return Headline(setting, lead, split_result("random", same, scorings), None)
     other = best_run(random, with_model=False)  # None when no run used a random split
     if other is not None:
-        return Headline(setting, lead, split_result("random", [other]), other.setting())
+        return Headline(setting, lead, split_result("random", [other], scorings), other.setting())
     return Headline(setting, lead, None, None)
 
 
@@ -180,8 +284,10 @@ def misclassified(run: Run, threshold: float = 0.5) -> pd.DataFrame:
 
 
 def split_comparison(runs: list[Run]) -> pd.DataFrame:
-    """Finished runs of the same setting on each split kind, side by side (mean over seeds)."""
+    """Finished runs of the same setting on each split kind, side by side (mean over seeds), with
+    how often each seed's test set has been scored (test_set_scorings, in seed order)."""
     rows = []
+    scorings = test_set_scorings(runs)
     for run in finished(runs):
         rows.append(
             {
@@ -190,11 +296,15 @@ def split_comparison(runs: list[Run]) -> pd.DataFrame:
                 "split_seed": run.split.get("seed"),
                 "binary_accuracy": run.test.get("binary_accuracy"),
                 "exact_match": run.test.get("exact_match_accuracy"),
+                "test_set_scorings": scorings.get(run.run_id),
             }
         )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
+    # Seed order, so the joined scorings read in the order of the joined seeds.
+    order = sorted(range(len(frame)), key=lambda i: (frame.split_seed[i] is None, frame.split_seed[i] or 0))
+    frame = frame.iloc[order]
     frame = frame.groupby(["setting", "split"], as_index=False, sort=False).agg(
         runs=("binary_accuracy", "count"),
         seeds=("split_seed", lambda seeds: ", ".join(str(s) for s in sorted(seeds, key=lambda s: (s is None, s or 0)))),
@@ -202,6 +312,7 @@ def split_comparison(runs: list[Run]) -> pd.DataFrame:
         exact_match=("exact_match", "mean"),
         exact_match_min=("exact_match", "min"),
         exact_match_max=("exact_match", "max"),
+        test_set_scorings=("test_set_scorings", lambda counts: ", ".join(str(c) for c in counts)),
     )
     order = {kind: i for i, kind in enumerate(SPLIT_ORDER)}
     # Only settings tested on more than one split kind compare anything.
@@ -224,7 +335,7 @@ class Column:
 
 COLUMNS = {
     "run": Column("run", "Model, variant or preset, split with its seed, image size, TTA.", width=280),
-    "setting": Column("setting", "What was trained, whichever split it was tested on.", width=300),
+    "setting": Column("setting", "What was trained, whichever split it was tested on.", width=250),
     "model": Column("model", width=130),
     "split": Column(
         "split",
@@ -255,17 +366,25 @@ COLUMNS = {
         width=88,
     ),
     "exact_match_ci95": Column(
-        "95 % interval",
+        "exact match, 95 % interval",
         "Exact match's 95 % interval: a bootstrap over shots (frames of one "
         "shot are resampled together, as they are not independent).",
-        width=105,
+        width=165,
     ),
     "vs_base": Column(
         "vs base (points)",
         "Exact match minus the same model's base cell on the same test frames, in "
-        "points, with its 95 % interval (bootstrap over shots) and the exact McNemar p-value; * where "
-        "the interval excludes zero (a difference the test set can tell).",
+        "points, with its 95 % interval (studentized bootstrap over linked shot groups) and the p-value of "
+        "a sign-flip test over those groups (frames of one shot move together); * where the interval "
+        "excludes zero (a difference the test set can tell).",
         width=200,
+    ),
+    "test_set_scorings": Column(
+        "test set scored",
+        "How many runs have been scored on this test set (tomjerry.runs.ledger). Each look at a test "
+        "score can steer a choice, so the more often a test set has been scored, the less its score "
+        "says about footage nobody has looked at. Over several split seeds: one count per seed.",
+        width=80,
     ),
     "exact_match_min": Column("lowest", "Exact match of the worst split seed.", kind="percent", width=70),
     "exact_match_max": Column("highest", "Exact match of the best split seed.", kind="percent", width=70),
@@ -364,29 +483,75 @@ def comparability(a: Run, b: Run) -> str | None:
     return None
 
 
+def _groups_of(frames: pd.DataFrame) -> np.ndarray:
+    """(N,) linked shot group of each test frame (predictions.csv's `shot`); one group per frame
+    for runs older than the column (then every frame counts as independent, which is optimistic)."""
+    return (frames["shot"] if "shot" in frames else pd.Series(range(len(frames)), index=frames.index)).to_numpy()
+
+
+def _paired_frames(pairs: list[tuple[Run, Run]], threshold: float):
+    """Per-frame correctness of run a and run b on the frames both were tested on, pair by pair:
+    (a_exact, b_exact, a_labels, b_labels, groups, strata) with strata the pair's index, so the
+    same group id on two split seeds is two clusters."""
+    parts = []
+    for index, (a, b) in enumerate(pairs):
+        reason = comparability(a, b)
+        if reason:
+            raise ValueError(f"{a.label()} and {b.label()} cannot be compared: {reason}")
+        frames_a, frames_b = test_frames(a, threshold), test_frames(b, threshold)
+        frames_b = frames_b.loc[frames_a.index]
+        parts.append((frames_a, frames_b, np.full(len(frames_a), index)))
+    a_exact = np.concatenate([fa.exact.to_numpy() for fa, _, _ in parts]).astype(float)
+    b_exact = np.concatenate([fb.exact.to_numpy() for _, fb, _ in parts]).astype(float)
+    a_labels = np.concatenate([fa[["tom_ok", "jerry_ok"]].to_numpy() for fa, _, _ in parts]).astype(float)
+    b_labels = np.concatenate([fb[["tom_ok", "jerry_ok"]].to_numpy() for _, fb, _ in parts]).astype(float)
+    groups = np.concatenate([_groups_of(fa) for fa, _, _ in parts])
+    strata = np.concatenate([stratum for _, _, stratum in parts])
+    grouped = all("shot" in fa for fa, _, _ in parts)
+    return a_exact, b_exact, a_labels, b_labels, groups, strata, grouped
+
+
+def _difference(interval) -> dict:
+    return {
+        "difference": interval.estimate,
+        "low": interval.low,
+        "high": interval.high,
+        "groups": interval.groups,
+        "method": interval.method,
+    }
+
+
+def pooled_comparison(pairs: list[tuple[Run, Run]], threshold: float = 0.5) -> dict:
+    """Runs a against runs b, each pair tested on the same frames (one pair per split seed), as one
+    estimate: the frame-pooled difference in exact match and in binary accuracy with 95 %
+    studentized cluster-bootstrap intervals over (seed, linked shot group) clusters, resampled within
+    each seed (tomjerry.metrics.stats.cluster_interval), and the sign-flip test over the same clusters
+    (stats.sign_flip_test). ValueError (with the reason) when a pair was not tested on the same frames."""
+    if not pairs:
+        raise ValueError("no pair of runs to compare")
+    a_exact, b_exact, a_labels, b_labels, groups, strata, grouped = _paired_frames(pairs, threshold)
+    exact = cluster_interval(a_exact - b_exact, groups, strata)
+    binary = cluster_interval(a_labels.mean(axis=1) - b_labels.mean(axis=1), groups, strata)
+    test = sign_flip_test(a_exact, b_exact, groups, strata)
+    return {
+        "frames": len(a_exact),
+        "threshold": threshold,
+        "seeds": [a.split.get("seed") for a, _ in pairs],
+        "groups": exact.groups,
+        "binary_accuracy_difference": _difference(binary),
+        "exact_match_difference": _difference(exact),
+        "group_test": test._asdict(),
+        "significant": bool(exact.low > 0 or exact.high < 0),
+        "grouped_by": "linked shot group" if grouped else "frame",
+    }
+
+
 def paired_comparison(a: Run, b: Run, threshold: float = 0.5) -> dict:
     """Run a against run b on their common test frames: the difference of binary accuracy and of
-    exact match with 95 % cluster-bootstrap intervals over shots, and an exact McNemar test on
-    exact match. ValueError (with the reason) when they were not tested on the same frames."""
-    reason = comparability(a, b)
-    if reason:
-        raise ValueError(f"{a.label()} and {b.label()} cannot be compared: {reason}")
-    frames_a, frames_b = test_frames(a, threshold), test_frames(b, threshold)
-    frames_b = frames_b.loc[frames_a.index]
-    groups = (
-        frames_a["shot"] if "shot" in frames_a else pd.Series(range(len(frames_a)), index=frames_a.index)
-    ).to_numpy()
-    binary = paired_difference(
-        frames_a[["tom_ok", "jerry_ok"]].to_numpy(), frames_b[["tom_ok", "jerry_ok"]].to_numpy(), groups
-    )
-    exact = paired_difference(frames_a.exact.to_numpy(), frames_b.exact.to_numpy(), groups)
-    test = mcnemar_exact(frames_a.exact.to_numpy(), frames_b.exact.to_numpy())
-    return {
-        "frames": len(frames_a),
-        "threshold": threshold,
-        "binary_accuracy_difference": binary._asdict(),
-        "exact_match_difference": exact._asdict(),
-        "mcnemar_exact_match": test._asdict(),
-        "significant": bool(exact.low > 0 or exact.high < 0),
-        "grouped_by": "shot" if "shot" in frames_a else "frame",
-    }
+    exact match with 95 % studentized cluster-bootstrap intervals over linked shot groups, and the
+    sign-flip test of exact match over the same groups (the frames of a group move together, so the
+    group, not the frame, is the unit; tomjerry.metrics.stats). ValueError (with the reason) when
+    they were not tested on the same frames."""
+    result = pooled_comparison([(a, b)], threshold)
+    result.pop("seeds")
+    return result

@@ -7,14 +7,13 @@ import numpy as np
 import pandas as pd
 
 from tomjerry.config import RunConfig
-from tomjerry.data.dataset import label_matrix, scan
+from tomjerry.data.dataset import dataset_record, label_matrix, scan
 from tomjerry.data.discovery import find_dataset
 from tomjerry.data.images import load_images
 from tomjerry.data.leakage import analyse
 from tomjerry.data.pipeline import make_dataset
 from tomjerry.data.splits import make_split, save_split
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.provenance import dataset_record
 
 
 class RunData:
@@ -28,7 +27,7 @@ class RunData:
         # Fingerprinted before decoding, like the pages do from the same scan.
         self.dataset_record = dataset_record(self.source.path, self.source.is_demo, dataset.usable)
         self._scanned = dataset
-        self._shots = None
+        self._shots: np.ndarray | None = None  # computed on first use (shot_groups)
         loaded = load_images(dataset, config.image_size)
         self.table: pd.DataFrame = loaded.table
         self.images: np.ndarray = loaded.arrays
