@@ -329,7 +329,7 @@ def options(*scopes: str) -> list[Option]:
     found = []
     for item in dataclasses.fields(RunConfig):
         meta = item.metadata
-        default = item.default_factory() if item.default is dataclasses.MISSING else item.default
+        default = item.default_factory() if callable(item.default_factory) else item.default
         if scopes and meta["scope"] not in scopes:
             continue
         found.append(

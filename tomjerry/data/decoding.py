@@ -156,8 +156,11 @@ def decode_image(source, name: str | None = None) -> np.ndarray:
     except UnidentifiedImageError:
         raise BadImage(f"{name} is not a readable image (no picture format Pillow knows)") from None
     except Image.DecompressionBombError:
-        raise BadImage(f"{name} is over {2 * Image.MAX_IMAGE_PIXELS / 1e6:.0f} megapixels; "
-                       f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels") from None
+        # Pillow raises it past twice its limit, and only while a limit is set (None turns it off).
+        raise BadImage(
+            f"{name} is over {2 * (Image.MAX_IMAGE_PIXELS or 0) / 1e6:.0f} megapixels; "
+            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels"
+        ) from None
     except Exception as error:  # noqa: BLE001
         # Pillow's plugins signal a malformed file in many ways (OSError, SyntaxError, struct.error,
         # IndexError, EOFError, ...); every one of them means this file cannot be read.
@@ -239,7 +242,7 @@ def pad_geometry(height: int, width: int, aspect: float) -> tuple[int, int, int,
 
 def mirror_pad(rgb: np.ndarray, aspect: float) -> np.ndarray:
     """A picture taller than `aspect` widened to it with mirror images of its left and right edges."""
-    height, width, left, extra = pad_geometry(*rgb.shape[:2], aspect)
+    height, width, left, extra = pad_geometry(rgb.shape[0], rgb.shape[1], aspect)
     if (height, width) != rgb.shape[:2]:
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     # "symmetric" repeats the edge pixel (as a mirror does); numpy mirrors again when the padding is

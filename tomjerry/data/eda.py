@@ -35,7 +35,7 @@ def image_sizes(table: pd.DataFrame) -> pd.DataFrame:
     """Width and height of every image from its header (no decoding)."""
     from PIL import Image
 
-    rows = []
+    rows: list[tuple[str, int | None, int | None]] = []  # None: the header cannot be read
     for name, path in zip(table.filename, table.path):
         try:
             with Image.open(path) as image:

@@ -73,7 +73,7 @@ class LiteModel:
         self._output = self._interpreter.get_output_details()[0]["index"]
         self.input_shape = (None, *[int(v) for v in details["shape"][1:]])
         self.name = source
-        self._batch = None
+        self._batch: int | None = None  # the batch size the interpreter is planned for
 
     def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
         images = np.ascontiguousarray(images, dtype=np.float32)

@@ -321,7 +321,7 @@ def fit_features(
     if len(features) > max_rows:
         rows = np.sort(np.random.default_rng(seed).choice(len(features), max_rows, replace=False))
         features = features[rows]
-    info = {"fitted_on": len(features)}
+    info: dict[str, int | float] = {"fitted_on": len(features)}
     if method == "knn":
         if k < 1 or len(features) <= k:
             raise ValueError(f"k-NN with k = {k} needs k >= 1 and more than k training rows, not {len(features)}")

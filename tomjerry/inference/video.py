@@ -22,6 +22,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -355,7 +356,7 @@ def _pyav_decoded(path: Path, on_error: Callable[[str], None]) -> Iterator[Decod
             except av.error.FFmpegError as error:  # a damaged packet: keep what decoded before it
                 on_error(f"{type(error).__name__}: {error}")
                 return
-            yield index, frame.time, lambda frame=frame: frame.to_ndarray(format="rgb24")
+            yield index, frame.time, partial(frame.to_ndarray, format="rgb24")  # bound now, called if sampled
             index += 1
 
 
@@ -401,7 +402,7 @@ class VideoReader:
         multiple of 1 / fps_sampled seconds. Raises VideoError when the clip turns out longer than
         MAX_DURATION_S or yields more than MAX_SAMPLED_FRAMES, or decodes no frame at all."""
         name, info = self.info.path.name, self.info
-        errors = []
+        errors: list[str] = []
         decoded = _opencv_decoded(info.path) if info.backend == "opencv" else _pyav_decoded(info.path, errors.append)
         interval, next_time, start, previous = 1.0 / self.fps_sampled, 0.0, None, -math.inf
         self.decoded = self.sampled = 0

@@ -41,7 +41,7 @@ def chief_progress(run_dir: Path):
     folder = RunFolder(run_dir)
 
     def extra() -> dict:
-        workers = set()
+        workers: set[str] = set()
         for path in folder.file(RunFolder.TUNER_HISTORY).glob("trial_*.csv"):
             try:
                 workers.update(pd.read_csv(path, usecols=["worker"]).worker.astype(str))

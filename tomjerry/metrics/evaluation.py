@@ -34,7 +34,7 @@ def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
     if n == 0:
         return {"count": 0}
     correct = predicted == truth
-    result = {
+    result: dict = {  # JSON: numbers, lists and a dict per label
         "count": n,
         "threshold": threshold,
         "binary_accuracy": float(correct.mean()),

@@ -36,7 +36,8 @@ def kept_epoch_auc(history: pd.DataFrame) -> float | None:
     rows = history.dropna(subset=["val_loss", "val_auc"])
     if rows.empty:
         return None
-    return float(rows.val_auc.loc[rows.val_loss.idxmin()])
+    # By position: the first epoch with the lowest loss, as idxmin picks it, whatever the index holds.
+    return float(rows.val_auc.to_numpy()[rows.val_loss.to_numpy().argmin()])
 
 
 def add_validation_auc(trials: pd.DataFrame, history_folder: Path) -> pd.DataFrame:

@@ -205,7 +205,7 @@ def converted_weights(variant: str = "efficientnet_lite0") -> dict:
         state = convert(load_state_dict(source), block_count(variant))
         flat = {f"{name}/{i}": value for name, values in state.items() for i, value in enumerate(values)}
         copy_into_place(cached, lambda tmp: np.savez(tmp, **flat))
-    weights = {}
+    weights: dict[str, dict[int, np.ndarray]] = {}
     with np.load(cached) as archive:
         for entry in archive.files:
             name, i = entry.rsplit("/", 1)

@@ -106,7 +106,7 @@ def read_legacy(stream) -> tuple[dict, dict]:
     restricted_load(stream)  # sys info (endianness, type sizes)
     state = restricted_load(stream)
     keys = restricted_load(stream)
-    refs = {}
+    refs: dict[str, StorageRef] = {}
     collect_refs(state, refs)
     buffers = {}
     for key in keys:
@@ -122,7 +122,7 @@ def read_zip(path) -> tuple[dict, dict]:
         pickle_name = next(n for n in names if n.endswith("data.pkl"))
         prefix = pickle_name[: -len("data.pkl")]
         state = restricted_load(io.BytesIO(archive.read(pickle_name)))
-        refs = {}
+        refs: dict[str, StorageRef] = {}
         collect_refs(state, refs)
         buffers = {
             key: np.frombuffer(archive.read(f"{prefix}data/{key}"), dtype=ref.dtype) for key, ref in refs.items()
