@@ -43,8 +43,6 @@ def score(model, data: RunData, tta: bool = False, on_phase=None) -> tuple[pd.Da
     probabilities, features = predictor.infer(data.images[keep], features=True)
     if features is None:  # infer has no features for no pictures; RunData refuses an empty val or test split
         raise ValueError("no validation, test or challenge frames to score")
-    if features is None:  # infer has no features for no pictures; RunData refuses an empty val or test split
-        raise ValueError("no validation, test or challenge frames to score")
     on_phase("building the novelty reference from the training frames' features")
     reference = novelty_reference(predictor, data, features, data.split[keep])
     flagged = reference.is_out_of_distribution(reference.score(features))
