@@ -7,7 +7,7 @@ from tomjerry.data.images import to_float
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.inference.predict import BadImage
 from tomjerry.science.results import model_choices
-from ui import dataset_source, heatmap, load_dataset, load_predictor, predict_upload, runs_in_use
+from ui import dataset_source, heatmap, load_dataset, load_predictor, predict_upload, runs_in_use, upload_preview
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")
 st.title("Predict")
@@ -76,7 +76,8 @@ for upload in files:
         continue
     prediction.threshold = threshold
     columns = st.columns([2, 1, 2, 2] if explain else [2, 1])
-    columns[0].image(upload.getvalue(), caption=upload.name, width="stretch")
+    # The decoded picture, never the raw bytes (st.image would re-encode those with Pillow).
+    columns[0].image(upload_preview(upload.getvalue(), upload.name), caption=upload.name, width="stretch")
     columns[1].metric("Verdict", prediction.verdict)
     columns[1].metric("p(tom)", f"{prediction.p_tom:.3f}")
     columns[1].metric("p(jerry)", f"{prediction.p_jerry:.3f}")

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import unicodedata
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scaled
 from pictures import cartoon, encode
 from PIL import Image
 
@@ -110,12 +111,24 @@ def check_single_output(path, tmp_path, model):
     )
 
 
+def check_gray16(path, tmp_path, model):
+    assert Image.open(path).mode == "I;16"
+    rgb = same_on_both_paths(path)
+    assert rgb.shape == (270, 480, 3) and rgb.dtype == np.uint8
+    # Grey stays grey, by its top byte: the gradient's darkest and lightest columns keep their order.
+    assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+    prediction = predict_bytes(model, path.read_bytes(), path.name)
+    assert prediction.verdict in ("neither", "tom", "jerry", "both") and prediction.note is None  # 16:9
+    # The Predict page draws it too: test_every_picture_mode_gets_a_verdict_on_the_predict_page.
+
+
 EXPECTED = {
     "03_phone_48mp_mpf.jpg": check_phone_mpo,
     "04_sticker_palette_transparent.png": check_sticker,
     "12_model.keras.lfs-pointer": check_lfs_pointer,
     "13_softmax4.keras": check_softmax4,
     "13_single_output.keras": check_single_output,
+    "15_gray16_gradient.png": check_gray16,
 }
 
 
@@ -211,6 +224,54 @@ def test_generated_kinds_read_the_same_as_dataset_frames_and_as_uploads(demo_cop
             decode_upload(data, name)
         assert problems[name].detail == f"the image cannot be decoded: {one_line(caught.value)}"
     assert set(problems) == {made[kind][0] for kind in BAD_KINDS}
+
+
+def picture_modes() -> dict:
+    """Uploads whose Pillow mode st.image cannot re-encode, or that need converting to RGB: the
+    shared case and generated files of its kinds (name -> (bytes, mime type))."""
+    modes = {
+        "grey16.png": (GOOD_KINDS["grey16.png"](), "image/png"),
+        "palette_transparent.png": (transparent_palette(), "image/png"),
+        "cmyk.jpg": (GOOD_KINDS["cmyk.jpg"](), "image/jpeg"),
+        "grey16_wide.png": (
+            encode(Image.fromarray((np.arange(640 * 200).reshape(200, 640) % 65536).astype(np.uint16)), "PNG"),
+            "image/png",
+        ),
+    }
+    for name in ("15_gray16_gradient.png", "04_sticker_palette_transparent.png"):
+        if (CASES / name).is_file():
+            modes[name] = ((CASES / name).read_bytes(), "image/png")
+    return modes
+
+
+def test_every_picture_mode_gets_a_verdict_through_the_predictor(trained_run):
+    from tomjerry.inference.predict import Predictor
+
+    modes = picture_modes()
+    assert Image.open(io.BytesIO(modes["grey16.png"][0])).mode == "I;16"
+    assert Image.open(io.BytesIO(modes["palette_transparent.png"][0])).mode == "P"
+    assert Image.open(io.BytesIO(modes["cmyk.jpg"][0])).mode == "CMYK"
+    predictor = Predictor.from_path(trained_run.path)
+    for name, (data, _) in modes.items():
+        prediction = predictor.predict(data, name)
+        # A verdict (a flat grey ramp may also be called "not a Tom and Jerry frame"), no error.
+        assert prediction.error is None and isinstance(prediction.verdict, str) and prediction.verdict, name
+
+
+def test_every_picture_mode_gets_a_verdict_on_the_predict_page(monkeypatch, demo_root, finished_artifacts):
+    """The page drew the raw upload with st.image, which re-encodes it with Pillow: a 16-bit grey
+    PNG raised "cannot write mode I;16 as JPEG". It draws the decoded pixels now."""
+    from test_pages import open_page
+
+    modes = picture_modes()
+    app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
+    app.file_uploader[0].set_value([(name, data, mime) for name, (data, mime) in modes.items()]).run()
+    assert not app.exception, app.exception
+    assert not app.error, [e.value for e in app.error]
+    verdicts = [m.value for m in app.metric if m.label == "Verdict"]
+    assert len(verdicts) == len(modes) and all(verdicts), verdicts
+    drawn = [image for image in app.get("imgs") for image in image.proto.imgs]
+    assert sum(image.caption in modes for image in drawn) == len(modes)  # each upload drawn once
 
 
 def test_generated_multi_picture_jpeg_reads_as_its_plain_jpeg():
@@ -370,6 +431,69 @@ def test_unreadable_model_files_are_refused_in_one_line(kind, tmp_path):
     assert one_line(caught.value).startswith("model.keras")
 
 
+def zeros_zip(path, unpacked: int) -> Path:
+    """A zip with a Keras archive's member names whose weights are `unpacked` zero bytes, written
+    through the compressor in 16 MB chunks (deflate packs zeros about 1000 to 1): a zip bomb that
+    never holds more than a chunk in memory or on disk."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("metadata.json", "{}")
+        archive.writestr("config.json", "{}")
+        with archive.open("model.weights.h5", "w", force_zip64=True) as member:
+            chunk = bytes(16 * 2**20)
+            for start in range(0, unpacked, len(chunk)):
+                member.write(chunk[: unpacked - start])
+    return path
+
+
+@pytest.fixture(scope="module")
+def zip_bomb(tmp_path_factory) -> Path:
+    """About 1.5 MB that unpacks to 1.5 GiB (what issue 28 gave `predict --model`: 3.9 GB peak)."""
+    return zeros_zip(tmp_path_factory.mktemp("bomb") / "model.keras", 1536 * 2**20)
+
+
+def test_a_zip_bomb_model_is_refused_before_it_is_unpacked(zip_bomb, tmp_path):
+    import tracemalloc
+
+    assert zip_bomb.stat().st_size < 2 * 2**20
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnreadableModelError, match="would unpack to 1,536 MB, over the 1,024 MB") as caught:
+            load_model(zip_bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert one_line(caught.value).startswith("model.keras") and "refused before unpacking" in str(caught.value)
+    assert peak < 4 * 2**20, f"{peak / 2**20:.0f} MB traced while refusing"
+    # Under the absolute cap, a ratio no model has: 200 MB of zeros in a few hundred kB.
+    small = zeros_zip(tmp_path / "dense.keras", 200 * 2**20)
+    with pytest.raises(UnreadableModelError, match=r"a zip bomb, not a model"):
+        load_model(small)
+    # In a process of its own (what `predict --model` runs), the peak memory stays that of Python.
+    probe = (
+        "import re, sys\n"
+        "from tomjerry.models.files import UnreadableModelError, load_model\n"
+        "try:\n    load_model(sys.argv[1])\nexcept UnreadableModelError as error:\n    print(error)\n"
+        # VmHWM, this process's own peak (ru_maxrss carries the forking parent's over exec).
+        "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(zip_bomb)], cwd=ROOT, capture_output=True, text=True, timeout=scaled(120)
+    )
+    message, peak_kb = result.stdout.strip().splitlines()
+    assert "refused before unpacking" in message, result.stderr
+    assert int(peak_kb) < 400 * 1024, f"peak {int(peak_kb) / 1024:.0f} MB"
+
+
+def test_a_shipped_size_model_is_not_taken_for_a_bomb(tmp_path):
+    from tomjerry.models.files import check_unpacked_size
+
+    member = zipfile.ZipInfo("model.weights.h5")
+    member.file_size = member.compress_size = 90 * 2**20  # InceptionV3's size, stored as keras.saving does
+    check_unpacked_size("model.keras", [member])
+    member.compress_size = 60 * 2**20  # deflated weights: 1.5 to 1
+    check_unpacked_size("model.keras", [member])
+
+
 def test_a_missing_model_is_unreadable(tmp_path):
     with pytest.raises(UnreadableModelError, match="no model at"):
         load_model(tmp_path)  # a folder with no model.keras
@@ -386,7 +510,7 @@ def run_predict(*args):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=scaled(180),
     )
 
 

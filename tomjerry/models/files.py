@@ -13,6 +13,17 @@ LFS_POINTER = b"version https://git-lfs"
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 KERAS_ARCHIVE_FILES = ("config.json", "model.weights.h5")  # what keras.saving writes into every .keras
+# A zip bomb (a small file that unpacks to gigabytes) is refused from its zip directory, before a byte
+# is unpacked: Keras reads the weights into memory, so a 1.5 MB bomb peaked at 3.9 GB before failing.
+# The largest model tomjerry builds, InceptionV3, is about 90 MB unpacked (the shipped Lite models 14
+# and 17 MB); 1 GiB leaves ten times that. Python's zipfile never yields more than a member's
+# declared size (it stops there and checks the CRC), so the declared sizes bound what is unpacked.
+MAX_UNPACKED_BYTES = 2**30
+# keras.saving stores its members uncompressed (ratio 1.0); float weights deflate by well under 2:1.
+# A ratio past 20 is a run of zeros, not a model; small members (config.json compresses 10:1) are
+# left alone below RATIO_FLOOR_BYTES.
+MAX_RATIO = 20
+RATIO_FLOOR_BYTES = 64 * 2**20
 
 
 class UnreadableModelError(ValueError):
@@ -45,13 +56,33 @@ def check_readable(path: Path) -> None:
         raise UnreadableModelError(f"{name} is not a Keras archive (a .keras file is a zip; this one is not)")
     try:
         with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
+            members = archive.infolist()
     except (zipfile.BadZipFile, OSError):
         # A zip is read from its end: a cut-off copy starts right but has no directory.
         raise UnreadableModelError(f"{name} is truncated (an incomplete zip): copy or download it again") from None
+    check_unpacked_size(name, members)
+    names = {member.filename for member in members}
     missing = [member for member in KERAS_ARCHIVE_FILES if member not in names]
     if missing:
         raise UnreadableModelError(f"{name} is a zip but not a Keras archive (no {', '.join(missing)} inside)")
+
+
+def check_unpacked_size(name: str, members: list) -> None:
+    """UnreadableModelError when a zip's members, as its directory declares them, would unpack to
+    more than MAX_UNPACKED_BYTES, or to more than RATIO_FLOOR_BYTES at over MAX_RATIO times their
+    compressed size (a zip bomb). Reads only the directory: nothing is unpacked."""
+    unpacked = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UnreadableModelError(
+            f"{name} would unpack to {unpacked / 2**20:,.0f} MB, over the {MAX_UNPACKED_BYTES // 2**20:,} MB "
+            "a model may take (the largest tomjerry builds is about 90 MB): refused before unpacking"
+        )
+    if unpacked > RATIO_FLOOR_BYTES and unpacked > MAX_RATIO * max(packed, 1):
+        raise UnreadableModelError(
+            f"{name} would unpack {packed / 2**20:,.1f} MB to {unpacked / 2**20:,.0f} MB ({unpacked / max(packed, 1):,.0f} "
+            f"times; model weights barely compress): a zip bomb, not a model; refused before unpacking"
+        )
 
 
 def activation_name(layer) -> str:
