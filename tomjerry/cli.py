@@ -504,6 +504,38 @@ def cmd_runs(args):
     return 0
 
 
+def cmd_answer(args):
+    from tomjerry.data.dataset import dataset_fingerprint
+    from tomjerry.runs.ledger import test_set_scorings
+    from tomjerry.runs.record import read_runs
+    from tomjerry.runs.table import on_dataset
+    from tomjerry.science.answer import answer
+    from tomjerry.science.results import best_choice
+
+    dataset = open_dataset(args)
+    every_run = read_runs(args.artifacts)
+    runs = on_dataset(every_run, dataset_fingerprint(dataset.usable))
+    found = answer(runs, scorings=test_set_scorings(every_run))
+    if args.json:
+        print(json.dumps(found.to_json(), indent=2))
+        return 0
+    if not found.contrasts:
+        print(
+            "No study cells (base, tuned, augmented of one model on the same test frames) among the runs on this dataset."
+        )
+    print("What the runs say")
+    for sentence in found.summary:
+        print(f"  {sentence}")
+    for contrast in found.contrasts:
+        print(f"- {contrast.sentence()}")
+    if found.leader:
+        print(found.leader.sentence)
+    print(f"Best setting: {best_choice(runs).reason}.")
+    print(f"Verdict rule: {found.rule}.")
+    print(found.study)
+    return 0
+
+
 def cmd_report(args):
     from tomjerry.atomic import write_text
     from tomjerry.data.dataset import dataset_fingerprint
@@ -627,6 +659,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)"
     )
     runs.set_defaults(func=cmd_runs)
+
+    answer = commands.add_parser(
+        "answer", help="what the runs say: does tuning or augmentation help, which model leads (group-level tests)"
+    )
+    add_data_option(answer)
+    answer.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON list, one object per model and contrast (model, contrast, difference, ci95, p_group, "
+        "p_holm, verdict, seeds, groups, ...)",
+    )
+    answer.add_argument(
+        "--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)"
+    )
+    answer.set_defaults(func=cmd_answer)
 
     report = commands.add_parser("report", help="write the standalone HTML report (the Report page's) to a file")
     report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")

@@ -1,0 +1,325 @@
+"""What the runs say: the study's questions (does tuning help, does augmentation help, which model
+leads) answered from the run folders, in numbers and in words computed from them.
+
+For each model of the study grid (runs without a preset; variants base, tuned, augmented) and each
+contrast (tuned - base, augmented - tuned, augmented - base):
+- the difference in test exact match, pooled over every split seed on which both cells ran (on the
+  headline split kind: shots before blocked before random), in points;
+- its 95 % studentized cluster-bootstrap interval over (seed, linked shot group) clusters, labelled
+  approximate with its simulated coverage where a simulation with these group sizes covers less
+  than COVERAGE_REQUIRED (tomjerry.metrics.stats.simulated_coverage);
+- the p-value of the sign-flip test over the same clusters, and Holm's adjustment over all the
+  contrasts of all models (the family of questions the study asks);
+- a verdict from fixed rules (VERDICT_RULE): "helps", "hurts", or "inconclusive: anywhere from
+  -a to +b points".
+Then which model leads: each model's cell chosen on validation (pooled over seeds), the leader the
+best of those on validation, with its test exact match, interval, and its paired difference with the
+runner-up. The study's own figures stand beside, labelled with their split.
+"""
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from tomjerry.metrics.stats import COVERAGE_REQUIRED, cluster_ids, holm, simulated_coverage
+from tomjerry.runs.record import Run
+from tomjerry.science.results import (
+    SPLIT_ORDER,
+    _paired_frames,
+    _validation,
+    finished,
+    pooled_comparison,
+    pooled_interval,
+)
+
+VARIANTS = ("base", "tuned", "augmented")
+CONTRASTS = (("tuned", "base"), ("augmented", "tuned"), ("augmented", "base"))
+ALPHA = 0.05
+VERDICT_RULE = (
+    f"'helps' or 'hurts' when the Holm-adjusted group-level p is below {ALPHA} and the 95 % interval "
+    "excludes zero (on the same side); otherwise 'inconclusive', with the interval's range"
+)
+STUDY_SPLIT = "random split (frames of one shot on both sides)"
+# The study's published test binary accuracy of AlexNet (the only model it reports per cell), on
+# its random 80/10/10 split: base, tuned, tuned with augmentation (the last is its best).
+STUDY_ALEXNET = {"base": 0.8896, "tuned": 0.9307, "augmented": 0.9453}
+
+
+@dataclass(frozen=True)
+class Contrast:
+    model: str
+    contrast: str  # 'tuned - base', 'augmented - tuned' or 'augmented - base'
+    difference: float  # points of exact match, pooled over the seeds
+    ci95: tuple  # (low, high) points
+    p_group: float  # sign-flip test over (seed, linked shot group) clusters
+    p_holm: float  # Holm-adjusted over every contrast of every model
+    verdict: str
+    seeds: list
+    groups: int  # clusters: (seed, linked shot group) pairs
+    frames: int
+    split: str  # the split kind
+    coverage: float | None  # simulated coverage of the 95 % interval with these group sizes
+    approximate: bool
+    test_set_scorings: list  # per seed: how many runs were scored on that test set
+    study: str | None  # the study's own figure for this contrast, labelled with its split
+
+    def sentence(self) -> str:
+        """'alexnet, tuned - base: +7.5 points [-2.0, +16.2] (89 shot groups of shots seed 42),
+        p 0.12 over shot groups, 0.73 after Holm: inconclusive: anywhere from -2.0 to +16.2 points.'"""
+        seeds = ", ".join(str(seed) for seed in self.seeds)
+        interval = f"[{self.ci95[0]:+.1f}, {self.ci95[1]:+.1f}]"
+        if self.approximate:
+            interval += f" (approximate: covers {self.coverage:.0%} in simulation)"
+        return (
+            f"{self.model}, {self.contrast}: {self.difference:+.1f} points {interval} over {self.groups} "
+            f"shot groups of {self.split} seed{'s' if len(self.seeds) > 1 else ''} {seeds}; p {self.p_group:.2g} "
+            f"over shot groups, {self.p_holm:.2g} after Holm: {self.verdict}."
+        )
+
+
+@dataclass(frozen=True)
+class Leader:
+    model: str
+    cell: str  # the variant chosen on validation
+    validation: float  # pooled validation exact match
+    exact_match: float  # pooled test exact match
+    ci95: tuple  # fraction
+    groups: int
+    seeds: list
+    runner_up: str | None
+    versus_runner_up: dict | None  # difference (points), ci95 (points), p_group, seeds, groups
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    split: str | None  # the split kind the answer is on
+    contrasts: list  # Contrast
+    leader: Leader | None
+    summary: list  # sentences, computed from the contrasts
+    study: str  # the study's own figures, labelled with their split
+    rule: str = VERDICT_RULE
+
+    def to_json(self) -> list[dict]:
+        """The list `answer --json` prints: one object per model x contrast."""
+        return [asdict(contrast) for contrast in self.contrasts]
+
+
+def verdict(low: float, high: float, p_holm: float) -> str:
+    """The fixed rule (VERDICT_RULE) on an interval in points and a Holm-adjusted p."""
+    if p_holm < ALPHA and low > 0:
+        return "helps"
+    if p_holm < ALPHA and high < 0:
+        return "hurts"
+    return f"inconclusive: anywhere from {low:+.1f} to {high:+.1f} points"
+
+
+def study_cells(runs: list[Run]) -> tuple[str | None, dict]:
+    """(split kind, {(model, variant, seed): run}): the study grid's finished runs on the most
+    leakage-resistant split kind they ran on; where a cell ran twice on a seed, the shipped run
+    first, then the newest."""
+    cells = [
+        run
+        for run in finished(runs)
+        if run.config is not None and run.preset is None and run.config.variant in VARIANTS and run.test
+    ]
+    kinds = [kind for kind in SPLIT_ORDER if any(run.split.get("kind") == kind for run in cells)]
+    if not kinds:
+        return None, {}
+    kind = kinds[0]
+    chosen: dict = {}
+    order = sorted(
+        (run for run in cells if run.split.get("kind") == kind),
+        key=lambda run: (run.reference, str(run.status.get("created") or ""), run.run_id),
+    )
+    for run in order:  # later (shipped, newer) runs replace earlier ones
+        chosen[(run.config.model, run.config.variant, run.split.get("seed"))] = run
+    return kind, chosen
+
+
+@lru_cache(maxsize=32)
+def _coverage(sizes: tuple, strata: tuple) -> float:
+    # 200 simulated test sets (Monte Carlo error about 1.5 points) with 500 resamples each: a
+    # second or two per distinct set of test sets, computed once per process.
+    return simulated_coverage(np.array(sizes), np.array(strata), "difference", n_sim=200, n_boot=500)["studentized"]
+
+
+def interval_coverage(pairs: list[tuple[Run, Run]]) -> float:
+    """Simulated coverage of a nominal 95 % studentized interval with these pairs' cluster sizes."""
+    *_, groups, strata, _ = _paired_frames(pairs, 0.5)
+    cluster, cluster_stratum = cluster_ids(groups, strata)
+    sizes = np.bincount(cluster)
+    return _coverage(tuple(int(size) for size in sizes), tuple(int(s) for s in cluster_stratum))
+
+
+def _seeds(runs_by_seed: dict) -> list:
+    return sorted(runs_by_seed, key=lambda seed: (seed is None, seed or 0))
+
+
+def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None) -> Answer:
+    """The answer from these runs (see the module's docstring). coverage: simulate each interval's
+    coverage (a second or two per distinct set of test sets); scorings: run_id -> test_set_scorings."""
+    from tomjerry.runs.ledger import test_set_scorings
+
+    kind, cells = study_cells(runs)
+    scorings = test_set_scorings(runs) if scorings is None else scorings
+    models = sorted({model for model, _, _ in cells})
+    found = []
+    for model in models:
+        for first, second in CONTRASTS:
+            seeds = [
+                seed
+                for (m, variant, seed) in cells
+                if m == model and variant == first and (model, second, seed) in cells
+            ]
+            seeds = sorted(set(seeds), key=lambda seed: (seed is None, seed or 0))
+            pairs = [(cells[(model, first, seed)], cells[(model, second, seed)]) for seed in seeds]
+            try:
+                result = pooled_comparison(pairs) if pairs else None
+            except ValueError:  # not tested on the same frames: no answer for this contrast
+                result = None
+            if result is None:
+                continue
+            covered = interval_coverage(pairs) if coverage else None
+            found.append((model, f"{first} - {second}", result, seeds, covered, pairs))
+    adjusted = holm([result["group_test"]["p_value"] for _, _, result, _, _, _ in found])
+    contrasts = []
+    for (model, name, result, seeds, covered, pairs), p_holm in zip(found, adjusted):
+        exact = result["exact_match_difference"]
+        low, high = exact["low"] * 100, exact["high"] * 100
+        study = None
+        if model == "alexnet":
+            first, second = name.split(" - ")
+            points = (STUDY_ALEXNET[first] - STUDY_ALEXNET[second]) * 100
+            study = f"the study: {points:+.2f} points of binary accuracy on a {STUDY_SPLIT}, one run each"
+        contrasts.append(
+            Contrast(
+                model=model,
+                contrast=name,
+                difference=exact["difference"] * 100,
+                ci95=(low, high),
+                p_group=result["group_test"]["p_value"],
+                p_holm=float(p_holm),
+                verdict=verdict(low, high, float(p_holm)),
+                seeds=seeds,
+                groups=int(exact["groups"]),
+                frames=int(result["frames"]),
+                split=kind,
+                coverage=None if covered is None else float(covered),
+                approximate=bool(covered is not None and covered < COVERAGE_REQUIRED),
+                test_set_scorings=[scorings.get(a.run_id) for a, _ in pairs],
+                study=study,
+            )
+        )
+    leader = _leader(cells, kind)
+    return Answer(kind, contrasts, leader, _summary(contrasts), _study_text())
+
+
+def _study_text() -> str:
+    base, tuned, augmented = (STUDY_ALEXNET[v] for v in VARIANTS)
+    return (
+        f"The study's own figures, on a {STUDY_SPLIT}: AlexNet {base:.2%} base, {tuned:.2%} tuned, "
+        f"{augmented:.2%} tuned with augmentation (test binary accuracy, one run each, no interval). On such a "
+        "split most test frames have a near-twin in training, so they measure recall of seen footage."
+    )
+
+
+def _summary(contrasts: list[Contrast]) -> list[str]:
+    """One sentence per question (tuning, augmentation), computed from the verdicts."""
+    sentences = []
+    for question, names in (
+        ("Does tuning help?", ("tuned - base",)),
+        ("Does augmentation help?", ("augmented - tuned", "augmented - base")),
+    ):
+        rows = [c for c in contrasts if c.contrast in names]
+        if not rows:
+            continue
+        settled = [c for c in rows if not c.verdict.startswith("inconclusive")]
+        seeds = sorted({seed for c in rows for seed in c.seeds}, key=lambda s: (s is None, s or 0))
+        where = f"{rows[0].split} seed{'s' if len(seeds) > 1 else ''} {', '.join(str(s) for s in seeds)}"
+        if not settled:
+            low = min(c.ci95[0] for c in rows)
+            high = max(c.ci95[1] for c in rows)
+            sentences.append(
+                f"{question} The runs cannot tell: no contrast survives Holm's correction on {where}; "
+                f"the effects could be anywhere from {low:+.1f} to {high:+.1f} points of exact match. "
+                "Inconclusive, not 'no effect'."
+            )
+        else:
+            said = "; ".join(f"{c.verdict} for {c.model} ({c.contrast}, {c.difference:+.1f} points)" for c in settled)
+            rest = len(rows) - len(settled)
+            sentences.append(f"{question} On {where}: {said}" + (f"; {rest} other(s) inconclusive." if rest else "."))
+    return sentences
+
+
+def _leader(cells: dict, kind: str | None) -> Leader | None:
+    """Each model's cell chosen on validation (pooled over its seeds), the leader the best of them on
+    validation; its pooled test score with its interval, and its paired difference with the runner-up."""
+    chosen = {}
+    for model in sorted({model for model, _, _ in cells}):
+        options = {}
+        for variant in VARIANTS:
+            by_seed = {seed: run for (m, v, seed), run in cells.items() if m == model and v == variant}
+            if by_seed:
+                options[variant] = (float(np.mean([_validation(run)[0] for run in by_seed.values()])), by_seed)
+        if options:
+            variant = max(options, key=lambda v: options[v][0])
+            chosen[model] = (variant, *options[variant])
+    if not chosen:
+        return None
+    ranking = sorted(chosen, key=lambda model: chosen[model][1], reverse=True)
+    model = ranking[0]
+    variant, validation, by_seed = chosen[model]
+    seeds = _seeds(by_seed)
+    pooled = pooled_interval([by_seed[seed] for seed in seeds])
+    if pooled is None:
+        return None
+    exact = pooled["exact_match"]
+    versus, runner_up = None, None
+    if len(ranking) > 1:
+        runner_up = ranking[1]
+        other_variant, _, other = chosen[runner_up]
+        common = [seed for seed in seeds if seed in other]
+        if common:
+            try:
+                result = pooled_comparison([(by_seed[seed], other[seed]) for seed in common])
+            except ValueError:
+                result = None
+            if result is not None:
+                difference = result["exact_match_difference"]
+                versus = {
+                    "runner_up": f"{runner_up} {other_variant}",
+                    "difference": difference["difference"] * 100,
+                    "ci95": (difference["low"] * 100, difference["high"] * 100),
+                    "p_group": result["group_test"]["p_value"],
+                    "seeds": common,
+                    "groups": difference["groups"],
+                }
+    where = f"{kind} seed{'s' if len(seeds) > 1 else ''} {', '.join(str(s) for s in seeds)}"
+    sentence = (
+        f"Leads on validation: {model} {variant} ({validation:.1%} validation exact match); on the test frames "
+        f"{exact.estimate:.1%} [{exact.low:.1%}, {exact.high:.1%}] over {exact.groups} shot groups of {where}"
+    )
+    if versus:
+        low, high = versus["ci95"]
+        settled = versus["p_group"] < ALPHA and (low > 0 or high < 0)
+        sentence += (
+            f"; against {versus['runner_up']}: {versus['difference']:+.1f} points [{low:+.1f}, {high:+.1f}], "
+            f"p {versus['p_group']:.2g} over shot groups: "
+            + ("a lead the test frames can tell." if settled else "a lead the test frames cannot tell apart.")
+        )
+    else:
+        sentence += "."
+    return Leader(
+        model,
+        variant,
+        validation,
+        exact.estimate,
+        (exact.low, exact.high),
+        exact.groups,
+        seeds,
+        runner_up,
+        versus,
+        sentence,
+    )
