@@ -1,6 +1,8 @@
 import json
 import os
 import shutil
+import statistics
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,64 @@ from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = ROOT.parent / "shared" / "datasets" / "tom_and_jerry"
+
+# Every wait in the tests (a command, a background run, AppTest, the browser) is given in seconds
+# as an idle 2-core machine needs them, through scaled(): a busy or slower machine waits longer
+# instead of failing, and a hung test still fails. TOMJERRY_TEST_TIMEOUT_SCALE sets the factor
+# (e.g. 3); unset, it is measured once per session: the larger of a short CPU probe against its
+# time on the development machine and the load average per core, between 1 (2 under CI=true, whose
+# machine may be busy) and MAX_MEASURED_SCALE. The test header line says which factor and why.
+TIMEOUT_SCALE_VARIABLE = "TOMJERRY_TEST_TIMEOUT_SCALE"
+MEASURED_VARIABLE = "_TOMJERRY_TEST_TIMEOUT_SCALE_MEASURED"  # the first process's measure, for xdist workers
+PROBE_REFERENCE_S = 0.020  # the probe's fastest run on the development machine (Intel Xeon, 2 cores, 2026-12-06)
+MAX_MEASURED_SCALE = 4.0
+
+
+def probe_seconds() -> float:
+    """The median of 5 runs of a fixed pure-Python loop (20 ms each on the development machine)."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(i * i for i in range(200_000))
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def timeout_scale() -> tuple[float, str]:
+    """(factor, how it was chosen). ValueError for a TOMJERRY_TEST_TIMEOUT_SCALE that is not a
+    positive number."""
+    given = os.environ.get(TIMEOUT_SCALE_VARIABLE, "").strip()
+    if given:
+        try:
+            factor = float(given)
+        except ValueError:
+            factor = 0.0
+        if not factor > 0:
+            raise ValueError(f"{TIMEOUT_SCALE_VARIABLE} must be a positive number, not {given!r}")
+        return factor, f"from {TIMEOUT_SCALE_VARIABLE}"
+    if os.environ.get(MEASURED_VARIABLE):  # an xdist worker: the factor its controller measured
+        factor, how = os.environ[MEASURED_VARIABLE].split(" ", 1)
+        return float(factor), how
+    probe = probe_seconds() / PROBE_REFERENCE_S
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    floor = 2.0 if os.environ.get("CI", "").lower() == "true" else 1.0
+    factor = round(max(floor, min(MAX_MEASURED_SCALE, max(probe, load))), 1)
+    how = f"measured: CPU probe {probe:.1f}x, load {load:.1f} per core" + (", CI floor 2" if floor > 1 else "")
+    how += f"; set {TIMEOUT_SCALE_VARIABLE} to choose"
+    os.environ[MEASURED_VARIABLE] = f"{factor} {how}"
+    return factor, how
+
+
+TIMEOUT_SCALE, TIMEOUT_SCALE_REASON = timeout_scale()
+
+
+def scaled(seconds: float) -> float:
+    """A wait of `seconds` on an idle 2-core machine, scaled to this one (TIMEOUT_SCALE)."""
+    return seconds * TIMEOUT_SCALE
+
+
+def pytest_report_header(config):
+    return f"timeouts x {TIMEOUT_SCALE:g} ({TIMEOUT_SCALE_REASON})"
 
 
 def pytest_addoption(parser):

@@ -13,7 +13,7 @@ import urllib.request
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scaled
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -67,7 +67,7 @@ def server(demo_root, finished_artifacts):
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + scaled(60)
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
@@ -76,10 +76,10 @@ def server(demo_root, finished_artifacts):
             time.sleep(0.5)
     else:
         process.kill()
-        pytest.fail("streamlit did not become healthy in 60 s")
+        pytest.fail(f"streamlit did not become healthy in {scaled(60):.0f} s")
     yield url
     process.terminate()
-    process.wait(timeout=20)
+    process.wait(timeout=scaled(20))
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_every_page_renders_and_predict_classifies_an_upload(server, page, tmp_p
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, (path, text) in PAGES.items():
         page.goto(f"{server}/{path}")
-        page.get_by_text(text, exact=False).first.wait_for(timeout=90_000)
+        page.get_by_text(text, exact=False).first.wait_for(timeout=scaled(90_000))
         page.wait_for_timeout(1500)  # let charts finish drawing
         assert page.locator("[data-testid='stException']").count() == 0, name
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -117,10 +117,10 @@ def test_every_page_renders_and_predict_classifies_an_upload(server, page, tmp_p
     frame = tmp_path / "frame.png"
     cv2.imwrite(str(frame), image)
     page.goto(f"{server}/Predict")
-    page.get_by_text("Decision threshold").first.wait_for(timeout=90_000)
+    page.get_by_text("Decision threshold").first.wait_for(timeout=scaled(90_000))
     page.locator("input[type='file']").first.set_input_files(str(frame))
-    page.get_by_text("Verdict").first.wait_for(timeout=90_000)
-    page.get_by_text("p(jerry)").first.wait_for(timeout=30_000)
+    page.get_by_text("Verdict").first.wait_for(timeout=scaled(90_000))
+    page.get_by_text("p(jerry)").first.wait_for(timeout=scaled(30_000))
     page.wait_for_timeout(1500)
     page.screenshot(path=str(SCREENSHOTS / "predict-upload.png"), full_page=True)
     assert page.locator("[data-testid='stException']").count() == 0

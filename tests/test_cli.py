@@ -3,12 +3,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scaled
 
 
 def run_cli(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "tomjerry", *args], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env
+        [sys.executable, "-m", "tomjerry", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=scaled(120),
+        env=env,
     )
 
 
@@ -222,7 +227,7 @@ def test_an_output_file_is_checked_before_the_work_and_written_where_the_user_me
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
     reader.start()
     write_output(fifo, "through the pipe\n")
-    reader.join(timeout=10)
+    reader.join(timeout=scaled(10))
     assert received == ["through the pipe\n"] and fifo.is_fifo()
 
 

@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scaled
 
 from tomjerry.runs.status import read_status
 
@@ -49,7 +49,7 @@ def test_chief_and_two_workers_share_one_search(demo_root, tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     logs = {name: open(tmp_path / f"{name}.log", "wb") for name in ("chief", "w1", "w2")}
     processes = {"chief": subprocess.Popen(chief, cwd=ROOT, env=env, stdout=logs["chief"], stderr=subprocess.STDOUT)}
-    deadline = time.time() + 60
+    deadline = time.time() + scaled(60)
     while not (run_dir / "split.csv").is_file():  # the chief has read the data and written the split
         assert time.time() < deadline and processes["chief"].poll() is None, (tmp_path / "chief.log").read_text()[
             -3000:
@@ -65,7 +65,7 @@ def test_chief_and_two_workers_share_one_search(demo_root, tmp_path):
         )
     try:
         for name, process in processes.items():
-            process.wait(timeout=max(1, deadline + 400 - time.time()))
+            process.wait(timeout=max(1, deadline + scaled(400) - time.time()))
     finally:
         for process in processes.values():
             if process.poll() is None:

@@ -11,7 +11,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scaled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pictures import encode
@@ -151,7 +151,7 @@ def test_app_shows_a_broken_dataset_instead_of_a_traceback(demo_copy, tmp_path, 
     monkeypatch.setenv("TOMJERRY_DATA", str(demo_copy))
     monkeypatch.setenv("TOMJERRY_ARTIFACTS", str(tmp_path))
     for page in ("app.py", "pages/1_Data.py"):
-        app = AppTest.from_file(str(ROOT / page), default_timeout=120).run()
+        app = AppTest.from_file(str(ROOT / page), default_timeout=scaled(120)).run()
         assert not app.exception
         assert any("lacks the column(s) jerry" in e.value for e in app.error)
 
@@ -221,7 +221,7 @@ def test_simultaneous_launches_start_exactly_one(demo_root, tmp_path, monkeypatc
 def test_killed_tuning_search_resumes(demo_root, tmp_path):
     config = TINY.replace(variant="tuned", max_trials=3, epochs=2, image_size=64, batch_size=8)
     run_dir = launch(config, demo_root, tmp_path)
-    deadline = time.time() + 240
+    deadline = time.time() + scaled(240)
     while (
         not (run_dir / "tuner" / "trial_0" / "trial.json").is_file()
         or '"COMPLETED"' not in (run_dir / "tuner" / "trial_0" / "trial.json").read_text()
@@ -230,9 +230,9 @@ def test_killed_tuning_search_resumes(demo_root, tmp_path):
         time.sleep(0.5)
     first = (run_dir / "tuner" / "trial_0" / "trial.json").read_text()
     os.killpg(read_status(run_dir)["pid"], signal.SIGKILL)
-    assert wait(run_dir, timeout=15)["state"] == "interrupted"
+    assert wait(run_dir, timeout=scaled(15))["state"] == "interrupted"
     resume(run_dir, demo_root)
-    status = wait(run_dir, timeout=400)
+    status = wait(run_dir, timeout=scaled(400))
     assert status["state"] == "finished", (run_dir / "log.txt").read_text()[-3000:]
     trials = pd.read_csv(run_dir / "trials.csv")
     assert len(trials) == 3 and (trials.status == "COMPLETED").all()

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REAL_DATA, ROOT
+from conftest import REAL_DATA, ROOT, scaled
 from streamlit.testing.v1 import AppTest
 
 from tomjerry.config import RUN_PRESETS, options
@@ -30,7 +30,7 @@ PAGES = [
     "pages/7_Video.py",
 ]
 MODEL_PAGES = ("pages/4_Grad-CAM.py", "pages/6_Report.py")  # seconds of Grad-CAM each: --slow (Predict stays)
-TIMEOUT = 180  # TensorFlow's import alone takes seconds
+TIMEOUT = scaled(180)  # TensorFlow's import alone takes seconds
 
 
 def open_page(page, monkeypatch, data, artifacts):
@@ -222,7 +222,7 @@ def test_train_launches_and_live_view_reaches_finished(monkeypatch, demo_root, t
     # Watched at once, while still queued: it is listed with its dataset's runs before it writes
     # provenance.json (the launch records the dataset's fingerprint).
     assert app.selectbox(key="watched_run").value == run_id
-    status = wait(tmp_path / "runs" / run_id, timeout=240)
+    status = wait(tmp_path / "runs" / run_id, timeout=scaled(240))
     assert status["state"] == "finished", (tmp_path / "runs" / run_id / "log.txt").read_text()[-2000:]
     app.run()
     assert any("Finished" in s.value for s in app.success)
@@ -489,7 +489,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=scaled(300),
     )
     assert result.returncode == 0, result.stderr[-2000:]
     page = out.read_text()

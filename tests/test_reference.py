@@ -4,7 +4,7 @@ each reads as finished, its metrics agree with its predictions, and the shipped 
 import json
 
 import pytest
-from conftest import REAL_DATA, ROOT
+from conftest import REAL_DATA, ROOT, scaled
 
 from tomjerry.metrics.evaluation import metrics_from_predictions
 from tomjerry.runs.folder import RunFolder
@@ -94,7 +94,7 @@ def test_every_path_gives_the_recorded_answer_on_every_test_frame(tmp_path):
         capture_output=True,
         text=True,
         cwd=ROOT,
-        timeout=900,
+        timeout=scaled(900),
     )
     assert command.returncode == 0, command.stderr[-2000:]
     cli = json.loads(command.stdout)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
-from conftest import REAL_DATA, ROOT
+from conftest import REAL_DATA, ROOT, scaled
 from filelock import FileLock
 
 from tomjerry.cli import main as cli
@@ -108,7 +108,7 @@ def test_a_run_waiting_for_the_lock_reads_waiting_not_interrupted(demo_root, tmp
             stderr=subprocess.DEVNULL,
         )
         try:
-            deadline = time.time() + 60
+            deadline = time.time() + scaled(60)
             while read_status(run_dir)["state"] != "waiting" and time.time() < deadline:
                 time.sleep(0.2)
             status = read_status(run_dir)
@@ -259,7 +259,11 @@ def test_a_fresh_run_records_its_provenance(demo_root, trained_run):
     assert "preset" in provenance and provenance["preset"] == read_run(run_dir).config.preset
     assert provenance["versions"]["keras"] and provenance["versions"]["tensorflow"]
     assert provenance["versions"]["numpy"] and provenance["versions"]["keras-tuner"]
-    assert len(provenance["git"]["commit"]) == 40
+    # A clone records its commit; a source archive (no .git) records that the commit is unknown.
+    if (ROOT / ".git").exists():
+        assert len(provenance["git"]["commit"]) == 40
+    else:
+        assert provenance["git"] is None
     assert provenance["hardware"]["replicas"] == 1 and provenance["hardware"]["cpu"]
     run = read_run(run_dir)
     assert run.state == "finished" and run.dataset["fingerprint"] == dataset["fingerprint"]
@@ -267,19 +271,42 @@ def test_a_fresh_run_records_its_provenance(demo_root, trained_run):
     assert metrics["evaluated_epoch"] == metrics["epochs_run"] == 1
 
 
+def test_the_commit_is_known_only_in_the_projects_own_checkout(tmp_path):
+    from tomjerry.runs.provenance import git_commit
+
+    if shutil.which("git") is None:
+        pytest.skip("needs the git program")
+    assert git_commit(tmp_path) is None  # a source archive: no .git anywhere above
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("a = 1\n")
+    git("add", "code.py")
+    git("-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "first")
+    recorded = git_commit(tmp_path)
+    assert recorded is not None and len(recorded["commit"]) == 40 and recorded["dirty"] is False
+    (tmp_path / "code.py").write_text("a = 2\n")
+    assert git_commit(tmp_path)["dirty"] is True
+    # An archive unpacked inside some other repository: that repository's commit is not this code's.
+    (tmp_path / "unpacked").mkdir()
+    assert git_commit(tmp_path / "unpacked") is None
+
+
 @pytest.mark.slow
 def test_a_run_killed_in_epoch_3_resumes_at_epoch_3(demo_root, tmp_path):
     config = TINY.replace(epochs=4, image_size=128, batch_size=8, patience=3)
     run_dir = launch(config, demo_root, tmp_path)
     history_path = run_dir / "history.csv"
-    deadline = time.time() + 240
+    deadline = time.time() + scaled(240)
     while time.time() < deadline:
         if history_path.is_file() and len(pd.read_csv(history_path)) == 2:
             break
         assert read_status(run_dir)["state"] in states.ACTIVE, (run_dir / "log.txt").read_text()[-2000:]
         time.sleep(0.05)
     os.kill(read_status(run_dir)["pid"], signal.SIGKILL)  # in epoch 3
-    assert wait(run_dir, timeout=20)["state"] == "interrupted"
+    assert wait(run_dir, timeout=scaled(20))["state"] == "interrupted"
     before = pd.read_csv(history_path)
     assert list(before.epoch) == [1, 2]
 
@@ -288,7 +315,7 @@ def test_a_run_killed_in_epoch_3_resumes_at_epoch_3(demo_root, tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=scaled(400),
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Epoch 3/4" in resumed.stdout + resumed.stderr

@@ -7,6 +7,7 @@ import zipfile
 
 import pandas as pd
 import pytest
+from conftest import scaled
 
 from tomjerry.config import RunConfig
 from tomjerry.lab.execute import execute_run
@@ -90,7 +91,7 @@ def test_failing_trial_fails_the_run_loudly(demo_root, tmp_path, monkeypatch):
 
 
 def wait_for_epoch(run_dir, timeout=90):
-    deadline = time.time() + timeout
+    deadline = time.time() + scaled(timeout)
     while time.time() < deadline:
         status = read_status(run_dir)
         if status.get("state") == "running" and (status.get("batch") or status.get("epoch")):
@@ -108,21 +109,21 @@ def test_background_run_killed_reads_interrupted_and_cancel_stops(demo_root, tmp
         launch(long, demo_root, tmp_path)
     wait_for_epoch(first)
     os.kill(read_status(first)["pid"], signal.SIGKILL)
-    assert wait(first, timeout=10)["state"] == "interrupted"
+    assert wait(first, timeout=scaled(10))["state"] == "interrupted"
 
     second = launch(long, demo_root, tmp_path)
     wait_for_epoch(second)
     start = time.time()
     status = cancel(second)
     assert status["state"] == "cancelled"
-    assert time.time() - start < 10
+    assert time.time() - start < scaled(10)
     assert read_status(first)["state"] == "interrupted"  # the other run is untouched
 
 
 @pytest.mark.slow
 def test_background_run_finishes(demo_root, tmp_path):
     run_dir = launch(TINY, demo_root, tmp_path)
-    status = wait(run_dir, timeout=180)
+    status = wait(run_dir, timeout=scaled(180))
     assert status["state"] == "finished", (run_dir / "log.txt").read_text()[-2000:]
 
 

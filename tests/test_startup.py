@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, scaled
 
 PROBE = """
 import json, sys
@@ -17,7 +17,7 @@ read_runs()
 from streamlit.testing.v1 import AppTest
 shown = {{}}
 for page in ("home.py", "pages/1_Data.py"):
-    app = AppTest.from_file({root!r} + "/" + page, default_timeout=120).run()
+    app = AppTest.from_file({root!r} + "/" + page, default_timeout={timeout}).run()
     shown[page] = [str(e.value) for e in app.exception]
 print(json.dumps({{"exceptions": shown, "tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules}}))
 """
@@ -26,10 +26,10 @@ print(json.dumps({{"exceptions": shown, "tensorflow": "tensorflow" in sys.module
 def test_home_and_data_render_without_importing_tensorflow(demo_root, finished_artifacts):
     env = {"TOMJERRY_DATA": str(demo_root), "TOMJERRY_ARTIFACTS": str(finished_artifacts), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-c", PROBE.format(root=str(ROOT))],
+        [sys.executable, "-c", PROBE.format(root=str(ROOT), timeout=scaled(120))],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=scaled(300),
         env={**env, "HOME": str(finished_artifacts), "TOMJERRY_CACHE": str(finished_artifacts / "cache")},
     )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -3,7 +3,7 @@ before an epoch is timed, a tuned run described by its trials, the dataset's nam
 launch to finish, no literal None, the presets' times and the default the class starts."""
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, scaled
 from streamlit.testing.v1 import AppTest
 
 from tomjerry.config import PRESET_DESCRIPTIONS, PRESET_MINUTES, RUN_PRESETS, RunConfig
@@ -12,7 +12,7 @@ from tomjerry.runs.lifecycle import create_run
 from tomjerry.runs.record import read_run
 from tomjerry.runs.status import progress_text, read_status, set_phase, update_status
 
-TIMEOUT = 180
+TIMEOUT = scaled(180)
 
 
 def test_a_finished_tuned_run_counts_trials_not_epoch_zero():

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_DATA, ROOT
+from conftest import REAL_DATA, ROOT, scaled
 
 from tomjerry.config import RunConfig
 from tomjerry.data.dataset import dataset_record, scan
@@ -38,7 +38,7 @@ BAND = 0.4  # share of the frame's height each painted band covers
 RED, GREEN = (255, 0, 0), (0, 255, 0)
 CANDIDATES = 12  # demo frames tried per segment
 CUT_MARGIN = 8  # grey levels past shots.CUT_THRESHOLD between neighbouring segments
-TIMEOUT = 180
+TIMEOUT = scaled(180)
 SHIPPED = ROOT / "artifacts" / "runs" / "ref-20261129-163932-efficientnet_lite0-augmented-eef09d"
 
 

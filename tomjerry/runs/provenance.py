@@ -48,20 +48,25 @@ def package_versions() -> dict:
 
 
 def git_commit(root=PROJECT_ROOT) -> dict | None:
-    """The checked-out commit and whether the work tree had changes; None outside git."""
+    """{"commit": 40 hex digits, "dirty": whether tracked files had changes} of the git checkout
+    whose top folder is `root`; None (provenance.json: null) where the commit is unknown: a source
+    archive without .git, no git program, or `root` inside some other repository, whose commit
+    would say nothing about this code."""
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        found = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"], capture_output=True, text=True, timeout=5
         )
-        if commit.returncode:
+        lines = found.stdout.splitlines()
+        if found.returncode or len(lines) != 2 or Path(lines[0]).resolve() != Path(root).resolve():
             return None
+        commit = lines[1].strip()
         dirty = subprocess.run(
             ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
             capture_output=True,
             text=True,
             timeout=5,
         )
-        return {"commit": commit.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+        return {"commit": commit, "dirty": bool(dirty.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return None
 
