@@ -7,12 +7,17 @@ from pathlib import Path
 
 import streamlit as st
 
+from tomjerry import quiet
 from tomjerry.data.dataset import dataset_fingerprint, scan
 from tomjerry.data.discovery import find_dataset
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.record import read_runs
 from tomjerry.runs.table import on_dataset
 from tomjerry.science.results import COLUMNS
+
+# The app's entry point for the package: TensorFlow's start-up lines filtered (tomjerry.quiet); importing
+# tomjerry alone does not do it.
+quiet.install()
 
 
 def dataset_source():

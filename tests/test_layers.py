@@ -9,6 +9,9 @@ wings below it, never one above it:
 """
 
 import ast
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,3 +220,17 @@ def test_the_checks_catch_an_upward_import_a_local_one_and_a_cycle(tmp_path):
     }
     assert ("tomjerry.runs.status", "tomjerry.paths") in {(i.importer, i.imported) for i in found}
     assert streamlit_imports(package) == ["tomjerry/science/report.py:1"]
+
+
+def test_faces_import_nothing_and_importing_tomjerry_has_no_side_effect():
+    """A wing's __init__.py is its description, not a loader; `import tomjerry` installs no import
+    hook and sets no environment variable (the entry points call tomjerry.quiet.install())."""
+    faces = {name for name, path in module_names(PACKAGE).items() if path.name == "__init__.py"}
+    assert [str(i) for i in imports_of(PACKAGE) if i.importer in faces] == []
+    probe = (
+        "import os, sys; import tomjerry, tomjerry.runs.record, tomjerry.science.report; "
+        "print('TF_CPP_MIN_LOG_LEVEL' in os.environ, any('Quiet' in type(f).__name__ for f in sys.meta_path))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr

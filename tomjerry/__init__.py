@@ -20,14 +20,8 @@ Each wing's __init__.py says what it offers and imports nothing, so `import tomj
 any wing) never loads TensorFlow. tomjerry never imports streamlit.
 """
 
-import os
-
-from tomjerry import quiet
-
-# TensorFlow's C++ start-up chatter hides the progress lines users want; set it to 0 to see it.
-# TensorFlow 2.21 logs through absl before it reads the variable: quiet filters those lines.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-quiet.install()
+# Importing tomjerry has no side effect: the entry points (the CLI's main, the app's ui.py, a
+# background run's main) call tomjerry.quiet.install() to quiet TensorFlow's start-up lines.
 
 LABELS = ("tom", "jerry")
 # The four label combinations, in the order used by every table and confusion matrix.

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from tomjerry import COMBINATIONS
+from tomjerry import COMBINATIONS, quiet
 from tomjerry.lab.execute import RunCancelled
 from tomjerry.lab.launcher import RunBusy
 from tomjerry.lab.study import StudyBusy
@@ -707,6 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    quiet.install()  # TensorFlow's start-up lines filtered (tomjerry.quiet), before any command imports it
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

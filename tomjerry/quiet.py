@@ -8,6 +8,7 @@ changes the numerics. So while `tensorflow` is first imported, file descriptor 2
 temporary file; afterwards every line of it is written back to stderr except the absl preamble
 and the log lines below TF_CPP_MIN_LOG_LEVEL (1: INFO, 2: and WARNING, 3: and ERROR). A
 Python exception raised by the import is unaffected (it is printed after stderr is back).
+Nothing happens on import of this module: `install()` is called by the entry points.
 """
 
 import contextlib
@@ -106,6 +107,15 @@ class QuietTensorFlow(importlib.abc.MetaPathFinder):
         return spec
 
 
-def install():
+def install() -> None:
+    """Quiet TensorFlow's start-up in this process: TF_CPP_MIN_LOG_LEVEL defaults to 2 (INFO and
+    WARNING hidden; set it to 0 to see every line), and the first `import tensorflow` goes
+    through QuietTensorFlow, which filters the absl lines TensorFlow prints before it reads the
+    variable. Called by the entry points (tomjerry.cli.main, ui.py for the app, the background
+    run's tomjerry.lab.execute.main), never on import: a process that only imports tomjerry keeps
+    its stderr and environment as they are. Idempotent; a no-op once TensorFlow is imported."""
+    # TensorFlow's C++ start-up chatter hides the progress lines users want. The variable is
+    # inherited by the background runs the app starts.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" not in sys.modules and not any(isinstance(f, QuietTensorFlow) for f in sys.meta_path):
         sys.meta_path.insert(0, QuietTensorFlow())

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock, Timeout
 
+from tomjerry import quiet
 from tomjerry.atomic import write_text
 from tomjerry.runs import states
 from tomjerry.runs.folder import TRAINING_LOCK, TRAINING_LOCK_HOLDER, RunFolder, now
@@ -143,6 +144,7 @@ def execute_run(run_dir, data_path=None, lock_timeout: float = LOCK_TIMEOUT_SECO
 def main(argv=None):
     """Entry point of a background run: python -m tomjerry.lab.execute RUN_DIR [DATA_PATH]."""
     argv = sys.argv[1:] if argv is None else argv
+    quiet.install()  # before execute_run imports TensorFlow
     try:
         execute_run(argv[0], argv[1] if len(argv) > 1 and argv[1] else None)
     except (RunCancelled, KeyboardInterrupt):
