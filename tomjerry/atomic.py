@@ -5,6 +5,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 import pandas as pd
@@ -17,21 +18,29 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def write_bytes(path, data: bytes) -> Path:
+def write_with(path, write: Callable[[BinaryIO], object]) -> Path:
+    """The one write-and-replace sequence: write(handle) fills a temporary file beside `path`
+    (same folder, so the rename stays on one file system), which is flushed to disk, given the
+    mode a plain open() would give and renamed over `path` in one step. On any error, an
+    interrupt included, the temporary file is removed and `path` keeps its previous version."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_bytes(path, data: bytes) -> Path:
+    return write_with(path, lambda handle: handle.write(data))
 
 
 def write_text(path, text: str) -> Path:
@@ -47,18 +56,7 @@ def write_csv(path, frame: pd.DataFrame) -> Path:
 
 
 def write_npy(path, array: np.ndarray) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_with(path, lambda handle: np.save(handle, array, allow_pickle=False))
 
 
 def copy_into_place(path, produce) -> Path:
