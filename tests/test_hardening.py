@@ -19,8 +19,9 @@ from PIL import Image
 
 from tomjerry.config import RunConfig
 from tomjerry.data.dataset import image_root
+from tomjerry.data.decoding import MAX_BYTES, BadImage
 from tomjerry.data.images import validate
-from tomjerry.inference.predict import MAX_BYTES, BadImage, Prediction, decode_upload, predict_bytes
+from tomjerry.inference.predict import Prediction, decode_upload, predict_bytes
 from tomjerry.lab.execute import execute_run
 from tomjerry.lab.launcher import RunBusy, launch, resume, wait
 from tomjerry.runs.lifecycle import create_run

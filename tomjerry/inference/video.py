@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from tomjerry.inference.predict import MAX_PIXELS
+from tomjerry.data.decoding import MAX_PIXELS
 
 # FFmpeg's and OpenCV's own log lines ("moov atom not found", "[ WARN:0] ... VIDEOIO(FFMPEG) ...")
 # would come before the one-line message a bad clip gets, which says what they meant. FFmpeg reads
