@@ -4,7 +4,7 @@ import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.science.results import headline
-from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
+from ui import artifacts, dataset_source, demo_banner, fingerprint_in_use, load_dataset, runs_in_use
 
 st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
 st.title("Tom, Jerry, both or neither?")
@@ -49,12 +49,14 @@ def scores(result, setting=None):
         )
         seeds = result.describe().split(", ", 1)[1]  # 'seed 42' or 'mean of 3 seeds (1, 2, 42)'
         spread = result.spread(metric)
+        # Written at full contrast, not as a light caption: the seeds and the interval are what a
+        # projected number needs beside it.
         if ci:
-            column.caption(f"{seeds}; 95 % interval {ci[0]:.1%} to {ci[1]:.1%}")
+            column.markdown(f"{seeds}; 95 % interval {ci[0]:.1%} to {ci[1]:.1%}")
         elif spread:
-            column.caption(f"{seeds}; from {spread[0]:.1%} to {spread[1]:.1%}")
+            column.markdown(f"{seeds}; from {spread[0]:.1%} to {spread[1]:.1%}")
         else:
-            column.caption(seeds)
+            column.markdown(seeds)
     return last
 
 
@@ -65,7 +67,20 @@ if found is None:
         "No finished run yet. Start one on the **Train** page (the demo preset takes under a minute on the demo data)."
     )
 else:
-    st.write(f"Best setting (chosen on validation): **{found.setting}**")
+    # With "Runs from every dataset" on, the headline may come from another dataset than the one
+    # in use (real frames while the demo set is loaded): it says so before any number.
+    in_use = fingerprint_in_use(source, dataset)
+    shown_runs = list(found.lead.runs) + (list(found.random.runs) if found.random is not None else [])
+    elsewhere = sorted(
+        {run.dataset.get("name") or "unknown" for run in shown_runs if run.dataset.get("fingerprint") != in_use}
+    )
+    if elsewhere:
+        st.warning(
+            f"These results come from runs on **{', '.join(elsewhere)}** data, not the "
+            f"{'demo data' if source.is_demo else 'dataset'} in use: 'Runs from every dataset' is on in the sidebar."
+        )
+    where_from = f" · trained on {', '.join(elsewhere)} data" if elsewhere else ""
+    st.write(f"Best setting (chosen on validation): **{found.setting}**{where_from}")
     last = scores(found.lead)
     if found.lead.kind == "random":
         last.metric(

@@ -45,6 +45,15 @@ def measured_split(path: str, kind: str, seed: int, block: int):
 
 if len(table):
     split, leakage = measured_split(str(source.path), kind, int(seed), int(block))
+    sizes_of = leakage["sizes"]
+    total = sum(sizes_of.get(side, 0) for side in ("train", "val", "test", "unused")) or 1
+    columns = st.columns(4)
+    for column, side, title in zip(
+        columns,
+        ("train", "val", "test", "unused"),
+        ("training frames", "validation frames", "test frames", "frames left out (borders)"),
+    ):
+        column.metric(f"{title} · {sizes_of.get(side, 0) / total:.1%}", f"{sizes_of.get(side, 0):,}")
     chart(charts.splits_bar(eda.per_split_counts(table, split)))
     in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
     left, middle, right = st.columns(3)
@@ -55,11 +64,8 @@ if len(table):
         f"{leakage['near_duplicate_rule']}.",
     )
     middle.metric("largest gap of a side's mix to the whole", f"{leakage['largest_share_gap_points']:.1f} pts")
-    right.metric("frames left out (borders)", f"{leakage['sizes']['unused']:,}")
-    st.caption(
-        f"{in_train} of {int(table.challenge.sum())} challenge frames land in training with this split. "
-        "A split is called leakage-free here only where this measure says so."
-    )
+    right.metric("challenge frames in training", f"{in_train} of {int(table.challenge.sum())}")
+    st.markdown("A split is called leakage-free here only where the near-duplicate measure says so.")
 
 st.subheader("Image sizes")
 

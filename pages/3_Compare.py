@@ -7,6 +7,15 @@ from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.data.eda import frames_of
 from tomjerry.runs.folder import RunFolder
 from tomjerry.science import charts
+from tomjerry.science.beyond import (
+    SPLIT_TITLES,
+    SUMMARY_COLUMNS,
+    curve_defaults,
+    interval_label,
+    preset_summary,
+    split_kinds,
+    summary_note,
+)
 from tomjerry.science.results import (
     best_run,
     comparability,
@@ -19,7 +28,6 @@ from tomjerry.science.results import (
     split_comparison,
 )
 from tomjerry.science.study_tables import (
-    BEYOND_COLUMNS,
     CELL_COLUMNS,
     STUDY_VARIANTS,
     beyond_study,
@@ -90,12 +98,15 @@ for model, reason in skipped_models(artifacts()).items():
 beyond = beyond_study(table)
 if len(beyond):
     st.subheader("Beyond the study")
-    st.caption(
-        "Runs started from a named preset (lite0-best, demo, ...): not cells of the study's grid, so they "
-        f"are listed here, on every split they ran on. {shipped_note(beyond)}"
+    summary = preset_summary(runs)
+    st.markdown(
+        "Runs started from a named preset (lite0-best, quick, ...): not cells of the study's grid. "
+        f"{summary_note(summary)} {shipped_note(beyond)}"
     )
-    results_table(beyond, BEYOND_COLUMNS)
-    chart(charts.accuracy_bars(beyond, "Test accuracy: beyond the study"))
+    for kind in split_kinds(summary):
+        st.markdown(f"**{SPLIT_TITLES.get(kind, kind)}**")
+        results_table(summary[summary.split == kind], SUMMARY_COLUMNS)
+    chart(charts.preset_bars(summary), key="preset_bars")
 
 comparison = split_comparison(runs)
 if not comparison.empty:
@@ -117,10 +128,13 @@ by_id = {run.run_id: run for run in runs}
 # The browser sends a picker's choice back by its shown name, and names change with the set of
 # runs shown (the sidebar's toggle names datasets): a new set of runs starts the pickers afresh.
 fresh = f"{len(ids)}"
-picked = pick_runs("Runs", ids, names, f"curve_runs.{fresh}", default=ids[:4])
+# The default: runs of the best run's image size only (its setting first), so curves drawn
+# together were trained alike.
+picked = pick_runs("Runs", ids, names, f"curve_runs.{fresh}", default=curve_defaults(runs))
 metric = st.radio(
     "Metric",
-    ["val_loss", "val_binary_accuracy", "loss", "binary_accuracy", "val_auc"],
+    list(charts.METRIC_NAMES),
+    format_func=charts.METRIC_NAMES.get,
     horizontal=True,
     key="curve_metric",
 )
@@ -148,9 +162,18 @@ st.caption(
 scores = metrics_at_threshold(chosen, threshold)
 test, challenge = scores["test"], scores["challenge"]
 labels = test.get("labels", {})
+st.markdown(f"**{names[chosen.run_id]}**: {test.get('count', 0)} test frames at threshold {threshold:.2f}.")
 columns = st.columns(3)
-columns[0].metric("binary accuracy", f"{test.get('binary_accuracy', 0):.2%}")
-columns[1].metric("exact match", f"{test.get('exact_match_accuracy', 0):.2%}", help="Both labels right.")
+columns[0].metric(
+    "binary accuracy",
+    f"{test.get('binary_accuracy', 0):.2%}",
+    help=test.get("interval", "No interval: this run's predictions do not record shots."),
+)
+columns[0].markdown(f"95 % interval {interval_label(test.get('binary_accuracy_ci95'))}")
+columns[1].metric(
+    "exact match", f"{test.get('exact_match_accuracy', 0):.2%}", help="Both labels right. " + test.get("interval", "")
+)
+columns[1].markdown(f"95 % interval {interval_label(test.get('exact_match_ci95'))}")
 columns[2].metric(
     "correct (the study's count)",
     f"{test.get('correct_predictions', 0):g} / {test.get('count', 0)}",
@@ -186,6 +209,11 @@ if wrong.empty:
 elif made_on(chosen, fingerprint_in_use(source, dataset)):
     rows, images = frames_of(wrong.filename.head(12), dataset.usable)
     called = wrong.set_index("filename")
+    left_out = len(wrong) - len(rows)
+    st.markdown(
+        f"{len(wrong)} of {test.get('count', 0)} test frames are wrong at this threshold: the {len(rows)} most "
+        "confident mistakes are shown" + (f", {left_out} more are not." if left_out else ".")
+    )
     st.image(
         images,
         width=160,
@@ -197,6 +225,8 @@ elif made_on(chosen, fingerprint_in_use(source, dataset)):
     )
 else:
     results_table(wrong.head(20), ["filename", "tom", "jerry", "predicted", "p_tom", "p_jerry", "confidence"])
+    if len(wrong) > 20:
+        st.markdown(f"The 20 most confident of {len(wrong)} wrong test frames; {len(wrong) - 20} more are not listed.")
     st.caption(
         f"This run was made on other data ({chosen.dataset.get('name')}), not the dataset in use, so its "
         "frames are not shown: file names repeat across datasets and would show other pictures."

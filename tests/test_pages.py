@@ -101,8 +101,9 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
     assert "exact match · random split" in labels, labels
     assert "binary accuracy · random split" in labels
     assert "the study's best · random split" in labels
-    headline = [c.value for c in app.caption if c.value.startswith("seed 42")]
-    assert headline and "95 % interval" in headline[0], [c.value for c in app.caption]
+    # The seeds and interval at full contrast (markdown), not in a light caption (issue 30, item 9).
+    headline = [c.value for c in app.markdown if c.value.startswith("seed 42")]
+    assert headline and "95 % interval" in headline[0], [c.value for c in app.markdown]
     navigation = (ROOT / "app.py").read_text()
     assert 'title="Home"' in navigation and "st.navigation" in navigation
 
@@ -115,7 +116,7 @@ def test_home_shows_an_interval_next_to_its_number(monkeypatch, demo_root, finis
     metrics["test"]["exact_match_ci95"] = [0.41, 0.69]
     metrics_path.write_text(json.dumps(metrics))
     app = open_page("app.py", monkeypatch, demo_root, artifacts)
-    assert "seed 42; 95 % interval 41.0% to 69.0%" in [c.value for c in app.caption]
+    assert "seed 42; 95 % interval 41.0% to 69.0%" in [c.value for c in app.markdown]
 
 
 def train_form_widgets(app):
@@ -455,11 +456,19 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
             assert app.selectbox(key="study_split").options == ["shots 42"]
-            study, beyond = app.dataframe[0].value, app.dataframe[3].value
+            study = app.dataframe[0].value
             assert not study.run.str.contains("-best").any()
-            assert beyond.run.str.contains("lite0-best|lite1-best| quick ").all() and len(beyond) == 13
+            # Beyond the study: one table per split kind (shots first), one row per preset pooled over
+            # its seeds: lite1-best, lite0-best and quick on shots; lite0-best blocked; two random.
+            from tomjerry.science.beyond import SUMMARY_COLUMNS
+
+            beyond = [frame.value for frame in app.dataframe if list(frame.value.columns) == SUMMARY_COLUMNS]
+            assert [len(frame) for frame in beyond] == [3, 1, 2]
+            assert beyond[0].setting.str.contains("lite1-best|lite0-best| quick ").all()
+            assert beyond[0].seeds.iloc[0] == "1, 2, 42"
             assert_one_bar_per_run(bar_traces(app)[:2], runs=9)  # the study's 3 x 3 cells on shots 42
-            assert_one_bar_per_run(bar_traces(app)[-2:], runs=13)  # 6 lite0-best + 4 lite1-best + 3 quick: no stacking
+            (pooled,) = [trace for trace in bar_traces(app) if trace.get("name") == "exact match, 95 % interval"]
+            assert len(values(pooled["x"])) == 6  # one bar per preset and split kind, not 13 runs
         if page == "app.py":
             labels = [m.label for m in app.metric]
             assert labels[6] == "exact match · shots split", labels  # first, after the dataset's counts
@@ -470,7 +479,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
                 if run.split.get("kind") == "shots" and run.preset == "lite1-best"
             ]
             spread = f"mean of 3 seeds (1, 2, 42); from {min(lead):.1%} to {max(lead):.1%}"
-            assert spread in [c.value for c in app.caption], [c.value for c in app.caption]
+            assert spread in [c.value for c in app.markdown], [c.value for c in app.markdown]
     out = tmp_path / "report.html"
     result = subprocess.run(
         [

@@ -85,12 +85,15 @@ def splits_bar(counts: pd.DataFrame):
         y="images",
         color="combination",
         barmode="group",
+        text="images",
         template=TEMPLATE,
         color_discrete_map=COLOURS,
         category_orders={"combination": list(COMBINATIONS)},
         title="Label combinations per split",
     )
-    return styled(figure, height=360, legend=LEGEND_ABOVE | {"title": None})
+    # Each bar's count above it: a class reads the numbers, not the bar heights.
+    figure.update_traces(textangle=0, textposition="outside", cliponaxis=False)
+    return styled(figure, height=380, legend=LEGEND_ABOVE | {"title": None})
 
 
 def sizes_scatter(sizes: pd.DataFrame):
@@ -106,6 +109,20 @@ def sizes_scatter(sizes: pd.DataFrame):
         title="Image sizes (before resizing)",
     )
     return styled(figure, height=340)
+
+
+# history.csv's column names (Keras's) as a reader says them.
+METRIC_NAMES = {
+    "val_loss": "validation loss",
+    "val_binary_accuracy": "validation binary accuracy",
+    "val_auc": "validation AUC",
+    "loss": "training loss",
+    "binary_accuracy": "training binary accuracy",
+}
+
+
+def metric_name(metric: str) -> str:
+    return METRIC_NAMES.get(metric, metric.replace("_", " "))
 
 
 def epoch_axis(figure: go.Figure) -> go.Figure:
@@ -124,7 +141,7 @@ def learning_curves(histories: dict, metric: str = "val_loss"):
     rows = max(len(histories), 1)
     styled(
         figure,
-        title=metric.replace("_", " "),
+        title=metric_name(metric),
         height=380 + 22 * rows,
         legend=LEGEND_BELOW,
         margin={"b": 60 + 22 * rows},
@@ -200,6 +217,42 @@ def accuracy_bars(table: pd.DataFrame, title="Test accuracy per run"):
         legend=LEGEND_ABOVE,
         margin={"l": 10, "t": 80},
     )
+
+
+def preset_bars(summary: pd.DataFrame, title="Exact match of each preset, pooled over its split seeds"):
+    """One bar per row of tomjerry.science.beyond.preset_summary (split kind, then setting, best
+    first within a kind): exact match with its 95 % interval as error bars, the split kind as the
+    outer label so scores of different split kinds are never read as one ranking."""
+    labels = [f"{setting}  (seeds {seeds})" for setting, seeds in zip(summary.setting, summary.seeds)]
+    figure = go.Figure(
+        go.Bar(
+            y=[list(summary.split), labels],
+            x=summary.exact_match,
+            orientation="h",
+            marker_color=METRIC_COLOURS["exact match"],
+            error_x={
+                "type": "data",
+                "symmetric": False,
+                "array": summary.exact_match_high - summary.exact_match,
+                "arrayminus": summary.exact_match - summary.exact_match_low,
+                "color": "#333",
+                "thickness": 2,
+            },
+            text=[
+                f"{value:.1%} [{low:.1%}, {high:.1%}]"
+                for value, low, high in zip(summary.exact_match, summary.exact_match_low, summary.exact_match_high)
+            ],
+            texttemplate="%{text}",
+            textposition="inside",
+            insidetextanchor="start",
+            textfont={"color": "white"},
+            name="exact match, 95 % interval",
+            hovertemplate="%{y}<br>exact match %{x:.1%}<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title=None, automargin=True)
+    figure.update_xaxes(tickformat=".0%", range=[0, 1.02], title="test exact match (both labels right)")
+    return styled(figure, title=title, height=130 + 44 * len(summary), showlegend=False, margin={"l": 10, "t": 60})
 
 
 # The video timeline sets its template and every colour itself: inside the app Streamlit's theme

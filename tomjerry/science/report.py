@@ -23,6 +23,7 @@ from tomjerry.models.specs import SPECS
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
+from tomjerry.science.beyond import SPLIT_TITLES, SUMMARY_COLUMNS, preset_summary, split_kinds, summary_note
 from tomjerry.science.deviations import DIFFERENCES
 from tomjerry.science.results import (
     COLUMNS,
@@ -35,7 +36,6 @@ from tomjerry.science.results import (
     split_comparison,
 )
 from tomjerry.science.study_tables import (
-    BEYOND_COLUMNS,
     CELL_COLUMNS,
     STUDY_VARIANTS,
     beyond_study,
@@ -198,6 +198,8 @@ class ReportData:
         challenge frames and shipped runs for those cells (computed, never hard-coded).
     skipped: {model: reason} for study models that were not run (science.study_tables.skipped_models).
     beyond: runs of a named preset outside the grid; beyond_note: the sentence about them.
+    beyond_summary: science.beyond.preset_summary(runs): those runs as one row per split kind and
+        setting, pooled over the split seeds with one interval, sorted (may be empty).
     comparison: results.split_comparison(runs): one setting on several splits (may be empty).
     challenge: the best run's metrics on the distorted challenge frames (metrics.json "challenge"),
         {} without a best run; challenge_in_training: how many of them were in its training split.
@@ -230,6 +232,7 @@ class ReportData:
     challenge_in_training: object
     examples: pd.DataFrame
     generated: datetime = field(default_factory=datetime.now)
+    beyond_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def best_split(dataset: Dataset, best: Run | None) -> pd.DataFrame | None:
@@ -295,6 +298,7 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
         challenge=metrics.get("challenge", {}),
         challenge_in_training=metrics.get("challenge_in_training", "?"),
         examples=rows if not rows.empty else table.head(examples),
+        beyond_summary=preset_summary(runs),
     )
 
 
@@ -390,13 +394,16 @@ def results_html(data: ReportData, figures: Figures) -> str:
         out.append(figures(charts.accuracy_bars(data.on_split, f"Test accuracy: the study's cells ({shown} split)")))
     for model, reason in data.skipped.items():
         out.append(f"<p class='demo'><b>{html.escape(model)} was not run</b>: {html.escape(reason)}</p>")
-    if len(data.beyond):
+    if len(data.beyond_summary):
+        summary = data.beyond_summary
         out.append(
-            "<h3>Beyond the study</h3><p>Runs from a named preset (not a cell of the study's grid), "
-            f"on every split they ran on. {html.escape(data.beyond_note)}</p>"
+            "<h3>Beyond the study</h3><p>Runs from a named preset (not a cell of the study's grid). "
+            f"{html.escape(summary_note(summary))} {html.escape(data.beyond_note)}</p>"
         )
-        out.append(table_html(data.beyond, BEYOND_COLUMNS))
-        out.append(figures(charts.accuracy_bars(data.beyond, "Test accuracy: beyond the study")))
+        for kind in split_kinds(summary):
+            out.append(f"<h4>{html.escape(SPLIT_TITLES.get(kind, kind))}</h4>")
+            out.append(table_html(summary[summary.split == kind], SUMMARY_COLUMNS))
+        out.append(figures(charts.preset_bars(summary)))
     if not data.comparison.empty:
         out.append(
             "<h3>One setting on several splits</h3>"

@@ -1,0 +1,161 @@
+"""Work beyond the study's grid, as Compare and the Report show it (and which runs Compare draws
+learning curves of by default): the runs started from a preset,
+one row per split kind and setting, pooled over the split seeds it ran on, with one interval.
+
+A random split puts near-copies of test frames in training and a shots split does not, so a
+random-split score sits far above a shots-split one of the same setting (97.7 % against 86-89 %
+exact match for lite1-best): rows are grouped by split kind first (most leakage-resistant first,
+results.SPLIT_ORDER), never ranked together, and within a kind sorted by their pooled exact match."""
+
+import numpy as np
+import pandas as pd
+
+from tomjerry.metrics.stats import cluster_interval
+from tomjerry.runs.record import Run
+from tomjerry.science.results import SPLIT_ORDER, best_run, finished, test_frames
+
+# What a summary row shows in the app and the report: few and narrow, so it fits 1280 px.
+SUMMARY_COLUMNS = ["setting", "seeds", "exact_match", "exact_match_ci95", "binary_accuracy", "seconds"]
+
+SPLIT_TITLES = {
+    "shots": "Shots split: whole shots on one side (the fair test of scenes never seen)",
+    "blocked": "Blocked split: runs of 50 consecutive frames on one side",
+    "random": "Random split (the study's): frames of one shot on both sides, so it rewards memorising shots",
+    "file": "A split file",
+}
+
+
+def preset_runs(runs: list[Run]) -> list[Run]:
+    """Finished runs started from a named preset (lite0-best, quick, ...) with test scores: the
+    runs that are not cells of the study's grid."""
+    return [run for run in finished(runs) if run.preset and run.test]
+
+
+def pooled_exact_match(runs: list[Run], n_boot: int = 2000) -> dict:
+    """One estimate and one 95 % interval of exact match over several runs of one setting, each on
+    its own split seed: every test frame of every run pooled, the interval a studentized cluster
+    bootstrap over (seed, linked shot group) clusters with the seeds as strata
+    (tomjerry.metrics.stats.cluster_interval; frames of one shot are not independent). Returns
+    estimate, low, high (fractions), groups (clusters), frames, and per_seed (seed -> exact match)."""
+    if not runs:
+        raise ValueError("pooled_exact_match needs at least one run")
+    correct, groups, strata, per_seed = [], [], [], {}
+    for run in runs:
+        frames = test_frames(run)
+        seed = str(run.split.get("seed"))
+        shots = frames["shot"].astype(str) if "shot" in frames else pd.Series(frames.index, index=frames.index)
+        correct.append(frames.exact.to_numpy(float))
+        groups.append(shots.to_numpy())
+        strata.append(np.full(len(frames), seed))
+        per_seed[run.split.get("seed")] = float(frames.exact.mean())
+    interval = cluster_interval(np.concatenate(correct), np.concatenate(groups), np.concatenate(strata), n_boot=n_boot)
+    return {
+        "estimate": interval.estimate,
+        "low": interval.low,
+        "high": interval.high,
+        "groups": interval.groups,
+        "frames": int(sum(len(c) for c in correct)),
+        "per_seed": per_seed,
+    }
+
+
+def interval_text(low: float, high: float) -> str:
+    """'84.1-89.0 %' for fractions 0.841 and 0.890."""
+    return f"{low * 100:.1f}-{high * 100:.1f} %"
+
+
+def interval_label(ci) -> str:
+    """interval_text of a [low, high] list as metrics.json stores it; 'not recorded' for None."""
+    return interval_text(*ci) if ci else "not recorded"
+
+
+def preset_summary(runs: list[Run], n_boot: int = 2000) -> pd.DataFrame:
+    """One row per (split kind, setting) of the preset runs: `split`, `setting`, `seeds` ('1, 2,
+    42'), `runs`, `exact_match` (pooled over the seeds' test frames), `exact_match_low/high` and
+    `exact_match_ci95` (its 95 % interval, text), `groups` (the clusters it rests on), `frames`,
+    `binary_accuracy` (frame-weighted mean over the seeds), `seconds` (mean training time) and
+    `run_ids`. Sorted by split kind (shots, blocked, random, file) and, within one, by exact match,
+    best first. Empty (with these columns) when no preset run has finished."""
+    columns = [
+        "split",
+        "setting",
+        "seeds",
+        "runs",
+        "exact_match",
+        "exact_match_low",
+        "exact_match_high",
+        "exact_match_ci95",
+        "groups",
+        "frames",
+        "binary_accuracy",
+        "seconds",
+        "run_ids",
+    ]
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in preset_runs(runs):
+        groups.setdefault((run.split.get("kind") or "file", run.setting()), []).append(run)
+    rows = []
+    for (kind, setting), members in groups.items():
+        members = sorted(members, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
+        pooled = pooled_exact_match(members, n_boot=n_boot)
+        counts = np.array([run.test.get("count") or 0 for run in members], float)
+        binary = np.array([run.test.get("binary_accuracy") or 0 for run in members], float)
+        seconds = [(run.metrics or {}).get("train_seconds") for run in members]
+        seconds = [s for s in seconds if s is not None]
+        rows.append(
+            {
+                "split": kind,
+                "setting": setting,
+                "seeds": ", ".join(str(run.split.get("seed")) for run in members),
+                "runs": len(members),
+                "exact_match": pooled["estimate"],
+                "exact_match_low": pooled["low"],
+                "exact_match_high": pooled["high"],
+                "exact_match_ci95": interval_text(pooled["low"], pooled["high"]),
+                "groups": pooled["groups"],
+                "frames": pooled["frames"],
+                "binary_accuracy": float((binary * counts).sum() / counts.sum()) if counts.sum() else float("nan"),
+                "seconds": float(np.mean(seconds)) if seconds else float("nan"),
+                "run_ids": [run.run_id for run in members],
+            }
+        )
+    frame = pd.DataFrame(rows, columns=columns)
+    if frame.empty:
+        return frame
+    order = {kind: i for i, kind in enumerate((*SPLIT_ORDER, "file"))}
+    frame["order"] = frame.split.map(order).fillna(len(order))
+    frame = frame.sort_values(["order", "exact_match", "setting"], ascending=[True, False, True], kind="stable")
+    return frame.drop(columns="order").reset_index(drop=True)
+
+
+def split_kinds(summary: pd.DataFrame) -> list[str]:
+    """The split kinds of a summary in its order (shots first)."""
+    return list(dict.fromkeys(summary.split)) if len(summary) else []
+
+
+def summary_note(summary: pd.DataFrame) -> str:
+    """What a row is, in words: 'One row per preset and split kind: the test frames of every split
+    seed it ran on pooled (1,646 frames of 3 seeds for the first row), its 95 % interval a
+    bootstrap over 152 (seed, shot group) clusters.'"""
+    if summary.empty:
+        return ""
+    first = summary.iloc[0]
+    return (
+        "One row per preset and split kind, best first within a kind: exact match over the test frames of every "
+        f"split seed it ran on, pooled (the first row: {first.frames:,} frames of {first.runs} seed(s)); its 95 % "
+        f"interval is a bootstrap over (seed, shot group) clusters ({first.groups} for the first row), since the "
+        "frames of one shot are near-copies. Scores of different split kinds are not comparable."
+    )
+
+
+def curve_defaults(runs: list[Run], limit: int = 4) -> list[str]:
+    """Run ids to draw learning curves of by default: the best run (on validation) and runs of
+    its image size only, its own setting first, so curves drawn together were trained alike (a
+    136 px grid cell beside a 224 px preset run compares two things at once)."""
+    best = best_run(runs, with_model=False)
+    if best is None or best.config is None:
+        return [run.run_id for run in runs[:limit]]
+    size, setting = best.config.image_size, best.setting()
+    alike = [run for run in runs if run.config is not None and run.config.image_size == size]
+    alike.sort(key=lambda run: (run.run_id != best.run_id, run.setting() != setting, run.run_id))
+    return [run.run_id for run in alike[:limit]]
