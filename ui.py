@@ -367,3 +367,70 @@ def pick_runs(label, ids, names, key, default, container=st, **options) -> list:
         label, ids, default=default, key=key, format_func=lambda run_id: names.get(run_id, str(run_id)), **options
     )
     return [run_id for run_id in chosen if run_id in ids]
+
+
+@st.cache_data(show_spinner="Testing the study's contrasts over shot groups...", max_entries=8)
+def cached_answer(runs_state: str, _runs):
+    from tomjerry.science.answer import answer
+
+    return answer(_runs)
+
+
+def what_the_runs_say(runs, container=st):
+    """'What the runs say' (tomjerry.science.answer), where Compare and the Report open: a sentence per
+    question, computed from the verdicts; the table of every model x contrast with its pooled
+    difference, interval, group-level p and Holm's p; the model that leads; the study's own figures
+    labelled with their split. Cached per set of runs (the coverage simulation takes seconds)."""
+    import pandas as pd
+
+    from tomjerry.science.results import best_choice
+
+    state = ",".join(f"{run.run_id}:{run.state}" for run in runs)
+    found = cached_answer(state, runs)
+    container.subheader("What the runs say")
+    if not found.contrasts:
+        container.caption(
+            "No study cells to compare yet: the answer needs a model's base, tuned and augmented runs tested on "
+            "the same frames (`python -m tomjerry study`)."
+        )
+    for sentence in found.summary:
+        container.markdown(f"**{sentence}**")
+    if found.contrasts:
+        rows = []
+        for c in found.contrasts:
+            interval = f"[{c.ci95[0]:+.1f}, {c.ci95[1]:+.1f}]"
+            if c.approximate:
+                interval += f" approximate (covers {c.coverage:.0%})"
+            rows.append(
+                {
+                    "model": c.model,
+                    "contrast": c.contrast,
+                    "points": f"{c.difference:+.1f}",
+                    "95 % interval": interval,
+                    "p (shot groups)": f"{c.p_group:.2g}",
+                    "p after Holm": f"{c.p_holm:.2g}",
+                    "verdict": c.verdict,
+                    "split seeds": ", ".join(str(seed) for seed in c.seeds),
+                    "shot groups": c.groups,
+                    "test set scored": ", ".join(str(n) for n in c.test_set_scorings),
+                }
+            )
+        container.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if found.leader is not None:
+        container.markdown(found.leader.sentence)
+    container.caption(
+        f"Difference in test exact match, pooled over the split seeds both cells ran on ({found.split} split); "
+        "95 % studentized bootstrap interval over (seed, linked shot group) clusters; p from a sign-flip test "
+        f"over the same clusters, then Holm over all {len(found.contrasts)} contrasts. Verdict rule: {found.rule}. "
+        f"{found.study} Default model of the pages: {best_choice(runs).reason}."
+    )
+
+
+def default_model_reason(runs, container=st):
+    """One caption under a model picker: which model the page picked by default and why
+    (tomjerry.science.results.best_choice, the one 'best' of every page and command)."""
+    from tomjerry.science.results import best_choice
+
+    chosen = best_choice(runs)
+    if chosen.run is not None:
+        container.caption(f"Default: {chosen.reason}.")

@@ -49,6 +49,7 @@ from ui import (
     pick_runs,
     results_table,
     runs_in_use,
+    what_the_runs_say,
 )
 
 st.set_page_config(page_title="Compare · tomjerry", layout="wide")
@@ -62,6 +63,7 @@ if not runs:
     st.stop()
 names = run_names(runs)
 table = study_tables(runs)
+what_the_runs_say(runs)
 
 st.subheader("The study's tables, rebuilt from the run folders")
 st.caption(

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tomjerry.science.report import build_report
-from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use
+from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use, what_the_runs_say
 
 st.set_page_config(page_title="Report · tomjerry", layout="wide")
 st.title("Report")
@@ -11,6 +11,7 @@ source = dataset_source()
 demo_banner(source)
 dataset = load_dataset(source)
 runs = runs_in_use(source, dataset)
+what_the_runs_say([run for run in runs if run.finished])
 with_gradcam = st.toggle("Include Grad-CAM examples", value=True)
 
 

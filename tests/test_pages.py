@@ -109,14 +109,17 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
 
 
 def test_home_shows_an_interval_next_to_its_number(monkeypatch, demo_root, finished_artifacts, tmp_path):
+    from tomjerry.science.results import pooled_interval
+
     artifacts = tmp_path / "artifacts"
     shutil.copytree(finished_artifacts / "runs", artifacts / "runs")
-    metrics_path = read_runs(artifacts)[0].folder.file("metrics.json")
-    metrics = json.loads(metrics_path.read_text())
-    metrics["test"]["exact_match_ci95"] = [0.41, 0.69]
-    metrics_path.write_text(json.dumps(metrics))
+    # The interval comes from the run's predictions (a studentized bootstrap over its shot groups),
+    # not from the percentile interval an older metrics.json holds.
+    exact = pooled_interval(read_runs(artifacts))["exact_match"]
     app = open_page("app.py", monkeypatch, demo_root, artifacts)
-    assert "seed 42; 95 % interval 41.0% to 69.0%" in [c.value for c in app.markdown]
+    expected = f"seed 42; 95 % interval {exact.low:.1%} to {exact.high:.1%} over {exact.groups} shot groups"
+    assert expected in [c.value for c in app.markdown], [c.value for c in app.markdown]
+    assert any("this test set has been scored" in c.value.lower() for c in app.caption)
 
 
 def train_form_widgets(app):
@@ -456,7 +459,8 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
             assert app.selectbox(key="study_split").options == ["shots 42"]
-            study = app.dataframe[0].value
+            # The first table after 'What the runs say' (whose table has a contrast column).
+            study = next(frame.value for frame in app.dataframe if "contrast" not in frame.value)
             assert not study.run.str.contains("-best").any()
             # Beyond the study: one table per split kind (shots first), one row per preset pooled over
             # its seeds: lite1-best, lite0-best and quick on shots; lite0-best blocked; two random.

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from tomjerry import COMBINATIONS, LABELS
-from tomjerry.metrics.stats import bootstrap_ci
+from tomjerry.metrics.stats import cluster_interval
 
 
 def combination_index(tom: np.ndarray, jerry: np.ndarray) -> np.ndarray:
@@ -25,8 +25,10 @@ def roc_auc(truth: np.ndarray, scores: np.ndarray) -> float | None:
 
 def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5, groups=None) -> dict:
     """truth and probabilities: (N, 2) in the order (tom, jerry). With `groups` ((N,) shot ids),
-    binary accuracy and exact match also get a 95 % interval from a bootstrap over the groups
-    (`binary_accuracy_ci95`, `exact_match_ci95`: [low, high])."""
+    binary accuracy and exact match also get a 95 % interval from a studentized bootstrap over the
+    groups (stats.cluster_interval; `binary_accuracy_ci95`, `exact_match_ci95`: [low, high], and
+    `interval_groups`: how many groups they rest on). The shipped runs before this hold percentile
+    intervals, which covered 87-93 % in simulation with the shots splits' group sizes."""
     truth = np.asarray(truth, int).reshape(-1, 2)
     probabilities = np.asarray(probabilities, float).reshape(-1, 2)
     predicted = (probabilities >= threshold).astype(int)
@@ -45,9 +47,12 @@ def metrics(truth: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5
         "labels": {},
     }
     if groups is not None:
-        result["binary_accuracy_ci95"] = list(bootstrap_ci(correct, groups))
-        result["exact_match_ci95"] = list(bootstrap_ci(correct.all(axis=1), groups))
-        result["interval"] = "95 % percentile bootstrap over shots (2,000 resamples)"
+        binary = cluster_interval(correct.astype(float), groups)
+        exact = cluster_interval(correct.all(axis=1).astype(float), groups)
+        result["binary_accuracy_ci95"] = [binary.low, binary.high]
+        result["exact_match_ci95"] = [exact.low, exact.high]
+        result["interval_groups"] = exact.groups
+        result["interval"] = f"95 % studentized bootstrap over {exact.groups} linked shot groups (2,000 resamples)"
     for i, label in enumerate(LABELS):
         tp = int(((predicted[:, i] == 1) & (truth[:, i] == 1)).sum())
         fp = int(((predicted[:, i] == 1) & (truth[:, i] == 0)).sum())

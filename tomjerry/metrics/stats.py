@@ -213,12 +213,15 @@ def _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level) -> dict:
     else:
         se_star = _ratio_se(y_star, n_star, cluster_stratum)
         diff = ratios - estimate
-        # A resample with no spread (all its clusters alike) has se* 0: its t is 0 when it also
-        # reproduces the estimate, else as far out as the data allow.
-        t = np.where(diff > 0, np.inf, -np.inf)
-        t[diff == 0] = 0.0
+        # A resample with no spread (all its clusters alike, e.g. a few groups all right) has no
+        # standard error and so no t: it is left out (nan). With none left, the percentile interval.
+        t = np.full(len(ratios), np.nan)
         np.divide(diff, se_star, out=t, where=se_star > 0)
-        t_low, t_high = np.quantile(t, [tail, 1 - tail])
+        t[(se_star == 0) & (diff == 0)] = 0.0
+        if np.isnan(t).all():
+            out["studentized"] = out["percentile"]
+            return out
+        t_low, t_high = np.nanquantile(t, [tail, 1 - tail])
         out["studentized"] = (estimate - t_high * se, estimate - t_low * se)
     return out
 
