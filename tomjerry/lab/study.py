@@ -200,29 +200,42 @@ def run_study(
     again (after a change of the selection rule, say); a tuned cell run again reuses its search's
     finished trials when its config is unchanged, and takes its augmented cell with it."""
     artifacts = artifacts_dir(artifacts)
-    if resume_folder:
-        folder = Path(resume_folder)
-        record = study_record(folder)
-        preset, split, split_seed, models = (
-            record["preset"],
-            record["split"],
-            record.get("split_seed", 42),
-            record["models"],
-        )
-    if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    unknown = [m for m in models if m not in SPECS]
-    if unknown:
-        raise ValueError(f"unknown model(s): {', '.join(unknown)}")
-    chosen = PRESETS[preset]
     if redo and not resume_folder:
         raise ValueError("--redo runs cells of an existing study again: give it with --resume STUDY_DIR")
-    if not resume_folder:
+    if resume_folder:
+        study = Study.resume(resume_folder)
+    else:
+        study = Study.start(artifacts, preset, models, split, split_seed)
+    if redo:
+        for cell in redo_cells(study.record, redo, time.strftime("%Y-%m-%d %H:%M:%S")):
+            log(f"{cell['model']:<20} {cell['variant']:<10} runs again (was {cell['run_id']})")
+        write_json(study.folder / "study.json", study.record)
+    for model in study.record["models"]:
+        if not any(entry["model"] == model for entry in study.record["skipped"]):
+            run_model(study, model, artifacts, data_path, log)
+    study.save()
+    cells = [c for c in study.record["cells"] if not c.get("superseded")]
+    write_csv(study.folder / "summary.csv", study_tables([read_run(artifacts / "runs" / c["run_id"]) for c in cells]))
+    return study.folder
+
+
+@dataclass
+class Study:
+    """A study in progress: its folder and its record (study.json), saved after every cell."""
+
+    folder: Path
+    record: dict
+    started: float  # time.time() at the start, less the seconds of earlier sessions
+
+    @classmethod
+    def start(cls, artifacts: Path, preset: str, models, split, split_seed: int) -> "Study":
+        """A new study folder under <artifacts>/studies. ValueError for an unknown preset or model."""
+        check_grid(preset, models)
         folder = artifacts / "studies" / f"{time.strftime('%Y%m%d-%H%M%S')}-{preset}"
         folder.mkdir(parents=True)
         record = {
             "preset": preset,
-            "description": chosen.description,
+            "description": PRESETS[preset].description,
             "split": split,
             "split_seed": split_seed,
             "models": list(models),
@@ -231,88 +244,116 @@ def run_study(
             "skipped": [],
             "retries": [],
         }
-    record.setdefault("cells", [])
-    record.setdefault("retries", [])
-    started = time.time() - record.get("seconds", 0)
-    if redo:
-        for cell in redo_cells(record, redo, time.strftime("%Y-%m-%d %H:%M:%S")):
-            log(f"{cell['model']:<20} {cell['variant']:<10} runs again (was {cell['run_id']})")
-        write_json(folder / "study.json", record)
+        return cls(folder, record, time.time())
 
-    def save():
-        record["runs"] = [cell["run_id"] for cell in record["cells"]]
-        record["seconds"] = round(time.time() - started, 1)
-        write_json(folder / "study.json", record)
+    @classmethod
+    def resume(cls, folder) -> "Study":
+        """The study recorded in `folder` (its preset, split and models), to go on with."""
+        folder = Path(folder)
+        record = study_record(folder)
+        record.setdefault("split_seed", 42)
+        record.setdefault("cells", [])
+        record.setdefault("retries", [])
+        check_grid(record["preset"], record["models"])
+        return cls(folder, record, time.time() - record.get("seconds", 0))
 
-    for model in models:
-        if any(entry["model"] == model for entry in record["skipped"]):
-            continue
-        base = chosen.base.replace(model=model, split=split, split_seed=split_seed, **chosen.per_model.get(model, {}))
-        tuned_run = None
-        for variant in ("base", "tuned", "augmented"):
-            rank, stopped = 0, False
-            while True:
-                cell = next(
-                    (
-                        c
-                        for c in record["cells"]
-                        if (c["model"], c["variant"], c.get("rank", 0)) == (model, variant, rank)
-                    ),
-                    None,
-                )
-                config = cell_config(base, variant, tuned_run, rank)
-                try:
-                    run_dir, result = run_cell(config, cell, artifacts, data_path)
-                    if cell is None:
-                        cell = {"model": model, "variant": variant, "rank": rank, "run_id": run_dir.name}
-                        earlier = reusable_search(record, model, config, artifacts) if variant == "tuned" else None
-                        if earlier is not None:
-                            reuse_trials(earlier, run_dir)
-                            cell["trials_from"] = earlier.name
-                            log(f"{model:<20} {variant:<10} reuses the finished trials of {earlier.name}")
-                        record["cells"].append(cell)
-                        save()
-                    if result is None:
-                        result = execute_run(run_dir, data_path)
-                except WeightsUnavailableError as error:
-                    log(f"{model:<20} {variant:<10} skipped: {error}")
-                    record["skipped"].append({"model": model, "reason": str(error)})
-                    stopped = True
-                    break
-                except (RunCancelled, StudyBusy):
-                    save()
-                    raise  # a cancelled or doubly started study stops; resume continues it
-                except Exception as error:
-                    log(f"{model:<20} {variant:<10} FAILED: {type(error).__name__}: {error}")
-                    stopped = True
-                    break
-                test = result["test"]
-                log(
-                    f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
-                    f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}"
-                )
-                reason = retry_reason(result) if variant == "augmented" else None
-                if reason is None or not retry_left(tuned_run, rank):
-                    break
-                record["retries"].append(
-                    {"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate, "reason": reason}
-                )
-                cell["superseded"] = True
-                log(
-                    f"{model:<20} {variant:<10} at learning rate {config.learning_rate}: {reason}; "
-                    "retrying with the next rate of the tuned search"
-                )
-                rank += 1
-            save()
-            if stopped:
-                break
-            if variant == "tuned":
-                tuned_run = artifacts / "runs" / cell["run_id"]
-    save()
-    cells = [c for c in record["cells"] if not c.get("superseded")]
-    table = study_tables([read_run(artifacts / "runs" / c["run_id"]) for c in cells])
-    write_csv(folder / "summary.csv", table)
-    return folder
+    def base_config(self, model: str) -> RunConfig:
+        """The preset's config for `model` on the study's split (the base cell's config)."""
+        preset, record = PRESETS[self.record["preset"]], self.record
+        overrides = preset.per_model.get(model, {})
+        return preset.base.replace(model=model, split=record["split"], split_seed=record["split_seed"], **overrides)
+
+    def cell(self, model: str, variant: str, rank: int) -> dict | None:
+        return next(
+            (c for c in self.record["cells"] if (c["model"], c["variant"], c.get("rank", 0)) == (model, variant, rank)),
+            None,
+        )
+
+    def save(self) -> None:
+        self.record["runs"] = [cell["run_id"] for cell in self.record["cells"]]
+        self.record["seconds"] = round(time.time() - self.started, 1)
+        write_json(self.folder / "study.json", self.record)
+
+
+def check_grid(preset: str, models) -> None:
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    unknown = [m for m in models if m not in SPECS]
+    if unknown:
+        raise ValueError(f"unknown model(s): {', '.join(unknown)}")
+
+
+def run_model(study: Study, model: str, artifacts: Path, data_path, log) -> None:
+    """One model's cells in order: base, tuned, then tuned with augmentation on the tuned search's
+    rates. A cell that fails or is skipped stops the model's later cells."""
+    tuned_run = None
+    for variant in ("base", "tuned", "augmented"):
+        cell = run_variant(study, model, variant, tuned_run, artifacts, data_path, log)
+        study.save()
+        if cell is None:
+            return
+        if variant == "tuned":
+            tuned_run = artifacts / "runs" / cell["run_id"]
+
+
+def run_variant(study: Study, model: str, variant: str, tuned_run, artifacts: Path, data_path, log) -> dict | None:
+    """One cell of the grid to its end, retried with the tuned search's next rate while an
+    augmented cell diverges or collapses (retry_reason). Returns the cell kept, or None when the
+    model was skipped (no weights) or the cell failed (logged); a cancel or a busy cell propagates."""
+    rank = 0
+    while True:
+        cell = study.cell(model, variant, rank)
+        config = cell_config(study.base_config(model), variant, tuned_run, rank)
+        try:
+            cell, run_dir, result = run_recorded_cell(
+                study, cell, config, (model, variant, rank), artifacts, data_path, log
+            )
+        except WeightsUnavailableError as error:
+            log(f"{model:<20} {variant:<10} skipped: {error}")
+            study.record["skipped"].append({"model": model, "reason": str(error)})
+            return None
+        except (RunCancelled, StudyBusy):
+            study.save()
+            raise  # a cancelled or doubly started study stops; resume continues it
+        except Exception as error:
+            log(f"{model:<20} {variant:<10} FAILED: {type(error).__name__}: {error}")
+            return None
+        test = result["test"]
+        log(
+            f"{model:<20} {variant:<10} binary {test['binary_accuracy']:.2%}  exact "
+            f"{test['exact_match_accuracy']:.2%}  ({result.get('train_seconds', 0):.0f} s)  {run_dir.name}"
+        )
+        reason = retry_reason(result) if variant == "augmented" else None
+        if reason is None or not retry_left(tuned_run, rank):
+            return cell
+        study.record["retries"].append(
+            {"model": model, "run_id": run_dir.name, "learning_rate": config.learning_rate, "reason": reason}
+        )
+        cell["superseded"] = True
+        log(
+            f"{model:<20} {variant:<10} at learning rate {config.learning_rate}: {reason}; "
+            "retrying with the next rate of the tuned search"
+        )
+        rank += 1
+
+
+def run_recorded_cell(study: Study, cell, config: RunConfig, key, artifacts: Path, data_path, log):
+    """Run one cell, recording a new one in the study first (a tuned cell reuses the finished
+    trials of a replaced search with the same config). Returns (cell, run folder, metrics)."""
+    model, variant, rank = key
+    run_dir, result = run_cell(config, cell, artifacts, data_path)
+    if cell is None:
+        cell = {"model": model, "variant": variant, "rank": rank, "run_id": run_dir.name}
+        earlier = reusable_search(study.record, model, config, artifacts) if variant == "tuned" else None
+        if earlier is not None:
+            reuse_trials(earlier, run_dir)
+            cell["trials_from"] = earlier.name
+            log(f"{model:<20} {variant:<10} reuses the finished trials of {earlier.name}")
+        study.record["cells"].append(cell)
+        study.save()
+    if result is None:
+        result = execute_run(run_dir, data_path)
+    return cell, run_dir, result
 
 
 def study_record(folder: Path) -> dict:
