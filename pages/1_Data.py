@@ -51,9 +51,9 @@ if len(table):
     for column, side, title in zip(
         columns,
         ("train", "val", "test", "unused"),
-        ("training frames", "validation frames", "test frames", "frames left out (borders)"),
+        ("train", "validation", "test", "left out (borders)"),
     ):
-        column.metric(f"{title} · {sizes_of.get(side, 0) / total:.1%}", f"{sizes_of.get(side, 0):,}")
+        column.metric(f"{title} frames · {sizes_of.get(side, 0) / total:.0%}", f"{sizes_of.get(side, 0):,}")
     chart(charts.splits_bar(eda.per_split_counts(table, split)))
     in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
     left, middle, right = st.columns(3)
