@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
-from tomjerry.science.results import headline
+from tomjerry.science.results import best_choice, headline
 from ui import artifacts, dataset_source, demo_banner, fingerprint_in_use, load_dataset, runs_in_use
 
 st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
@@ -52,11 +52,15 @@ def scores(result, setting=None):
         # Written at full contrast, not as a light caption: the seeds and the interval are what a
         # projected number needs beside it.
         if ci:
-            column.markdown(f"{seeds}; 95 % interval {ci[0]:.1%} to {ci[1]:.1%}")
+            over = f" over {result.groups} shot groups" if result.groups else ""
+            column.markdown(f"{seeds}; 95 % interval {ci[0]:.1%} to {ci[1]:.1%}{over}")
         elif spread:
             column.markdown(f"{seeds}; from {spread[0]:.1%} to {spread[1]:.1%}")
         else:
             column.markdown(seeds)
+    if result.scorings_text():
+        # What reusing a test set costs (tomjerry.runs.ledger), said beside the number.
+        st.caption(result.scorings_text()[0].upper() + result.scorings_text()[1:] + ".")
     return last
 
 
@@ -81,6 +85,7 @@ else:
         )
     where_from = f" · trained on {', '.join(elsewhere)} data" if elsewhere else ""
     st.write(f"Best setting (chosen on validation): **{found.setting}**{where_from}")
+    st.caption(f"Why: {best_choice(runs).reason}.")
     last = scores(found.lead)
     if found.lead.kind == "random":
         last.metric(

@@ -7,7 +7,16 @@ import streamlit as st
 from tomjerry.data.images import read_frame, to_float
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.science.results import made_on, model_choices
-from ui import dataset_source, demo_banner, fingerprint_in_use, heatmap, load_dataset, load_predictor, runs_in_use
+from ui import (
+    dataset_source,
+    default_model_reason,
+    demo_banner,
+    fingerprint_in_use,
+    heatmap,
+    load_dataset,
+    load_predictor,
+    runs_in_use,
+)
 
 st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
 st.title("Grad-CAM")
@@ -15,7 +24,8 @@ st.caption("The regions that raise a label's score most (tf-keras-vis, one score
 source = dataset_source()
 demo_banner(source)
 dataset = load_dataset(source)
-labels, best = model_choices(runs_in_use(source, dataset))
+runs = runs_in_use(source, dataset)
+labels, best = model_choices(runs)
 if not labels:
     st.info("No finished run with a saved model yet: train one on the Train page.")
     st.stop()
@@ -26,6 +36,7 @@ picked = [
     for name in st.multiselect("Models", list(labels), default=[best], max_selections=3, key="cam_models")
     if name in labels
 ]
+default_model_reason(runs)
 if not picked:
     st.stop()
 letters = "ABC"

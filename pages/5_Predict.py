@@ -7,12 +7,22 @@ from tomjerry.data.images import to_float
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.inference.predict import BadImage
 from tomjerry.science.results import model_choices
-from ui import dataset_source, heatmap, load_dataset, load_predictor, predict_upload, runs_in_use, upload_preview
+from ui import (
+    dataset_source,
+    default_model_reason,
+    heatmap,
+    load_dataset,
+    load_predictor,
+    predict_upload,
+    runs_in_use,
+    upload_preview,
+)
 
 st.set_page_config(page_title="Predict · tomjerry", layout="wide")
 st.title("Predict")
 source = dataset_source()
-labels, best = model_choices(runs_in_use(source, load_dataset(source)))
+runs = runs_in_use(source, load_dataset(source))
+labels, best = model_choices(runs)
 if not labels:
     st.info("No trained model yet: train one on the Train page.")
     st.stop()
@@ -22,9 +32,10 @@ chosen = labels[
         "Model",
         names,
         index=names.index(best),
-        help="Default: the best finished run on validation (real-data models first).",
+        help="Default: the best setting on validation, pooled over split seeds (real-data models first).",
     )
 ]
+default_model_reason(runs)
 try:
     predictor = load_predictor(chosen.path)
 except ValueError as error:  # an unreadable model file or one that breaks the model contract

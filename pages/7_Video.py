@@ -24,7 +24,16 @@ from tomjerry.inference.video import (
 )
 from tomjerry.science import charts
 from tomjerry.science.results import model_choices
-from ui import dataset_source, demo_banner, load_dataset, load_explainer, load_model, load_video_model, runs_in_use
+from ui import (
+    dataset_source,
+    default_model_reason,
+    demo_banner,
+    load_dataset,
+    load_explainer,
+    load_model,
+    load_video_model,
+    runs_in_use,
+)
 
 st.set_page_config(page_title="Video · tomjerry", layout="wide")
 st.title("Video")
@@ -34,7 +43,8 @@ st.caption(
 )
 source = dataset_source()
 demo_banner(source)
-labels, best = model_choices(runs_in_use(source, load_dataset(source)))
+runs = runs_in_use(source, load_dataset(source))
+labels, best = model_choices(runs)
 if not labels:
     st.info("No trained model yet: train one on the Train page.")
     st.stop()
@@ -45,9 +55,10 @@ chosen = labels[
         "Model",
         names,
         index=names.index(best),
-        help="Default: the best finished run on validation (real-data models first).",
+        help="Default: the best setting on validation, pooled over split seeds (real-data models first).",
     )
 ]
+default_model_reason(runs, left)
 fps = right.number_input(
     "Frames sampled per second",
     MIN_SAMPLE_FPS,
