@@ -29,16 +29,16 @@ def interval_text(ci) -> str | None:
 
 def versus_base(run: Run, base: Run | None) -> str | None:
     """A tuned or augmented cell against its model's base cell on the same test frames: the
-    exact-match difference in points with its 95 % interval (bootstrap over shots) and the exact
-    McNemar p-value, '*' where the interval excludes zero. None for a base cell, or where the two
-    cannot be paired (no base, other test frames)."""
+    exact-match difference in points with its 95 % interval (studentized bootstrap over linked shot
+    groups) and the sign-flip test's p over the same groups, '*' where the interval excludes zero.
+    None for a base cell, or where the two cannot be paired (no base, other test frames)."""
     if base is None or base.run_id == run.run_id:
         return None
     try:
         paired = paired_comparison(run, base)
     except (ValueError, OSError, KeyError):
         return None
-    exact, p = paired["exact_match_difference"], paired["mcnemar_exact_match"]["p_value"]
+    exact, p = paired["exact_match_difference"], paired["group_test"]["p_value"]
     return (
         f"{exact['difference'] * 100:+.1f} [{exact['low'] * 100:+.1f}, {exact['high'] * 100:+.1f}] "
         f"p={p:.2g}{' *' if paired['significant'] else ''}"
