@@ -23,11 +23,13 @@ from tomjerry.models.specs import SPECS
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
+from tomjerry.science.answer import answer
 from tomjerry.science.beyond import SPLIT_TITLES, SUMMARY_COLUMNS, preset_summary, split_kinds, summary_note
 from tomjerry.science.deviations import DIFFERENCES
 from tomjerry.science.results import (
     COLUMNS,
     Headline,
+    best_choice,
     best_run,
     finished,
     headline,
@@ -178,6 +180,70 @@ def headline_html(found: Headline | None) -> str:
     )
 
 
+def answer_html(found, best_reason: str = "") -> str:
+    """'What the runs say' (science.answer.Answer) as the report's opening section: a sentence per
+    question, the table of every model x contrast, the leader, the rule and the study's figures
+    labelled with their split. Every sentence is computed from the runs."""
+    if found is None:
+        return ""
+    parts = ["<h2>What the runs say</h2>"]
+    if not found.contrasts:
+        parts.append(
+            "<p>No study cells to compare yet: the answer needs a model's base, tuned and augmented runs tested "
+            "on the same frames.</p>"
+        )
+    parts.extend(f"<p><b>{html.escape(sentence)}</b></p>" for sentence in found.summary)
+    if found.contrasts:
+        rows = []
+        for c in found.contrasts:
+            interval = f"[{c.ci95[0]:+.1f}, {c.ci95[1]:+.1f}]"
+            if c.approximate:
+                interval += f" approximate (covers {c.coverage:.0%} in simulation)"
+            cells = [
+                c.model,
+                c.contrast,
+                f"{c.difference:+.1f}",
+                interval,
+                f"{c.p_group:.2g}",
+                f"{c.p_holm:.2g}",
+                c.verdict,
+                ", ".join(str(seed) for seed in c.seeds),
+                str(c.groups),
+                ", ".join(str(n) for n in c.test_set_scorings),
+            ]
+            rows.append("<tr>" + "".join(f"<td class='text'>{html.escape(str(x))}</td>" for x in cells) + "</tr>")
+        titles = [
+            "model",
+            "contrast",
+            "points",
+            "95 % interval",
+            "p (shot groups)",
+            "p after Holm",
+            "verdict",
+            "split seeds",
+            "shot groups",
+            "test set scored",
+        ]
+        parts.append(
+            "<table><thead><tr>"
+            + "".join(f"<th class='text'>{title}</th>" for title in titles)
+            + f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    if found.leader is not None:
+        parts.append(f"<p>{html.escape(found.leader.sentence)}</p>")
+    parts.append(
+        "<p class='note'>"
+        + html.escape(
+            f"Difference in test exact match, pooled over the split seeds both cells ran on ({found.split} split); "
+            "95 % studentized bootstrap interval over (seed, linked shot group) clusters; p from a sign-flip test "
+            f"over the same clusters, then Holm over all {len(found.contrasts)} contrasts. Verdict rule: "
+            f"{found.rule}. {found.study}" + (f" The report's model: {best_reason}." if best_reason else "")
+        )
+        + "</p>"
+    )
+    return "\n".join(parts)
+
+
 @dataclass
 class ReportData:
     """What the report shows, computed from the dataset and its runs and nothing else: queries on the
@@ -204,6 +270,8 @@ class ReportData:
     challenge: the best run's metrics on the distorted challenge frames (metrics.json "challenge"),
         {} without a best run; challenge_in_training: how many of them were in its training split.
     examples: up to three dataset rows (challenge frames first) for the Grad-CAM section.
+    answer: science.answer.answer(runs): what the runs say (the report opens with it), or None.
+    best_reason: results.best_choice(runs).reason: which model the report uses and why.
     generated: when the data was computed (local time).
     """
 
@@ -233,6 +301,8 @@ class ReportData:
     examples: pd.DataFrame
     generated: datetime = field(default_factory=datetime.now)
     beyond_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    answer: object = None
+    best_reason: str = ""
 
 
 def best_split(dataset: Dataset, best: Run | None) -> pd.DataFrame | None:
@@ -299,6 +369,8 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
         challenge_in_training=metrics.get("challenge_in_training", "?"),
         examples=rows if not rows.empty else table.head(examples),
         beyond_summary=preset_summary(runs),
+        answer=answer(runs),
+        best_reason=best_choice(runs).reason,
     )
 
 
@@ -323,6 +395,7 @@ def render_report(data: ReportData, with_gradcam: bool = True) -> str:
             "<p class='demo'><b>Demo data</b>: generated drawings, not frames of the cartoon. "
             "Every number below is about the demo set.</p>"
         )
+    out.append(answer_html(data.answer, data.best_reason))
     out.append("<h2>At a glance</h2>" + headline_html(data.headline))
     out.append(dataset_html(data, figures))
     out.append(splits_html(data, figures))
