@@ -104,14 +104,18 @@ def test_set_scorings(runs, artifacts=None) -> dict:
     """run_id -> how many distinct runs have been scored on that finished run's test frames (of the
     same dataset), itself included; None for a run whose split cannot be read. `runs`: Run records;
     `artifacts`: the folder whose ledger to add (default: the first run's artifacts folder)."""
-    keys, counted = {}, {}
+    # (dataset fingerprint, test frames' sha256) of each run (None: unreadable split), and the runs
+    # scored on each such test set.
+    keys: dict[str, tuple[str | None, str] | None] = {}
+    counted: dict[tuple[str | None, str], set[str]] = {}
     for run in runs:
         if not run.finished:
             continue
         sha = run_test_sha256(run.folder)
-        keys[run.run_id] = None if sha is None else (run.dataset.get("fingerprint"), sha)
-        if sha is not None:
-            counted.setdefault(keys[run.run_id], set()).add(run.run_id)
+        key = None if sha is None else (run.dataset.get("fingerprint"), sha)
+        keys[run.run_id] = key
+        if key is not None:
+            counted.setdefault(key, set()).add(run.run_id)
     folders = {Path(artifacts)} if artifacts is not None else {run.path.parent.parent for run in runs}
     for folder in folders:
         for entry in read_ledger(folder):

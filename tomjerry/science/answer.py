@@ -134,7 +134,8 @@ def study_cells(runs: list[Run]) -> tuple[str | None, dict]:
         key=lambda run: (run.reference, str(run.status.get("created") or ""), run.run_id),
     )
     for run in order:  # later (shipped, newer) runs replace earlier ones
-        chosen[(run.config.model, run.config.variant, run.split.get("seed"))] = run
+        if run.config is not None:  # as filtered above (a list does not carry the narrowing)
+            chosen[(run.config.model, run.config.variant, run.split.get("seed"))] = run
     return kind, chosen
 
 
@@ -163,6 +164,8 @@ def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None)
     from tomjerry.runs.ledger import test_set_scorings
 
     kind, cells = study_cells(runs)
+    if kind is None:  # no study cell finished: nothing to contrast
+        return Answer(None, [], None, _summary([]), _study_text())
     scorings = test_set_scorings(runs) if scorings is None else scorings
     models = sorted({model for model, _, _ in cells})
     found = []

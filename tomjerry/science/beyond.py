@@ -100,8 +100,8 @@ def preset_summary(runs: list[Run], n_boot: int = 2000) -> pd.DataFrame:
         pooled = pooled_exact_match(members, n_boot=n_boot)
         counts = np.array([run.test.get("count") or 0 for run in members], float)
         binary = np.array([run.test.get("binary_accuracy") or 0 for run in members], float)
-        seconds = [(run.metrics or {}).get("train_seconds") for run in members]
-        seconds = [s for s in seconds if s is not None]
+        timed = [(run.metrics or {}).get("train_seconds") for run in members]
+        seconds = [float(s) for s in timed if s is not None]
         rows.append(
             {
                 "split": kind,

@@ -131,13 +131,19 @@ def gradcam_examples(rows: pd.DataFrame, run: Run) -> str:
     threshold = predictor.recipe.threshold
     parts = [f"<p class='scale'><img src='{png(colour_scale())}'> {html.escape(SCALE_CAPTION)}</p>"]
     for row in rows.itertuples():
-        prediction, pixels = predictor.predict_with_pixels(Path(row.path), row.filename)
+        path, name = Path(str(row.path)), str(row.filename)
+        frame = read_frame(path, 224)
+        if frame is None:  # a frame that cannot be decoded has nothing to explain
+            continue
+        prediction, pixels = predictor.predict_with_pixels(path, name)
         image = to_float(pixels[None])
         pictures = [
-            f'<figure><img src="{png(read_frame(row.path, 224))}"><figcaption>{html.escape(row.filename)} '
+            f'<figure><img src="{png(frame)}"><figcaption>{html.escape(name)} '
             f"(truth: {row.combination})</figcaption></figure>"
         ]
         for label, p in (("tom", prediction.p_tom), ("jerry", prediction.p_jerry)):
+            if p is None:  # only a prediction with an error has no probability
+                continue
             heat = explainer.heatmaps(image, label)[0]
             big = cv2.resize(overlay(image[0], heat, probability=float(p), threshold=threshold), (224, 224))
             pictures.append(
@@ -352,8 +358,8 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
         best_name=run_names([best])[best.run_id] if best is not None else None,
         headline=headline(runs),
         split=split,
-        split_kind=best.split.get("kind") if split is not None else None,
-        split_seed=best.split.get("seed") if split is not None else None,
+        split_kind=best.split.get("kind") if best is not None and split is not None else None,
+        split_seed=best.split.get("seed") if best is not None and split is not None else None,
         challenge_in_train=challenge_in_train,
         results=results,
         cells=cells,

@@ -314,11 +314,11 @@ def split_comparison(runs: list[Run]) -> pd.DataFrame:
         exact_match_max=("exact_match", "max"),
         test_set_scorings=("test_set_scorings", lambda counts: ", ".join(str(c) for c in counts)),
     )
-    order = {kind: i for i, kind in enumerate(SPLIT_ORDER)}
+    kind_order = {kind: i for i, kind in enumerate(SPLIT_ORDER)}
     # Only settings tested on more than one split kind compare anything.
     kinds = frame.groupby("setting").split.transform("nunique")
     frame = frame[kinds > 1].copy()
-    frame["order"] = frame.split.map(order)
+    frame["order"] = frame.split.map(kind_order)
     return frame.sort_values(["setting", "order"]).drop(columns="order").reset_index(drop=True)
 
 

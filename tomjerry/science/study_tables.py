@@ -14,8 +14,9 @@ from tomjerry.runs.record import Run
 from tomjerry.science.results import paired_comparison, run_names
 
 
-def split_name(run: Run) -> str:
-    """'random 42', 'blocked 1', 'file' (a split CSV): the split a run was tested on."""
+def split_name(run: Run) -> str | None:
+    """'random 42', 'blocked 1', 'file' (a split CSV): the split a run was tested on (None for an
+    unreadable run, which records none)."""
     split = run.split
     return split.get("kind") if split.get("seed") is None else f"{split['kind']} {split['seed']}"
 
@@ -49,14 +50,15 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
     """One row per finished run: the study's columns (correct N / total, binary accuracy) and
     ours. `preset` is empty for the study's cells (model x variant) and names the preset of
     work beyond the study (e.g. lite0-best); `split` is the split kind with its seed."""
-    done = [run for run in runs if run.state == states.FINISHED]
-    names = run_names(done)
+    # (run, its config): a finished run always has one; the pair keeps that known to the type checker.
+    done = [(run, run.config) for run in runs if run.state == states.FINISHED and run.config is not None]
+    names = run_names([run for run, _ in done])
     rows = []
     bases = {
-        (run.config.model, split_name(run)): run for run in done if run.config.variant == "base" and run.preset is None
+        (config.model, split_name(run)): run for run, config in done if config.variant == "base" and run.preset is None
     }
-    for run in done:
-        config, metrics = run.config, run.metrics or {}
+    for run, config in done:
+        metrics = run.metrics or {}
         test = metrics.get("test", {})
         challenge = metrics.get("challenge", {})
         labels = test.get("labels", {})
@@ -201,9 +203,10 @@ def format_table(table: pd.DataFrame, variant: str) -> str:
         f"{'model':<20}{'correct':>16}{'binary':>9}{'exact':>9}{'F1 tom':>8}{'F1 jerry':>9}{'challenge':>11}{'time':>8}",
     ]
     for row in part.itertuples():
+        # The ignore: pandas-stubs types an itertuples field as any scalar, bytes included.
         lines.append(
             f"{row.model:<20}{row.correct:>16}{row.binary_accuracy:>9.2%}{row.exact_match:>9.2%}"
-            f"{row.f1_tom:>8.3f}{row.f1_jerry:>9.3f}{row.challenge:>11}{row.seconds or 0:>7.0f}s"
+            f"{row.f1_tom:>8.3f}{row.f1_jerry:>9.3f}{row.challenge:>11}{row.seconds or 0:>7.0f}s"  # type: ignore[str-bytes-safe]
         )
     return "\n".join(lines)
 
