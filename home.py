@@ -4,15 +4,14 @@ import streamlit as st
 
 from tomjerry import STUDY_BEST_BINARY_ACCURACY
 from tomjerry.science.results import best_choice, headline
-from ui import artifacts, dataset_source, demo_banner, fingerprint_in_use, load_dataset, runs_in_use
+from ui import artifacts, fingerprint_in_use, runs_in_use, start_page
 
-st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
-st.title("Tom, Jerry, both or neither?")
-st.caption("Train, compare and explain CNNs on frames of the cartoon: two sigmoid outputs, tom and jerry.")
-
-source = dataset_source()
-demo_banner(source)
-dataset = load_dataset(source)
+source, dataset = start_page(
+    "Tom, Jerry, both or neither?",
+    "Train, compare and explain CNNs on frames of the cartoon: two sigmoid outputs, tom and jerry.",
+    tab="tomjerry",
+    icon="🐱",
+)
 counts = dataset.counts()
 runs = runs_in_use(source, dataset)
 

@@ -69,6 +69,20 @@ def load_dataset(source):
         st.stop()
 
 
+def start_page(title: str, caption: str | None = None, tab: str | None = None, icon: str | None = None):
+    """The opening every page shares, written once: the browser tab's title (`tab`, else
+    "<title> · tomjerry"), the heading and its caption, the dataset in use (the sidebar picker),
+    the demo-data banner, and the scanned dataset (one that cannot be read stops the page with the
+    reason). Returns (source, dataset): the DataSource and its tomjerry.data.dataset.Dataset."""
+    st.set_page_config(page_title=tab or f"{title} · tomjerry", page_icon=icon, layout="wide")
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    source = dataset_source()
+    demo_banner(source)
+    return source, load_dataset(source)
+
+
 def demo_banner(source):
     if source.is_demo:
         st.info(

@@ -7,13 +7,9 @@ from tomjerry.data import eda
 from tomjerry.data.images import validate
 from tomjerry.data.leakage import split_and_leakage
 from tomjerry.science import charts
-from ui import chart, dataset_source, demo_banner, load_dataset
+from ui import chart, start_page
 
-st.set_page_config(page_title="Data · tomjerry", layout="wide")
-st.title("Data")
-source = dataset_source()
-demo_banner(source)
-dataset = load_dataset(source)
+source, dataset = start_page("Data")
 table = dataset.usable
 if table.empty:
     st.error("No usable images in this dataset: see the validation report below.")

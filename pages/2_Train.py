@@ -27,20 +27,14 @@ from ui import (
     artifacts,
     chart,
     config_inputs,
-    dataset_source,
-    demo_banner,
     fingerprint_in_use,
-    load_dataset,
     pick_run,
     results_table,
     runs_in_use,
+    start_page,
 )
 
-st.set_page_config(page_title="Train · tomjerry", layout="wide")
-st.title("Train")
-source = dataset_source()
-demo_banner(source)
-dataset = load_dataset(source)
+source, dataset = start_page("Train")
 
 st.subheader("New run")
 presets = ["", *RUN_PRESETS]

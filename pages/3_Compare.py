@@ -41,22 +41,16 @@ from tomjerry.science.study_tables import (
 from ui import (
     artifacts,
     chart,
-    dataset_source,
-    demo_banner,
     fingerprint_in_use,
-    load_dataset,
     pick_run,
     pick_runs,
     results_table,
     runs_in_use,
+    start_page,
     what_the_runs_say,
 )
 
-st.set_page_config(page_title="Compare · tomjerry", layout="wide")
-st.title("Compare")
-source = dataset_source()
-demo_banner(source)
-dataset = load_dataset(source)
+source, dataset = start_page("Compare")
 runs = finished(runs_in_use(source, dataset))
 if not runs:
     st.info("No finished run yet: start one on the Train page, then come back.")

@@ -8,22 +8,17 @@ from tomjerry.data.images import read_frame, to_float
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
 from tomjerry.science.results import made_on, model_choices
 from ui import (
-    dataset_source,
     default_model_reason,
-    demo_banner,
     fingerprint_in_use,
     heatmap,
-    load_dataset,
     load_predictor,
     runs_in_use,
+    start_page,
 )
 
-st.set_page_config(page_title="Grad-CAM · tomjerry", layout="wide")
-st.title("Grad-CAM")
-st.caption("The regions that raise a label's score most (tf-keras-vis, one score per label), over the frame.")
-source = dataset_source()
-demo_banner(source)
-dataset = load_dataset(source)
+source, dataset = start_page(
+    "Grad-CAM", "The regions that raise a label's score most (tf-keras-vis, one score per label), over the frame."
+)
 runs = runs_in_use(source, dataset)
 labels, best = model_choices(runs)
 if not labels:

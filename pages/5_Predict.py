@@ -2,25 +2,22 @@
 
 import streamlit as st
 
-from tomjerry.data.decoding import MAX_BYTES
+from tomjerry.data.decoding import MAX_BYTES, BadImage
 from tomjerry.data.images import to_float
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
-from tomjerry.inference.predict import BadImage
 from tomjerry.science.results import model_choices
 from ui import (
-    dataset_source,
     default_model_reason,
     heatmap,
     load_dataset,
     load_predictor,
     predict_upload,
     runs_in_use,
+    start_page,
     upload_preview,
 )
 
-st.set_page_config(page_title="Predict · tomjerry", layout="wide")
-st.title("Predict")
-source = dataset_source()
+source, dataset = start_page("Predict")  # with the demo banner, as every page
 runs = runs_in_use(source, load_dataset(source))
 labels, best = model_choices(runs)
 if not labels:

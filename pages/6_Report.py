@@ -3,13 +3,9 @@
 import streamlit as st
 
 from tomjerry.science.report import build_report
-from ui import artifacts, dataset_source, demo_banner, load_dataset, runs_in_use, what_the_runs_say
+from ui import artifacts, runs_in_use, start_page, what_the_runs_say
 
-st.set_page_config(page_title="Report · tomjerry", layout="wide")
-st.title("Report")
-source = dataset_source()
-demo_banner(source)
-dataset = load_dataset(source)
+source, dataset = start_page("Report")
 runs = runs_in_use(source, dataset)
 what_the_runs_say([run for run in runs if run.finished])
 with_gradcam = st.toggle("Include Grad-CAM examples", value=True)

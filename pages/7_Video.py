@@ -25,24 +25,20 @@ from tomjerry.inference.video import (
 from tomjerry.science import charts
 from tomjerry.science.results import model_choices
 from ui import (
-    dataset_source,
     default_model_reason,
-    demo_banner,
     load_dataset,
     load_explainer,
     load_model,
     load_video_model,
     runs_in_use,
+    start_page,
 )
 
-st.set_page_config(page_title="Video · tomjerry", layout="wide")
-st.title("Video")
-st.caption(
+source, dataset = start_page(
+    "Video",
     "A whole clip, sampled like the dataset (one frame per second by default), each sampled frame "
-    "classified as Tom, Jerry, both or neither."
+    "classified as Tom, Jerry, both or neither.",
 )
-source = dataset_source()
-demo_banner(source)
 runs = runs_in_use(source, load_dataset(source))
 labels, best = model_choices(runs)
 if not labels:
