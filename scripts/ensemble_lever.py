@@ -6,7 +6,8 @@ runs' probabilities (each run's own TTA as it was evaluated), scored on the test
 
 Prints a Markdown row per split: each member's test exact match, the ensemble's with its 95 %
 interval (bootstrap over shots, tomjerry.metrics.evaluation.metrics), and the ensemble minus the best
-member on the same frames (tomjerry.metrics.stats.paired_difference, exact McNemar p). The runs' test
+member on the same frames (studentized interval and sign-flip p over linked shot groups,
+tomjerry.metrics.stats.cluster_interval and sign_flip_test). The runs' test
 frames must be the same frames with the same labels; a split where they are not is an error.
 Nothing is trained and no model is loaded: predictions.csv holds every validation and test frame.
 """
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tomjerry.config import changes_from_preset  # noqa: E402
 from tomjerry.metrics.evaluation import metrics  # noqa: E402
-from tomjerry.metrics.stats import mcnemar_exact, paired_difference  # noqa: E402
+from tomjerry.metrics.stats import cluster_interval, sign_flip_test  # noqa: E402
 from tomjerry.runs.record import read_runs  # noqa: E402
 
 
@@ -52,14 +53,14 @@ def ensemble_row(key, members) -> str:
     exact = exact_correct(probabilities, truth)
     member_exact = [exact_correct(table[["p_tom", "p_jerry"]].to_numpy(), truth) for table in tables]
     best = int(np.argmax([correct.mean() for correct in member_exact]))
-    difference = paired_difference(exact, member_exact[best], shots)
-    test = mcnemar_exact(exact, member_exact[best])
+    difference = cluster_interval(exact.astype(float) - member_exact[best].astype(float), shots)
+    test = sign_flip_test(exact, member_exact[best], shots)
     low, high = ensemble["exact_match_ci95"]
     members_text = " / ".join(f"{correct.mean() * 100:.2f}" for correct in member_exact)
     return (
         f"| {key[0]} {key[1]} | {members_text} | **{ensemble['exact_match_accuracy'] * 100:.2f}** "
         f"[{low * 100:.1f}, {high * 100:.1f}] | {ensemble['binary_accuracy'] * 100:.2f} "
-        f"| {difference.difference * 100:+.1f} [{difference.low * 100:+.1f}, {difference.high * 100:+.1f}], "
+        f"| {difference.estimate * 100:+.1f} [{difference.low * 100:+.1f}, {difference.high * 100:+.1f}], "
         f"p {test.p_value:.2g} |"
     )
 

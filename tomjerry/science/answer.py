@@ -141,9 +141,9 @@ def study_cells(runs: list[Run]) -> tuple[str | None, dict]:
 
 @lru_cache(maxsize=32)
 def _coverage(sizes: tuple, strata: tuple) -> float:
-    # 200 simulated test sets (Monte Carlo error about 1.5 points) with 500 resamples each: a
-    # second or two per distinct set of test sets, computed once per process.
-    return simulated_coverage(np.array(sizes), np.array(strata), "difference", n_sim=200, n_boot=500)["studentized"]
+    # 300 simulated test sets (Monte Carlo error about 1.3 points) with 1,000 resamples each, as
+    # scripts/readme_tables.py --coverage: 2-5 s per distinct set of test sets, once per process.
+    return simulated_coverage(np.array(sizes), np.array(strata), "difference", n_sim=300, n_boot=1000)["studentized"]
 
 
 def interval_coverage(pairs: list[tuple[Run, Run]]) -> float:
