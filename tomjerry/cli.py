@@ -330,7 +330,7 @@ def cmd_video(args):
     from tomjerry.inference.timeline import CSV_COLUMNS, classify_video, inference_settings
     from tomjerry.inference.video import open_video, plural
     from tomjerry.runs.record import read_runs
-    from tomjerry.science.results import best_run
+    from tomjerry.science.results import best_choice
 
     open_video(args.file, args.fps)  # a bad file or rate is refused before the model loads (seconds)
     if args.csv is not None:  # and a CSV that could not be written, before the clip is classified (minutes)
@@ -339,9 +339,11 @@ def cmd_video(args):
         model_path = Path(args.model)
         label = model_path.parent.name if model_path.is_file() else model_path.name  # the run, not model.keras
     else:
-        best = best_run(read_runs())
+        chosen = best_choice(read_runs())
+        best = chosen.run
         if best is None:
             raise ValueError("no finished run with a saved model: train one, or pass --model RUN_DIR_OR_MODEL")
+        print(f"default model: {chosen.reason}", file=sys.stderr)  # what it picked and why
         model_path, label = best.path, best.label()
     settings = inference_settings(model_path)
     from tomjerry.inference.lite_runtime import accelerated
