@@ -165,8 +165,10 @@ class StudyBusy(RuntimeError):
     """A cell of the study is still running in another process."""
 
 
-def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -> tuple[Path, dict]:
-    """Run one cell to the end: reuse its finished run, resume its stopped one, or start it."""
+def run_cell(config: RunConfig, cell: dict | None, artifacts: Path, data_path) -> tuple[Path, dict | None]:
+    """Run one cell to the end: reuse its finished run, resume its stopped one, or start it.
+    Returns (run folder, its metrics); the metrics are None for a run just created, which the caller
+    executes once the cell is recorded."""
     if cell and cell.get("run_id"):
         run = read_run(artifacts / "runs" / cell["run_id"])
         if run.state == states.FINISHED:
