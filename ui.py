@@ -2,14 +2,19 @@
 the tomjerry package; this file only holds what needs streamlit."""
 
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
+import serving
 from tomjerry import quiet
 from tomjerry.data.dataset import dataset_fingerprint, scan
 from tomjerry.data.discovery import find_dataset
+from tomjerry.inference.workers import Worker
+from tomjerry.lab.classroom import DATASET_ACTION
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.record import read_runs
 from tomjerry.runs.table import on_dataset
@@ -22,21 +27,31 @@ quiet.install()
 
 def dataset_source():
     """The dataset in use: the path chosen in the sidebar, else the discovery order (demo last).
-    Shows which one it is in the sidebar, and a banner for demo data."""
-    chosen = st.session_state.get("data_path") or None
-    with st.sidebar:
-        typed = st.text_input(
-            "Dataset folder",
-            value=chosen or "",
-            key="data_path_input",
-            placeholder="auto: $TOMJERRY_DATA, data/, ../shared, kagglehub, demo",
-            help="A folder with ground_truth.csv (the Kaggle layout).",
-        )
-        if typed.strip() != (chosen or ""):
-            st.session_state["data_path"] = typed.strip() or None
-            chosen = st.session_state["data_path"]
+    Shows which one it is in the sidebar, and a banner for demo data. In class mode
+    (tomjerry.lab.classroom) the audience types no folder: it sees the presenter's dataset (the
+    folder the presenter chose, else the server's configured one)."""
+    you = serving.role()
+    serving.presenter_box(you)
+    if you.may_pick_dataset:
+        chosen = st.session_state.get("data_path") or None
+        with st.sidebar:
+            typed = st.text_input(
+                "Dataset folder",
+                value=chosen or "",
+                key="data_path_input",
+                placeholder="auto: $TOMJERRY_DATA, data/, ../shared, kagglehub, demo",
+                help="A folder with ground_truth.csv (the Kaggle layout).",
+            )
+            if typed.strip() != (chosen or ""):
+                st.session_state["data_path"] = typed.strip() or None
+                chosen = st.session_state["data_path"]
+    else:
+        chosen = serving.CLASS_DATASET.get()
+        st.sidebar.caption(you.refusal(DATASET_ACTION))
     try:
         source = find_dataset(chosen)
+        if you.class_mode and you.presenter:
+            serving.CLASS_DATASET.set(chosen)  # what the audience sees from now on
     except ValueError as error:
         st.sidebar.error(str(error))
         try:  # the discovery order without the typed folder, then without $TOMJERRY_DATA too
@@ -166,16 +181,52 @@ def load_predictor(run_dir):
     return cached_predictor(*_predictor_key(run_dir))
 
 
+# Every session's verdicts through one thread, every Predict page's Grad-CAM maps through another
+# at a lower priority (tomjerry.inference.workers: why, and what was measured).
+VERDICTS = Worker("tomjerry-verdicts", max_entries=32)
+MAPS = Worker("tomjerry-gradcam", max_entries=128, nice=10)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_prediction(path: str, model_stamp: float, recipe_stamp: float, data: bytes, name: str):
-    return cached_predictor(path, model_stamp, recipe_stamp).predict_with_pixels(data, name)
+    predictor = cached_predictor(path, model_stamp, recipe_stamp)
+    key = (path, model_stamp, recipe_stamp, hashlib.sha1(data).hexdigest(), name)
+    return VERDICTS.submit(key, lambda: predictor.predict_with_pixels(data, name)).result()
 
 
 def predict_upload(run_dir, data: bytes, name: str):
     """(Prediction, (S, S, 3) uint8 model input) for a picture's bytes through the run's Predictor,
     cached per run and picture: a rerun (one more upload, the threshold slider) does not classify
     the pictures already shown again. BadImage as Predictor.predict_with_pixels (not cached)."""
-    return cached_prediction(*_predictor_key(run_dir), data, name)
+    found = cached_prediction(*_predictor_key(run_dir), data, name)
+    serving.shown("verdict", name, len(data), pixels=found[1])
+    return found
+
+
+def queued_heatmaps(run_dir, pixels, plus_plus: bool = False):
+    """(tom map, jerry map), each (S, S) float16 in [0, 1], of one (S, S, 3) uint8 model input, or
+    None while they are being drawn: the maps of every session are computed one picture at a time
+    in a background thread at low priority (MAPS), each picture once, and the page reruns by itself
+    when its maps are ready, so no page run (and no verdict) waits for a map. Where the page cannot
+    be rerun from the server (AppTest) this waits for them."""
+    from tomjerry import LABELS
+    from tomjerry.data.images import to_float
+
+    path, stamp = _model_key(run_dir)
+    explainer = cached_explainer(path, stamp, plus_plus)
+
+    def draw():
+        images = to_float(pixels[None])
+        return tuple(explainer.heatmaps(images, label)[0].astype(np.float16) for label in LABELS)
+
+    future = MAPS.submit((path, stamp, plus_plus, hashlib.sha1(pixels.tobytes()).hexdigest()), draw)
+    if not future.done() and not serving.rerun_when_done(future):
+        future.result()
+    if not future.done():
+        return None
+    maps = future.result()
+    serving.shown("maps", pixels=pixels)
+    return maps
 
 
 PREVIEW_SIDE = 960  # px: wider than any column the pages draw a picture in

@@ -3,6 +3,7 @@ every run below."""
 
 import streamlit as st
 
+from serving import role
 from tomjerry.config import (
     PRESET_DESCRIPTIONS,
     RUN_PRESETS,
@@ -13,6 +14,7 @@ from tomjerry.config import (
     preset_changes,
     preset_minutes_text,
 )
+from tomjerry.lab.classroom import RUN_ACTIONS
 from tomjerry.lab.launcher import RunBusy, cancel, launch, launch_study, resume
 from tomjerry.lab.study import PRESETS
 from tomjerry.models.specs import SPECS
@@ -35,8 +37,11 @@ from ui import (
 )
 
 source, dataset = start_page("Train")
+you = role()  # in class mode only the presenter launches, cancels or resumes (tomjerry.lab.classroom)
 
 st.subheader("New run")
+if not you.may_run:
+    st.caption(you.refusal(RUN_ACTIONS))
 presets = ["", *RUN_PRESETS]
 preset = st.selectbox(
     "Start from",
@@ -66,9 +71,9 @@ with st.form("new_run"):
     values.update(config_inputs(options("tuning"), base, key))
     with st.expander("More settings"):
         values.update(config_inputs([o for o in options("run", "form") if o.advanced], base, key))
-    submitted = st.form_submit_button("Launch", type="primary", key="launch")
+    submitted = st.form_submit_button("Launch", type="primary", key="launch", disabled=not you.may_run)
 
-if submitted:
+if submitted and you.may_run:
     try:
         config = config_from_form(base, values)
         if config.fine_tune_from is not None and config.learning_rate > 3e-4:
@@ -87,7 +92,7 @@ with st.expander("Run the study's grid (base, tuned, augmented for each model)")
         "Preset", list(PRESETS), format_func=lambda p: f"{p}: {PRESETS[p].description}", key="study_preset"
     )
     models = st.multiselect("Models", list(SPECS), default=["alexnet", "efficientnet_lite0"], key="study_models")
-    if st.button("Start the study", key="start_study"):
+    if st.button("Start the study", key="start_study", disabled=not you.may_run) and you.may_run:
         try:
             log = launch_study(study_preset, source.path, artifacts(), models)
             st.success(f"Study started; its runs appear below. Log: {log}")
@@ -158,14 +163,18 @@ def live(run_id):
         chart(charts.train_val_curves(history, "loss"), left, key=f"loss{run_id}")
         chart(charts.train_val_curves(history, "binary_accuracy"), right, key=f"acc{run_id}")
     if state in states.ACTIVE:
-        if st.button("Cancel this run", key=f"cancel{run_id}"):
+        if st.button("Cancel this run", key=f"cancel{run_id}", disabled=not you.may_run) and you.may_run:
             cancel(run_dir)
             st.rerun()
     elif state in states.RESUMABLE:
-        if st.button(
-            "Resume this run",
-            key=f"resume{run_id}",
-            help="Training continues after its last finished epoch; a tuning search with the trials it has.",
+        if (
+            st.button(
+                "Resume this run",
+                key=f"resume{run_id}",
+                help="Training continues after its last finished epoch; a tuning search with the trials it has.",
+                disabled=not you.may_run,
+            )
+            and you.may_run
         ):
             try:
                 resume(run_dir)
