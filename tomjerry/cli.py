@@ -549,11 +549,21 @@ def cmd_report(args):
     # The runs made on this dataset, as the Report page shows them by default.
     runs = on_dataset(read_runs(args.artifacts), dataset_fingerprint(dataset.usable))
     print(f"{len(runs)} run(s) on this dataset", file=sys.stderr)
-    page = build_report(dataset, runs, args.artifacts, with_gradcam=not args.no_gradcam)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text(out, page)
-    print(out)
+    if not args.out and not args.slides:
+        raise ValueError("report needs --out FILE (the report), --slides FILE (the deck for class), or both")
+    outputs = []
+    if args.out:
+        outputs.append((Path(args.out), build_report(dataset, runs, args.artifacts, with_gradcam=not args.no_gradcam)))
+    if args.slides:
+        from tomjerry.science.slides import build_slides
+
+        outputs.append(
+            (Path(args.slides), build_slides(dataset, runs, args.artifacts, with_gradcam=not args.no_gradcam))
+        )
+    for out, page in outputs:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_text(out, page)
+        print(out)
     return 0
 
 
@@ -678,7 +688,13 @@ def build_parser() -> argparse.ArgumentParser:
     answer.set_defaults(func=cmd_answer)
 
     report = commands.add_parser("report", help="write the standalone HTML report (the Report page's) to a file")
-    report.add_argument("--out", metavar="FILE", required=True, help="the HTML file to write")
+    report.add_argument("--out", metavar="FILE", help="the HTML file to write")
+    report.add_argument(
+        "--slides",
+        metavar="FILE",
+        help="also (or only) write the deck for class: one self-contained HTML file, a slide a <section>, "
+        "arrow keys or a click to move, one slide a printed page",
+    )
     add_data_option(report)
     report.add_argument(
         "--artifacts", metavar="DIR", help="artifacts folder (default: $TOMJERRY_ARTIFACTS or artifacts/)"
