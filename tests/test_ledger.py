@@ -69,3 +69,15 @@ def test_a_torn_ledger_line_is_skipped(artifacts):
 def test_the_sentence():
     assert scorings_sentence(24) == "this test set has been scored 24 times"
     assert scorings_sentence(1) == "this test set has been scored once"
+
+
+def test_scoring_a_run_records_it_in_its_artifacts_ledger(trained_run):
+    from tomjerry.runs.folder import RunFolder
+    from tomjerry.runs.ledger import run_test_sha256
+
+    entries = [entry for entry in read_ledger(trained_run.artifacts) if entry["run_id"] == trained_run.path.name]
+    assert len(entries) >= 1
+    predictions = RunFolder(trained_run.path).read_predictions()
+    assert entries[0]["frames"] == int((predictions.split == "test").sum())
+    assert entries[0]["test_sha256"] == run_test_sha256(RunFolder(trained_run.path))
+    assert ledger.test_set_scorings(read_runs(trained_run.artifacts))[trained_run.path.name] == 1
