@@ -115,7 +115,17 @@ if not comparison.empty:
     )
     results_table(
         comparison,
-        ["setting", "split", "seeds", "runs", "binary_accuracy", "exact_match", "exact_match_min", "exact_match_max"],
+        [
+            "setting",
+            "split",
+            "seeds",
+            "runs",
+            "binary_accuracy",
+            "exact_match",
+            "exact_match_min",
+            "exact_match_max",
+            "test_set_scorings",
+        ],
     )
 
 st.subheader("Learning curves")

@@ -173,6 +173,8 @@ def headline_html(found: Headline | None) -> str:
             spread = result.spread(metric)
             extra += f" (seeds from {spread[0]:.1%} to {spread[1]:.1%})" if spread else ""
             numbers.append(f"{title} <b>{value:.2%}</b>{extra}")
+        if result.scorings_text():  # what reusing the test set costs (tomjerry.runs.ledger)
+            numbers.append(html.escape(result.scorings_text()))
         body.append(
             f"<tr><td class='text'>{html.escape(result.describe())}</td><td class='text'>"
             f"{html.escape(setting)}</td><td class='text'>{'; '.join(numbers)}</td></tr>"
@@ -488,7 +490,16 @@ def results_html(data: ReportData, figures: Figures) -> str:
             "<h3>One setting on several splits</h3>"
             + table_html(
                 data.comparison,
-                ["setting", "split", "seeds", "binary_accuracy", "exact_match", "exact_match_min", "exact_match_max"],
+                [
+                    "setting",
+                    "split",
+                    "seeds",
+                    "binary_accuracy",
+                    "exact_match",
+                    "exact_match_min",
+                    "exact_match_max",
+                    "test_set_scorings",
+                ],
             )
         )
     return "\n".join(out)
