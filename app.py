@@ -15,6 +15,18 @@ HERE = Path(__file__).parent
 st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
 
 
+@st.cache_resource(show_spinner=False)
+def swept_at_start() -> int:
+    """Once per server process: the temporary clip copies a killed server left behind removed
+    (tomjerry.inference.video.sweep_stale_copies; copies of a live server are younger and kept)."""
+    from tomjerry.inference.video import sweep_stale_copies
+
+    return len(sweep_stale_copies())
+
+
+swept_at_start()
+
+
 def order(path: Path):
     """pages/2_Train.py sorts by its number, as Streamlit's own pages/ folder does (10 after 9)."""
     number = path.name.split("_", 1)[0]

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -640,3 +641,53 @@ def test_a_clip_of_real_test_frames_is_classified_right(tmp_path):
     right = float((result.table.verdict.to_numpy() == np.array(truth)).mean())
     print(f"real test frames: {right:.1%} of {len(truth)} right")
     assert right >= 0.9
+
+
+def test_the_temporary_copy_is_deleted_on_every_way_out(clip):
+    """A Streamlit rerun or stop is an exception raised inside the page run (RerunException,
+    StopException); a closed generator, KeyboardInterrupt and SystemExit are BaseExceptions."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
+
+    data = clip.read_bytes()
+    for raised in (RerunException(None), StopException(), KeyboardInterrupt(), SystemExit(1), ValueError("x")):
+        with pytest.raises(type(raised)):
+            with video.temporary_copy(data, "clip.mp4") as path:
+                copied = path
+                raise raised
+        assert not copied.parent.exists(), type(raised).__name__
+    copy = video.temporary_copy(data, "clip.mp4")
+    path = copy.__enter__()
+    copy.gen.close()  # what the garbage collector does to a generator left mid-way
+    assert not path.parent.exists()
+
+
+def test_stale_clip_copies_are_swept_and_fresh_ones_and_others_kept(tmp_path):
+    old, fresh = tmp_path / f"{video.TEMPORARY_PREFIX}old", tmp_path / f"{video.TEMPORARY_PREFIX}fresh"
+    foreign = tmp_path / "someone-else-old"
+    for folder in (old, fresh, foreign):
+        folder.mkdir()
+        (folder / "clip.mp4").write_bytes(b"x")
+    long_ago = time.time() - (video.STALE_HOURS + 1) * 3600
+    for folder in (old, foreign):
+        os.utime(folder, (long_ago, long_ago))
+    assert video.sweep_stale_copies(folder=tmp_path) == [old]
+    assert not old.exists() and fresh.exists() and foreign.exists()
+
+
+def test_the_app_sweeps_stale_clip_copies_when_it_starts(monkeypatch, demo_root, tmp_path):
+    import tempfile
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    st.cache_resource.clear()  # the sweep runs once per process: an earlier app test may have run it
+    stale = tmp_path / f"{video.TEMPORARY_PREFIX}left-by-a-killed-server"
+    stale.mkdir()
+    long_ago = time.time() - (video.STALE_HOURS + 1) * 3600
+    os.utime(stale, (long_ago, long_ago))
+    monkeypatch.setenv("TOMJERRY_DATA", str(demo_root))
+    monkeypatch.setenv("TOMJERRY_ARTIFACTS", str(tmp_path / "artifacts"))
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    assert not app.exception, app.exception
+    assert not stale.exists()

@@ -503,6 +503,13 @@ def read_frame(path, index: int) -> np.ndarray:
     raise VideoError(f"{info.path.name} has no frame {index}")
 
 
+# The prefix of every temporary folder a clip is copied into: what sweep_stale_copies may remove.
+TEMPORARY_PREFIX = "tomjerry-video-"
+# A copy lives as long as one page run reads the clip (seconds to minutes); one this old was left by
+# a process killed while reading it (a killed server skips every `finally`).
+STALE_HOURS = 6
+
+
 @contextlib.contextmanager
 def temporary_copy(data: bytes, name: str = "upload.mp4"):
     """Writes uploaded bytes to a private temporary folder (OpenCV reads only from disk) under the
@@ -511,7 +518,34 @@ def temporary_copy(data: bytes, name: str = "upload.mp4"):
     if len(data) > MAX_FILE_BYTES:
         raise VideoError(f"{name} is {len(data) / 2**20:,.2f} MB; the limit is {megabytes(MAX_FILE_BYTES)}")
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name)[-SAFE_NAME_CHARS:].lstrip(".") or "upload"
-    with tempfile.TemporaryDirectory(prefix="tomjerry-video-") as folder:
+    # TemporaryDirectory removes the folder on every way out of the block: a return, an exception,
+    # a Streamlit rerun or stop (exceptions raised inside the page run), the generator closed.
+    with tempfile.TemporaryDirectory(prefix=TEMPORARY_PREFIX) as folder:
         path = Path(folder) / safe
         path.write_bytes(data)
         yield path
+
+
+def sweep_stale_copies(max_age_hours: float = STALE_HOURS, folder=None) -> list[Path]:
+    """Remove the temporary clip folders (TEMPORARY_PREFIX) in the system temporary folder (or
+    `folder`) last changed over `max_age_hours` ago: what a killed process left. Called once when
+    the app starts. Another live process's copy is younger than that and is kept; anything else in
+    the folder is never touched. Returns the folders removed."""
+    import shutil
+    import time
+
+    base = Path(folder or tempfile.gettempdir())
+    cutoff = time.time() - max_age_hours * 3600
+    removed = []
+    try:
+        candidates = list(base.glob(f"{TEMPORARY_PREFIX}*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        try:
+            if path.is_dir() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                shutil.rmtree(path)
+                removed.append(path)
+        except OSError:  # another user's folder, or removed meanwhile: not ours to insist on
+            continue
+    return removed
