@@ -155,7 +155,7 @@ def test_best_run_prefers_real_data_and_decides_on_validation(tmp_path):
     def fake(name, demo, val, test):
         run_dir = create_run(TINY, tmp_path)
         for file in ("split.csv", "predictions.csv"):
-            (run_dir / file).write_text("x")
+            (run_dir / file).write_text("filename,split\n")  # a header: "x" reads as a broken file
         with zipfile.ZipFile(run_dir / "model.keras", "w") as archive:  # looks like a Keras archive
             archive.writestr("config.json", "{}")
             archive.writestr("model.weights.h5", "")

@@ -3,12 +3,34 @@ previous version in place."""
 
 import json
 import os
+import signal
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
 import pandas as pd
+
+# Kill points: TOMJERRY_KILL_AT=NAME makes this process SIGKILL itself the first time it reaches the
+# point NAME (NAME@K: the K-th time). Only the kill-point test sets it (tests/test_kill_points.py):
+# it stops a run at every step of an epoch's end, deterministically, where sending a signal after a
+# delay would hit a different step on every machine. Unset, a point costs one environment lookup.
+KILL_AT = "TOMJERRY_KILL_AT"
+_reached: Counter = Counter()
+
+
+def kill_point(name: str) -> None:
+    """SIGKILL this process here when TOMJERRY_KILL_AT names this point (see KILL_AT)."""
+    wanted = os.environ.get(KILL_AT)
+    if not wanted:
+        return
+    point, _, count = wanted.partition("@")
+    if point != name:
+        return
+    _reached[name] += 1
+    if _reached[name] == int(count or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _file_mode() -> int:
@@ -32,6 +54,7 @@ def write_with(path, write: Callable[[BinaryIO], object]) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _file_mode())
+        kill_point(f"replace:{path.name}")  # the new version on disk, not yet in place
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -75,9 +98,11 @@ def copy_into_place(path, produce) -> Path:
 
 
 def read_json(path, default=None):
+    """The file's JSON value, or `default` when it is absent or cannot be read as JSON: torn, random
+    bytes (UnicodeDecodeError), a folder in its place, a symlink loop, no permission (all OSError)."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):  # NotADirectory: a file in the path
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return default
 
 

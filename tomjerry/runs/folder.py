@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -51,6 +52,11 @@ class RunFolder:
     STATUS_LOCK = ".status.lock"
 
     REQUIRED_WHEN_FINISHED = (CONFIG, METRICS, PREDICTIONS, SPLIT)
+    # What the pages read from a finished run besides its metrics: a broken one degrades the run
+    # (named in its error) without making it unfinished.
+    READ_BY_PAGES = (HISTORY, PROVENANCE, INFERENCE, NOVELTY)
+    # predictions.csv's columns every reader needs (scoring writes `challenge` and `shot` too).
+    PREDICTION_COLUMNS = ("filename", "split", "tom", "jerry", "p_tom", "p_jerry")
 
     def __init__(self, path):
         self.path = Path(path)
@@ -111,27 +117,92 @@ class RunFolder:
     def read_provenance(self) -> dict:
         return self.read_json(self.PROVENANCE) or {}
 
+    def file_problem(self, name: str) -> str | None:
+        """Why a file that is there cannot be read, in words: a folder in its place, a symlink loop
+        or a link to nothing, no permission, empty. None when it is absent or a readable, non-empty
+        regular file. Costs a stat and an access check, no read."""
+        path = self.file(name)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            return f"{name} is a link to nothing" if path.is_symlink() else None
+        except OSError as error:  # ELOOP for a symlink loop, EACCES for a folder we may not enter
+            return f"{name} cannot be opened ({error.strerror or error})"
+        if stat.S_ISDIR(info.st_mode):
+            return f"{name} is a folder, not a file"
+        if not stat.S_ISREG(info.st_mode):
+            return f"{name} is not a regular file"
+        if not os.access(path, os.R_OK):
+            return f"{name} cannot be read (permission denied)"
+        if info.st_size == 0:
+            return f"{name} is empty"
+        return None
+
+    def json_problem(self, name: str) -> str | None:
+        """file_problem, or that a present file does not hold a JSON object; None when absent or sound."""
+        problem = self.file_problem(name)
+        if problem or not self.file(name).exists():
+            return problem
+        return None if isinstance(read_json(self.file(name)), dict) else f"{name} does not hold a JSON object"
+
     def read_history(self) -> pd.DataFrame:
+        """history.csv, one row per finished epoch with an `epoch` column; an empty frame when it
+        is absent or cannot be read (the learning curves then say there is none)."""
         path = self.file(self.HISTORY)
-        if not path.is_file() or path.stat().st_size == 0:
+        if self.file_problem(self.HISTORY) or not path.is_file():
             return pd.DataFrame()
         try:
-            return pd.read_csv(path)
-        except (pd.errors.EmptyDataError, pd.errors.ParserError):
+            history = pd.read_csv(path)
+        except (OSError, UnicodeDecodeError, ValueError, pd.errors.EmptyDataError, pd.errors.ParserError):
             return pd.DataFrame()
+        if "epoch" not in history or not pd.api.types.is_numeric_dtype(history.epoch):
+            return pd.DataFrame()  # random bytes parse as a CSV of one odd column
+        return history
 
     def write_history(self, history: pd.DataFrame) -> Path:
         return write_csv(self.file(self.HISTORY), history)
 
+    def predictions_problem(self, columns=("filename", "split")) -> str | None:
+        """Why predictions.csv cannot be used, from a stat and its first line (cheap enough for
+        every run on every page): absent, not a readable file, or a header without `columns`
+        (random bytes have none). None when it looks sound; read_predictions checks the rest."""
+        problem = self.file_problem(self.PREDICTIONS)
+        if problem:
+            return problem
+        try:
+            with open(self.file(self.PREDICTIONS), encoding="utf-8") as handle:
+                header = handle.readline(4096)
+        except FileNotFoundError:
+            return f"no {self.PREDICTIONS}"
+        except (OSError, UnicodeDecodeError) as error:
+            return f"{self.PREDICTIONS} cannot be read ({type(error).__name__})"
+        missing = [column for column in columns if column not in header.strip().split(",")]
+        return f"{self.PREDICTIONS} lacks the columns {', '.join(missing)}" if missing else None
+
     def read_predictions(self) -> pd.DataFrame:
-        return pd.read_csv(self.file(self.PREDICTIONS))
+        """predictions.csv: one row per scored frame with PREDICTION_COLUMNS. ValueError naming the
+        file when it cannot be read, lacks a column or has a row cut short (a truncated copy)."""
+        problem = self.predictions_problem(self.PREDICTION_COLUMNS)
+        if problem:
+            raise ValueError(problem)
+        try:
+            predictions = pd.read_csv(self.file(self.PREDICTIONS))
+        except (OSError, UnicodeDecodeError, pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+            raise ValueError(f"{self.PREDICTIONS} cannot be read ({type(error).__name__})") from None
+        numbers = predictions[["tom", "jerry", "p_tom", "p_jerry"]]
+        if not all(pd.api.types.is_numeric_dtype(numbers[column]) for column in numbers) or numbers.isna().any().any():
+            raise ValueError(f"{self.PREDICTIONS} is damaged: rows without their labels or probabilities (cut short?)")
+        return predictions
 
     def write_predictions(self, predictions: pd.DataFrame) -> Path:
         return write_csv(self.file(self.PREDICTIONS), predictions)
 
     def split_sha256(self) -> str | None:
         path = self.file(self.SPLIT)
-        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:  # absent, a folder, a symlink loop, no permission: no split file to name
+            return None
 
     @property
     def model_path(self) -> Path:
@@ -148,13 +219,34 @@ class RunFolder:
         return self.file(self.REFERENCE).is_file()
 
     def missing_for_finished(self) -> list[str]:
-        return [name for name in self.REQUIRED_WHEN_FINISHED if not self.file(name).is_file()]
+        """What a finished run lacks, in words: 'metrics.json', 'split.csv (a folder, not a file)'."""
+        missing = []
+        for name in self.REQUIRED_WHEN_FINISHED:
+            problem = self.file_problem(name)
+            if problem:
+                missing.append(f"{name} ({problem.removeprefix(name).strip()})")
+            elif not self.file(name).is_file():
+                missing.append(name)
+        return missing
+
+    def degraded(self) -> list[str]:
+        """Why files the pages read from a finished run cannot be read (READ_BY_PAGES, and the
+        predictions' header): each a phrase naming the file. Empty when all are sound or absent."""
+        problems = [
+            self.json_problem(name) if name.endswith(".json") else self.file_problem(name)
+            for name in self.READ_BY_PAGES
+        ]
+        return [problem for problem in problems if problem]
 
 
 def artifacts_dir(path=None) -> Path:
-    """`path`, else $TOMJERRY_ARTIFACTS, else artifacts/ in the project; runs/ is created."""
+    """`path`, else $TOMJERRY_ARTIFACTS, else artifacts/ in the project; runs/ is created.
+    ValueError naming the folder when it cannot be used (a file, a symlink loop, no permission)."""
     path = Path(path or os.environ.get("TOMJERRY_ARTIFACTS") or PROJECT_ROOT / "artifacts")
-    (path / "runs").mkdir(parents=True, exist_ok=True)
+    try:
+        (path / "runs").mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"the artifacts folder {path} cannot be used: {error.strerror or error}") from None
     return path
 
 
@@ -189,11 +281,19 @@ def run_folders(artifacts=None) -> list[RunFolder]:
     """Every folder under runs/ with a valid run id, newest id first. Folders that are not runs
     (no config, foreign files) are included: the record says what is wrong with them."""
     base = runs_dir(artifacts)
-    return [
-        RunFolder(p)
-        for p in sorted(base.iterdir(), reverse=True)
-        if p.is_dir() and RUN_ID.match(p.name) and not p.name.startswith(".")
-    ]
+    try:
+        entries = sorted(base.iterdir(), reverse=True)
+    except OSError as error:
+        raise ValueError(f"the runs folder {base} cannot be read: {error.strerror or error}") from None
+    # An entry that cannot even be stat-ed (no permission on it) is still listed: its record says why.
+    return [RunFolder(p) for p in entries if RUN_ID.match(p.name) and not p.name.startswith(".") and _folder_like(p)]
+
+
+def _folder_like(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return True
 
 
 # Locks of a runs folder (beside the run folders): one launch at a time, one training at a time.

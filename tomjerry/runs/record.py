@@ -3,6 +3,7 @@ for what is in the folder: a broken, foreign or newer folder becomes a run in st
 `unreadable` with its reason, so no page or command fails on one bad folder."""
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -49,12 +50,17 @@ class Run:
         """Why the run's model.keras cannot be used (a Git LFS pointer, truncated, not a Keras
         archive), found from the file's first bytes and zip directory; None when it looks sound
         or there is none."""
+        problem = self.folder.file_problem(RunFolder.MODEL)  # a folder, a symlink loop, no permission
+        if problem:
+            return problem
         if not self.folder.model_path.is_file():
             return None
         try:
             check_readable(self.folder.model_path)
         except ValueError as error:
             return str(error)
+        except OSError as error:  # it changed between the checks: unreadable all the same
+            return f"{RunFolder.MODEL} cannot be read ({error.strerror or error})"
         return None
 
     @property
@@ -144,6 +150,8 @@ def unreadable(folder: RunFolder, reason: str, **known) -> Run:
 def read_run(path) -> Run:
     """The run in `path`, never an exception for its content."""
     folder = RunFolder(path)
+    if not os.access(folder.path, os.R_OK | os.X_OK):
+        return unreadable(folder, "the run folder cannot be read (permission denied)")
     try:
         version = folder.schema_version()
         if version > SCHEMA_VERSION:
@@ -152,6 +160,9 @@ def read_run(path) -> Run:
                 f"written by a newer tomjerry (schema {version}; this one reads up to {SCHEMA_VERSION})",
                 schema_version=version,
             )
+        problem = folder.file_problem(RunFolder.CONFIG)
+        if problem:
+            return unreadable(folder, problem, schema_version=version)
         if not folder.file(RunFolder.CONFIG).is_file():
             return unreadable(folder, f"not a run folder: no {RunFolder.CONFIG}", schema_version=version)
         status = read_status(path)
@@ -165,7 +176,15 @@ def read_run(path) -> Run:
         if state == states.FINISHED:
             metrics = folder.read_metrics()
             if not isinstance(metrics, dict):
-                state, reason = states.INCOMPLETE, f"{RunFolder.METRICS} cannot be read"
+                problem = folder.file_problem(RunFolder.METRICS)
+                state, reason = states.INCOMPLETE, problem or f"{RunFolder.METRICS} cannot be read"
+            elif problem := folder.predictions_problem():
+                # Compare, Grad-CAM and the report read the predictions of every finished run.
+                state, reason = states.INCOMPLETE, problem
+            else:
+                # Still finished (its numbers come from metrics.json), but what the pages read
+                # besides may be broken: said in its error, and each page that reads it says why.
+                reason = "; ".join(folder.degraded()) or None
         provenance = folder.read_provenance()
         return Run(folder, state, reason, config, status, metrics, provenance, version)
     except (OSError, ValueError, TypeError, KeyError, json.JSONDecodeError) as error:

@@ -125,8 +125,9 @@ def read_status(run_dir) -> dict:
     interrupted; a finished run missing any of its files reads incomplete."""
     folder = RunFolder(run_dir)
     status = folder.read_json(RunFolder.STATUS) or {}
-    if not status:
-        return {"state": states.UNREADABLE, "error": f"no readable {RunFolder.STATUS}"}
+    if not isinstance(status, dict) or not status:
+        problem = folder.file_problem(RunFolder.STATUS) or f"no readable {RunFolder.STATUS}"
+        return {"state": states.UNREADABLE, "error": problem}
     state = effective_state(status)
     if state == states.INTERRUPTED and status["state"] != state:
         status.setdefault("error", None)
