@@ -214,8 +214,9 @@ def main():
     import cv2
     import numpy as np
 
+    from tomjerry.data.decoding import decode_image
     from tomjerry.inference.explain import Explainer
-    from tomjerry.inference.predict import decode_upload, input_size, load_model, predict_arrays, prepare
+    from tomjerry.inference.predict import input_size, load_model, predict_arrays, prepare
 
     run_dir = model_run()
     model = load_model(run_dir)
@@ -224,11 +225,11 @@ def main():
     upload = cv2.imencode(".jpg", frame)[1].tobytes()
 
     def predict_once():
-        image = prepare(decode_upload(upload, "frame.jpg"), size)[None]
+        image = prepare(decode_image(upload, "frame.jpg"), size)[None]
         return predict_arrays(model, image)
 
     explainer = Explainer(model)
-    image = prepare(decode_upload(upload, "frame.jpg"), size)[None]
+    image = prepare(decode_image(upload, "frame.jpg"), size)[None]
     median, worst = timed(predict_once, args.runs)
     print(f"model: {run_dir.name} ({size} px)")
     print(

@@ -8,6 +8,14 @@ import numpy as np
 from PIL import Image
 
 
+def predict_bytes(model, data: bytes, name: str = "upload"):
+    """A bare model's Prediction for image bytes through the one Predictor, with the documented
+    defaults of a model file outside a run (no TTA, threshold 0.5); BadImage for unreadable bytes."""
+    from tomjerry.inference.predict import InferenceRecipe, Predictor
+
+    return Predictor(model, InferenceRecipe.for_model(model)).predict(data, name)
+
+
 def encode(image: Image.Image, format: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=format, **options)

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, scaled
-from pictures import cartoon, encode
+from pictures import cartoon, encode, predict_bytes
 from PIL import Image
 
 from tomjerry.data.dataset import image_root, scan
 from tomjerry.data.decoding import MAX_PIXELS, BadImage, decode_image
 from tomjerry.data.images import load_images, model_input, read_frame
 from tomjerry.data.splits import read_split_csv
-from tomjerry.inference.predict import Prediction, decode_upload, load_model, predict_bytes, prepare
+from tomjerry.inference.predict import Prediction, load_model, prepare
 from tomjerry.models.files import ModelContractError, UnreadableModelError, check_contract
 
 CASES = ROOT.parent / "shared" / "cases"
@@ -38,9 +38,9 @@ def one_line(error) -> str:
 def same_on_both_paths(path, size=48) -> np.ndarray:
     """The array the dataset path makes of a file equals the one the upload path makes of its bytes."""
     data = path.read_bytes()
-    assert np.array_equal(decode_image(path), decode_upload(data, path.name))
+    assert np.array_equal(decode_image(path), decode_image(data, path.name))
     assert np.array_equal(
-        read_frame(path, size).astype(np.float32) / 255.0, prepare(decode_upload(data, path.name), size)
+        read_frame(path, size).astype(np.float32) / 255.0, prepare(decode_image(data, path.name), size)
     )
     return decode_image(path)
 
@@ -215,13 +215,13 @@ def test_generated_kinds_read_the_same_as_dataset_frames_and_as_uploads(demo_cop
     for kind in GOOD_KINDS:
         name, data = made[kind]
         assert name in row_of, f"{kind} was not read as a dataset frame"
-        expected, _ = model_input(decode_upload(data, name), 48)
+        expected, _ = model_input(decode_image(data, name), 48)
         assert np.array_equal(images.arrays[row_of[name]], expected), kind
     problems = {p.filename: p for p in dataset.problems if p.kind == "unreadable"}
     for kind, (_, message) in BAD_KINDS.items():
         name, data = made[kind]
         with pytest.raises(BadImage, match=message) as caught:
-            decode_upload(data, name)
+            decode_image(data, name)
         assert problems[name].detail == f"the image cannot be decoded: {one_line(caught.value)}"
     assert set(problems) == {made[kind][0] for kind in BAD_KINDS}
 

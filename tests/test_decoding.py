@@ -21,7 +21,7 @@ from tomjerry.data.decoding import (
     fit_to_frame,
 )
 from tomjerry.data.images import model_input, read_frame
-from tomjerry.inference.predict import decode_upload, prepare
+from tomjerry.inference.predict import prepare
 
 
 def training_decode(path) -> np.ndarray:
@@ -135,7 +135,7 @@ def test_dataset_path_and_upload_path_give_the_same_array(name, tmp_path):
     data = odd_pictures()[name]
     path = tmp_path / name
     path.write_bytes(data)
-    from_file, from_upload = decode_image(path), decode_upload(data, name)
+    from_file, from_upload = decode_image(path), decode_image(data, name)
     assert from_file.dtype == np.uint8 and from_file.ndim == 3 and from_file.shape[2] == 3
     assert np.array_equal(from_file, from_upload)
     # ...and the model input: read_frame (training, Grad-CAM) against prepare (the Predict page).

@@ -14,14 +14,14 @@ import pytest
 from conftest import ROOT, scaled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pictures import encode
+from pictures import encode, predict_bytes
 from PIL import Image
 
 from tomjerry.config import RunConfig
 from tomjerry.data.dataset import image_root
-from tomjerry.data.decoding import MAX_BYTES, BadImage
+from tomjerry.data.decoding import MAX_BYTES, BadImage, decode_image
 from tomjerry.data.images import validate
-from tomjerry.inference.predict import Prediction, decode_upload, predict_bytes
+from tomjerry.inference.predict import Prediction
 from tomjerry.lab.execute import execute_run
 from tomjerry.lab.launcher import RunBusy, launch, resume, wait
 from tomjerry.runs.lifecycle import create_run
@@ -66,7 +66,7 @@ def test_exif_orientation_is_respected():
     image = Image.new("RGB", (200, 100), (255, 0, 0))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90 degrees clockwise on display
-    rgb = decode_upload(encode(image, "JPEG", exif=exif), "rotated.jpg")
+    rgb = decode_image(encode(image, "JPEG", exif=exif), "rotated.jpg")
     assert rgb.shape[:2] == (200, 100)
 
 

@@ -340,24 +340,3 @@ def fit_features(
     # float16 halves the file again; measured on the shipped model it moves scores by < 2e-4 relative.
     arrays = {"mean": estimator.location_.astype(np.float32), "cholesky": _compact(_packed_lower(factor))}
     return Reference(method, arrays, k=k, info=info)
-
-
-def fit_reference(
-    model,
-    train_images,
-    method: str = "mahalanobis",
-    shrinkage: float | None = DEFAULT_SHRINKAGE,
-    k: int = DEFAULT_K,
-    max_images: int = DEFAULT_MAX_IMAGES,
-    seed: int = 0,
-    batch_size: int = 64,
-) -> Reference:
-    """Fits a reference on a model's features of training images (N, S, S, 3): float32 in [0, 1]
-    or uint8 RGB. Only a random sample of max_images goes through the model (about 20 ms each on
-    2 CPU cores for EfficientNet-Lite0 at 224 px). The result has no threshold yet: call
-    .calibrate(held-out features) before is_out_of_distribution."""
-    images = np.asarray(train_images)
-    if len(images) > max_images:
-        images = images[np.sort(np.random.default_rng(seed).choice(len(images), max_images, replace=False))]
-    features, _ = predict_with_features(feature_model(model), images, batch_size)
-    return fit_features(features, method, shrinkage=shrinkage, k=k, max_rows=max_images, seed=seed)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tomjerry import COMBINATION_OF
-from tomjerry.data.decoding import FRAME_ASPECT, MAX_BYTES, MAX_PIXELS, BadImage, decode_image  # noqa: F401
+from tomjerry.data.decoding import FRAME_ASPECT, BadImage, decode_image
 from tomjerry.data.images import model_input, to_float
 from tomjerry.inference.novelty import feature_model, load_reference, predict_with_features
 from tomjerry.models import files
@@ -124,12 +124,6 @@ def load_model(path):
 
 def input_size(model) -> int:
     return int(model.input_shape[1])
-
-
-def decode_upload(data: bytes, name: str = "upload") -> np.ndarray:
-    """Image bytes to (H, W, 3) uint8 RGB at full size, exactly as a dataset frame of the same bytes
-    is decoded, or BadImage with a one-line reason (see tomjerry.data.decoding.decode_image)."""
-    return decode_image(data, name)
 
 
 def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
@@ -274,12 +268,3 @@ class Predictor:
             except BadImage as error:
                 results.append(Prediction(None, None, self.recipe.threshold, file=name, error=str(error)))
         return results
-
-
-def predict_image(model, source, name: str | None = None, threshold: float = DEFAULT_THRESHOLD) -> Prediction:
-    """A bare model's Prediction for image bytes or a path (no TTA), or BadImage."""
-    return Predictor(model, InferenceRecipe.for_model(model, threshold)).predict(source, name)
-
-
-def predict_bytes(model, data: bytes, name: str = "upload", threshold: float = DEFAULT_THRESHOLD) -> Prediction:
-    return predict_image(model, data, name, threshold)

@@ -36,8 +36,6 @@ def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
     if (run_dir / RunFolder.TUNER_HISTORY).is_dir():
         shutil.copytree(run_dir / RunFolder.TUNER_HISTORY, dest / RunFolder.TUNER_HISTORY)
     if keep_model:
-        import tomjerry.models.builders  # noqa: F401  (registers the custom layers before loading)
-
         model = keras.models.load_model(RunFolder(run_dir).model_path, compile=False, safe_mode=True)
         copy_into_place(RunFolder(dest).model_path, lambda tmp: model.save(tmp))
     write_text(

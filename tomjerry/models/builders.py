@@ -15,7 +15,7 @@ import keras
 from keras import layers
 
 from tomjerry.models.efficientnet_lite import efficientnet_lite_features
-from tomjerry.models.specs import SPECS, WeightsUnavailableError, check_model
+from tomjerry.models.specs import WeightsUnavailableError, check_model
 
 # name -> builder(inputs, dropout_rate, weights, fine_tune_from) -> outputs; one per entry of SPECS.
 BUILDERS: dict[str, Callable] = {}
@@ -160,7 +160,3 @@ def efficientnet_lite(variant):
 
 for _variant in ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"):
     register(_variant)(efficientnet_lite(_variant))
-
-
-def last_conv_layer(model_name: str) -> str:
-    return SPECS[model_name].last_conv_layer

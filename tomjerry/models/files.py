@@ -134,10 +134,9 @@ def load_model(path):
     message."""
     path = Path(path)
     check_readable(path)  # before importing Keras: a bad file is refused in milliseconds, not seconds
+    # No import of tomjerry.models.builders: every registered model is made of Keras's own layers
+    # (no custom objects), and each loads in a process that never imported tomjerry.
     import keras
-
-    # Importing the registry makes every custom object the models use known to Keras.
-    import tomjerry.models.builders  # noqa: F401
 
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
