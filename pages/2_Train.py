@@ -58,7 +58,8 @@ preset = st.selectbox(
 base = RUN_PRESETS[preset] if preset else RunConfig()
 if preset:
     st.caption(
-        f"It sets {describe_changes(preset_changes(preset))}. Change any field below before launching (the "
+        f"**{preset}**: {PRESET_DESCRIPTIONS[preset]}. It sets {describe_changes(preset_changes(preset))}. "
+        "Change any field below before launching (the "
         "run still records the preset it started from)."
     )
 descriptions = {name: spec.description[:60] for name, spec in SPECS.items()}
@@ -202,7 +203,6 @@ results_table(
     runs,
     [
         "label",
-        "state",
         "dataset_name",
         "progress",
         "test_binary_accuracy",

@@ -19,7 +19,7 @@ def test_a_finished_tuned_run_counts_trials_not_epoch_zero():
     status = {"state": states.FINISHED, "epoch": 0, "epochs": 40}
     metrics = {"tuning": {"trials": 3}, "epochs_run": 12, "best_epoch": 9}
     text = progress_text(status, metrics)
-    assert text == "finished · 3 trials, the kept trial ran 12 epochs (best epoch 9)"
+    assert text == "finished · 3 trials; kept trial: 12 epochs (best 9)"
     assert "epoch 0" not in text and "of 40" not in text
     assert (
         progress_text({"state": states.FINISHED, "epoch": 5, "epochs": 5}, {"epochs_run": 5}) == "finished · 5 epochs"

@@ -50,10 +50,10 @@ def set_phase(run_dir, phase: str | None) -> dict:
 
 def progress_text(status: dict, metrics: dict | None = None) -> str:
     """One line of where a run is: 'running · epoch 2 of 5', 'running · trial 2 of 3 · epoch 4
-    of 40', 'finished · 5 epochs', 'finished · 3 trials, the kept trial ran 12 epochs (best
-    epoch 9)', or the state alone (queued, waiting, failed, ...). A finished run is described
-    from its metrics.json (`tuning.trials`, `epochs_run`, `best_epoch`) when given, since a tuned
-    run's status counts no epochs of its own."""
+    of 40', 'finished · 5 epochs', 'finished · 3 trials; kept trial: 12 epochs (best 9)', or the
+    state alone (queued, waiting, failed, ...). A finished run is described from its metrics.json
+    (`tuning.trials`, `epochs_run`, `best_epoch`) when given, since a tuned run's status counts no
+    epochs of its own."""
     state = status.get("state") or "unknown"
     metrics = metrics or {}
     epoch, epochs = status.get("epoch"), status.get("epochs")
@@ -62,9 +62,9 @@ def progress_text(status: dict, metrics: dict | None = None) -> str:
         ran = metrics.get("epochs_run") or epoch
         best = metrics.get("best_epoch")
         if tuning.get("trials"):
-            kept = f", the kept trial ran {ran} epochs" if ran else ""
+            kept = f"; kept trial: {ran} epochs" if ran else ""
             if kept and best:
-                kept += f" (best epoch {best})"
+                kept += f" (best {best})"
             return f"{state} · {tuning['trials']} trials{kept}"
         return f"{state} · {ran} epochs" if ran else state
     parts = [state]

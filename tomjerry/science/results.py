@@ -336,7 +336,7 @@ class Column:
 COLUMNS = {
     "run": Column("run", "Model, variant or preset, split with its seed, image size, TTA.", width=280),
     "setting": Column("setting", "What was trained, whichever split it was tested on.", width=250),
-    "model": Column("model", width=130),
+    "model": Column("model", width=150),
     "split": Column(
         "split",
         "Which frames were held out: random (the study's), blocked (runs of 50 frames kept "
@@ -433,8 +433,10 @@ COLUMNS = {
     "epochs": Column("of", "Epochs planned.", kind="number", width=45),
     "progress": Column(
         "progress",
-        "Where the run stands: epochs done (a tuned run: its trials, and the epochs of the trial it kept).",
-        width=210,
+        "Its state and where it stands: epochs done (a tuned run: its trials, and the epochs of the trial it "
+        "kept); queued, waiting (for the one training slot), running, finished, failed, cancelled; interrupted: "
+        "its process ended without finishing (resume it).",
+        width=300,
     ),
     "test_binary_accuracy": Column("binary acc.", "Test binary accuracy.", kind="percent", width=85),
     "test_exact_match": Column("exact match", "Test exact match: both labels right.", kind="percent", width=88),
