@@ -536,7 +536,7 @@ def sweep_stale_copies(max_age_hours: float = STALE_HOURS, folder=None) -> list[
 
     base = Path(folder or tempfile.gettempdir())
     cutoff = time.time() - max_age_hours * 3600
-    removed = []
+    removed: list[Path] = []
     try:
         candidates = list(base.glob(f"{TEMPORARY_PREFIX}*"))
     except OSError:
