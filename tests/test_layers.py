@@ -10,6 +10,7 @@ wings below it, never one above it:
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -234,3 +235,58 @@ def test_faces_import_nothing_and_importing_tomjerry_has_no_side_effect():
     env = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     assert out.stdout.split() == ["False", "False"], out.stdout + out.stderr
+
+
+def readme_layout(readme: Path = ROOT / "README.md") -> str:
+    text = readme.read_text()
+    start = text.index("## Layout\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def listed_modules(section: str) -> set[str]:
+    """The modules the README's layout names: `wing.module` for a line `      module  ...` under a
+    line `  wing/  ...`, and each top-level `name.py` it mentions."""
+    listed, wing_now = set(), None
+    for line in section.splitlines():
+        header = re.match(r"^  (\w+)/\s", line)
+        if header:
+            wing_now = header.group(1)
+            continue
+        item = re.match(r"^ {6}(\w+)(\s|$)", line)  # exactly six spaces: continuation lines have more
+        if item and wing_now:
+            listed.add(f"{wing_now}.{item.group(1)}")
+        elif not line.startswith(" " * 7):  # a line of another entry ends the wing's list
+            wing_now = None
+    listed |= {name[:-3] for name in re.findall(r"\b(\w+\.py)\b", section)}
+    return listed
+
+
+def package_modules(package: Path = PACKAGE) -> set[str]:
+    """Every module of tomjerry/ as the README names it: `wing.module`, or a top-level file's stem."""
+    return {
+        ".".join(path.relative_to(package).with_suffix("").parts)
+        for path in package.rglob("*.py")
+        if path.name != "__init__.py"
+    } | {"__init__"}
+
+
+def test_every_module_is_in_the_readme_layout():
+    """The README's layout map cannot drift again: a module added to tomjerry/ fails here until the
+    map (and its wing's __init__.py, which the map repeats) names it."""
+    missing = sorted(package_modules() - listed_modules(readme_layout()))
+    assert not missing, f"modules of tomjerry/ missing from README.md's '## Layout' section: {missing}"
+
+
+def test_the_readme_check_catches_a_missing_module(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(
+        "# x\n## Layout\n```\ntomjerry/\n  cli.py, __init__.py  the face\n  data/   the data\n"
+        "      splits    splits\n      shots     shots\n```\n## Next\n  data/\n      leakage\n"
+    )
+    package = write_package(
+        tmp_path,
+        {"__init__.py": "", "cli.py": "", "data/__init__.py": "", "data/splits.py": "", "data/leakage.py": ""},
+    )
+    assert listed_modules(readme_layout(readme)) >= {"data.splits", "data.shots", "cli", "__init__"}
+    assert package_modules(package) - listed_modules(readme_layout(readme)) == {"data.leakage"}

@@ -7,6 +7,7 @@
     lite_runtime  a run's model through TensorFlow Lite with XNNPACK, for video
     video         reading a clip as a bounded stream of sampled frames
     timeline      a whole clip classified: one row per sampled frame, shots and seconds per label
+    workers       bounded shared inference work for a served app (one verdict and one Grad-CAM thread)
 
 May import: runs, config, models, data, metrics and the shared bottom (tomjerry, paths, atomic,
 quiet). This file imports nothing.
