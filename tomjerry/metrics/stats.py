@@ -179,10 +179,26 @@ def _ratio_se(y, n, cluster_stratum) -> np.ndarray:
     return np.sqrt(variance)
 
 
-def _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level) -> dict:
-    """All three intervals (percentile, BCa, studentized) from one set of cluster resamples."""
+def _bca(y, n, ratios, estimate, n_boot: int, tail: float) -> tuple:
+    """BCa (Efron 1987; Efron & Tibshirani 1993, ch. 14.3): bias from the share of resamples below
+    the estimate, acceleration from the leave-one-cluster-out jackknife."""
+    if np.ptp(ratios) == 0:
+        return estimate, estimate
     from scipy.special import ndtr, ndtri  # here, not at import: scipy costs Home start-up time
 
+    below = (ratios < estimate).mean() + 0.5 * (ratios == estimate).mean()
+    z0 = ndtri(np.clip(below, 1 / (2 * n_boot), 1 - 1 / (2 * n_boot)))
+    jack = (y.sum() - y) / np.maximum(n.sum() - n, 1e-12)
+    spread = jack.mean() - jack
+    denominator = 6 * (spread**2).sum() ** 1.5
+    accel = (spread**3).sum() / denominator if denominator > 0 else 0.0
+    z = ndtri(np.array([tail, 1 - tail]))
+    adjusted = ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
+    return tuple(np.quantile(ratios, adjusted))
+
+
+def _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level, methods=INTERVAL_METHODS) -> dict:
+    """The intervals named in `methods` (percentile always) from one set of cluster resamples."""
     estimate = y.sum() / n.sum()
     draws = _draw_clusters(cluster_stratum, n_boot, np.random.default_rng(seed))
     y_star, n_star = y[draws], n[draws]
@@ -190,23 +206,13 @@ def _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level) -> dict:
     tail = (1 - level) / 2
     out = {"percentile": tuple(np.quantile(ratios, [tail, 1 - tail]))}
 
-    # BCa (Efron 1987; Efron & Tibshirani 1993, ch. 14.3): bias from the share of resamples below
-    # the estimate, acceleration from the leave-one-cluster-out jackknife.
-    below = (ratios < estimate).mean() + 0.5 * (ratios == estimate).mean()
-    if np.ptp(ratios) == 0:
-        out["bca"] = (estimate, estimate)
-    else:
-        z0 = ndtri(np.clip(below, 1 / (2 * n_boot), 1 - 1 / (2 * n_boot)))
-        jack = (y.sum() - y) / np.maximum(n.sum() - n, 1e-12)
-        spread = jack.mean() - jack
-        denominator = 6 * (spread**2).sum() ** 1.5
-        accel = (spread**3).sum() / denominator if denominator > 0 else 0.0
-        z = ndtri(np.array([tail, 1 - tail]))
-        adjusted = ndtr(z0 + (z0 + z) / (1 - accel * (z0 + z)))
-        out["bca"] = tuple(np.quantile(ratios, adjusted))
+    if "bca" in methods:
+        out["bca"] = _bca(y, n, ratios, estimate, n_boot, tail)
 
     # Studentized (bootstrap-t; Davison & Hinkley 1997, Bootstrap Methods, 5.2.1; Field & Welsh 2007
     # for clusters): each resample's t = (ratio* - estimate) / se*, se the cluster jackknife's.
+    if "studentized" not in methods:
+        return out
     se = _ratio_se(y, n, cluster_stratum)
     if se == 0:
         out["studentized"] = (estimate, estimate)
@@ -259,7 +265,7 @@ def cluster_interval(
         raise ValueError(f"level must be between 0 and 1, not {level}")
     cluster, cluster_stratum = cluster_ids(groups, strata)
     y, n = _totals(scores, cluster)
-    low, high = _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level)[method]
+    low, high = _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level, (method,))[method]
     return Interval(float(y.sum() / n.sum()), float(low), float(high), len(y), method, level)
 
 
