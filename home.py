@@ -17,11 +17,13 @@ runs = runs_in_use(source, dataset)
 
 st.subheader("Dataset")
 st.write(f"`{source.path}` — {'**demo data**' if source.is_demo else source.origin}")
-columns = st.columns(6)
-columns[0].metric("images", f"{counts['images']:,}")
-for column, (name, value) in zip(columns[1:5], counts["combinations"].items()):
-    column.metric(name, f"{value:,}")
-columns[5].metric("challenge frames", counts["challenges"])
+# A row that wraps (not six columns, which a phone stacks one under another): on a 390 px screen
+# the counts take two rows and the results stay near the top.
+counts_row = st.container(horizontal=True, gap="medium")
+counts_row.metric("images", f"{counts['images']:,}", width="content")
+for name, value in counts["combinations"].items():
+    counts_row.metric(name, f"{value:,}", width="content")
+counts_row.metric("challenge frames", counts["challenges"], width="content")
 if counts["problems"]["errors"]:
     st.warning(f"{counts['problems']['errors']} problem(s) leave images out: see the Data page's report.")
 if source.is_demo:

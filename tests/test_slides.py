@@ -98,7 +98,7 @@ def test_report_needs_an_output(tmp_path, demo_root, capsys):
 
 def test_the_differences_are_all_there_in_full_a_few_a_slide():
     slides = difference_slides(budget=1000)
-    assert len(slides) >= 2
+    assert len(slides) >= 3
     shown = " ".join(slide.body for slide in slides)
     for title, text in DIFFERENCES:
         assert f"<b>{title}</b>" in shown and text.replace("'", "&#x27;").replace('"', "&quot;")[:60] in shown

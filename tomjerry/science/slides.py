@@ -29,8 +29,8 @@ from tomjerry.science.results import made_on, misclassified
 # Charts are drawn for a slide: wide, and large type that a room can read.
 CHART_FONT = 18
 MISTAKES_SHOWN = 6
-# Characters of the differences' text a slide holds in its type size (about 1,000 at 1280x720).
-DIFFERENCES_CHARACTERS = 1000
+# Characters of the differences' text a slide holds in its type size (about 1,300 at 1280x720).
+DIFFERENCES_CHARACTERS = 1300
 
 STYLE = """
 *{box-sizing:border-box}
@@ -49,9 +49,10 @@ p,li{margin:.25em 0} ul{margin:.2em 0;padding-left:1.2em}
 table{border-collapse:collapse;font-size:.95em;margin:.3em 0}
 td,th{padding:.25em .8em;border-bottom:2px solid #ddd;text-align:right}
 th{text-align:right;background:#f3f4f6} td.text,th.text{text-align:left}
-.cams{display:inline-block;margin-right:1.5vw} .cams img{height:17vh;margin:.2vh}
-.cams figure{display:inline-block;margin:.2vh .3vw;text-align:center;font-size:.6em;max-width:18vh;vertical-align:top}
-.differences li{font-size:.85em;margin:.35em 0}
+.camrow{display:flex;flex-wrap:wrap;align-items:flex-start;column-gap:2vw} .camrow p{flex-basis:100%}
+.cams img{height:19vh;margin:.2vh}
+.cams figure{display:inline-block;margin:.2vh .3vw;text-align:center;font-size:.6em;max-width:20vh;vertical-align:top}
+.differences li{margin:.35em 0}
 .scale img{width:30vw;height:1.2vh;vertical-align:middle} .scale{font-size:.65em}
 .mistakes{display:flex;flex-wrap:wrap;gap:1vw} .mistakes figure{margin:0;width:13.5vw;font-size:.7em}
 .mistakes img{width:13.5vw;height:13.5vw;object-fit:cover}
@@ -303,7 +304,7 @@ def gradcam_slide(data: ReportData, with_gradcam: bool) -> Slide:
         title,
         f"<p>{esc(data.best_name or '')}: the red areas raised its answer for each label.</p>"
         + in_training
-        + gradcam_examples(rows, data.best),
+        + f"<div class='camrow'>{gradcam_examples(rows, data.best)}</div>",
     )
 
 
