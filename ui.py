@@ -483,12 +483,7 @@ def what_the_runs_say(runs, container=st):
         container.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if found.leader is not None:
         container.markdown(found.leader.sentence)
-    container.caption(
-        f"Difference in test exact match, pooled over the split seeds both cells ran on ({found.split} split); "
-        "95 % studentized bootstrap interval over (seed, linked shot group) clusters; p from a sign-flip test "
-        f"over the same clusters, then Holm over all {len(found.contrasts)} contrasts. Verdict rule: {found.rule}. "
-        f"{found.study} Default model of the pages: {best_choice(runs).reason}."
-    )
+    container.caption(f"{found.method()} {found.study} Default model of the pages: {best_choice(runs).reason}.")
 
 
 def default_model_reason(runs, container=st):

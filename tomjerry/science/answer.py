@@ -101,6 +101,16 @@ class Answer:
     study: str  # the study's own figures, labelled with their split
     rule: str = VERDICT_RULE
 
+    def method(self) -> str:
+        """How the numbers were made, in one paragraph (empty when there is nothing to compare)."""
+        if not self.contrasts:
+            return f"Verdict rule: {self.rule}."
+        return (
+            f"Difference in test exact match, pooled over the split seeds both cells ran on ({self.split} split); "
+            "95 % studentized bootstrap interval over (seed, linked shot group) clusters; p from a sign-flip test "
+            f"over the same clusters, then Holm over all {len(self.contrasts)} contrasts. Verdict rule: {self.rule}."
+        )
+
     def to_json(self) -> list[dict]:
         """The list `answer --json` prints: one object per model x contrast."""
         return [asdict(contrast) for contrast in self.contrasts]

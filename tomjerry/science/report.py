@@ -242,10 +242,7 @@ def answer_html(found, best_reason: str = "") -> str:
     parts.append(
         "<p class='note'>"
         + html.escape(
-            f"Difference in test exact match, pooled over the split seeds both cells ran on ({found.split} split); "
-            "95 % studentized bootstrap interval over (seed, linked shot group) clusters; p from a sign-flip test "
-            f"over the same clusters, then Holm over all {len(found.contrasts)} contrasts. Verdict rule: "
-            f"{found.rule}. {found.study}" + (f" The report's model: {best_reason}." if best_reason else "")
+            f"{found.method()} {found.study}" + (f" The report's model: {best_reason}." if best_reason else "")
         )
         + "</p>"
     )
