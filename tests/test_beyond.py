@@ -22,7 +22,7 @@ SHIPPED = read_runs(ROOT / "artifacts")
 
 
 def test_one_row_per_split_kind_and_setting_sorted_within_kind():
-    summary = preset_summary(SHIPPED, n_boot=300)
+    summary = preset_summary(SHIPPED)
     preset_runs = [run for run in SHIPPED if run.preset and run.finished]
     assert summary.runs.sum() == len(preset_runs)  # every preset run in exactly one row
     assert not summary.duplicated(["split", "setting"]).any()
@@ -37,8 +37,19 @@ def test_one_row_per_split_kind_and_setting_sorted_within_kind():
     assert set(SUMMARY_COLUMNS) <= set(summary.columns) | {"seconds"}
 
 
+def test_a_preset_row_and_the_headline_give_the_same_interval():
+    """Home's headline and Compare's row of the same setting on the same split kind are one
+    estimate: the same interval, not two bootstrap draws that differ in the last digit."""
+    from tomjerry.science.results import headline
+
+    found = headline(SHIPPED)
+    summary = preset_summary(SHIPPED)
+    row = summary[(summary.split == found.lead.kind) & (summary.setting == found.setting)].iloc[0]
+    assert (row.exact_match_low, row.exact_match_high) == tuple(found.lead.exact_match_ci95)
+
+
 def test_a_row_pools_the_test_frames_of_all_its_seeds():
-    summary = preset_summary(SHIPPED, n_boot=300)
+    summary = preset_summary(SHIPPED)
     row = summary[(summary.split == "shots") & summary.setting.str.contains("lite1-best")].iloc[0]
     runs = [run for run in SHIPPED if run.run_id in row.run_ids]
     assert row.seeds == ", ".join(str(s) for s in sorted(run.split["seed"] for run in runs))
@@ -56,7 +67,7 @@ def test_the_pooled_interval_is_wider_than_a_frame_bootstrap_would_be():
     """Frames of a shot move together: an interval over (seed, shot) clusters is wider than one
     that treats the same frames as independent (the binomial standard error)."""
     runs = [run for run in SHIPPED if run.preset == "lite1-best" and run.split.get("kind") == "shots"]
-    pooled = pooled_exact_match(runs, n_boot=500)
+    pooled = pooled_exact_match(runs)
     p, n = pooled["estimate"], pooled["frames"]
     binomial_width = 2 * 1.96 * np.sqrt(p * (1 - p) / n)
     assert pooled["high"] - pooled["low"] > binomial_width
@@ -69,7 +80,7 @@ def test_interval_titles_name_their_metric():
 
 
 def test_preset_bars_draw_one_bar_per_row_with_its_interval():
-    summary = preset_summary(SHIPPED, n_boot=200)
+    summary = preset_summary(SHIPPED)
     (bar,) = charts.preset_bars(summary).data
     assert len(bar.x) == len(summary)
     assert list(bar.y[0]) == list(summary.split)  # the split kind as the outer label

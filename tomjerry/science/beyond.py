@@ -10,9 +10,8 @@ results.SPLIT_ORDER), never ranked together, and within a kind sorted by their p
 import numpy as np
 import pandas as pd
 
-from tomjerry.metrics.stats import cluster_interval
 from tomjerry.runs.record import Run
-from tomjerry.science.results import SPLIT_ORDER, best_run, finished, test_frames
+from tomjerry.science.results import SPLIT_ORDER, best_run, finished, pooled_interval, test_frames
 
 # What a summary row shows in the app and the report: few and narrow, so it fits 1280 px.
 SUMMARY_COLUMNS = ["setting", "seeds", "exact_match", "exact_match_ci95", "binary_accuracy", "seconds"]
@@ -31,31 +30,28 @@ def preset_runs(runs: list[Run]) -> list[Run]:
     return [run for run in finished(runs) if run.preset and run.test]
 
 
-def pooled_exact_match(runs: list[Run], n_boot: int = 2000) -> dict:
+def pooled_exact_match(runs: list[Run]) -> dict:
     """One estimate and one 95 % interval of exact match over several runs of one setting, each on
     its own split seed: every test frame of every run pooled, the interval a studentized cluster
     bootstrap over (seed, linked shot group) clusters with the seeds as strata
-    (tomjerry.metrics.stats.cluster_interval; frames of one shot are not independent). Returns
-    estimate, low, high (fractions), groups (clusters), frames, and per_seed (seed -> exact match)."""
+    (results.pooled_interval, the one Home's headline uses, so the two never disagree). Returns
+    estimate, low, high (fractions), groups (clusters), frames, and per_seed (seed -> exact match).
+    ValueError when a run's predictions cannot be read."""
     if not runs:
         raise ValueError("pooled_exact_match needs at least one run")
-    correct, groups, strata, per_seed = [], [], [], {}
-    for run in runs:
-        frames = test_frames(run)
-        seed = str(run.split.get("seed"))
-        shots = frames["shot"].astype(str) if "shot" in frames else pd.Series(frames.index, index=frames.index)
-        correct.append(frames.exact.to_numpy(float))
-        groups.append(shots.to_numpy())
-        strata.append(np.full(len(frames), seed))
-        per_seed[run.split.get("seed")] = float(frames.exact.mean())
-    interval = cluster_interval(np.concatenate(correct), np.concatenate(groups), np.concatenate(strata), n_boot=n_boot)
+    runs = sorted(runs, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
+    pooled = pooled_interval(runs)
+    if pooled is None:
+        raise ValueError(f"the predictions of {', '.join(run.run_id for run in runs)} cannot all be read")
+    exact = pooled["exact_match"]
+    frames = [test_frames(run) for run in runs]
     return {
-        "estimate": interval.estimate,
-        "low": interval.low,
-        "high": interval.high,
-        "groups": interval.groups,
-        "frames": int(sum(len(c) for c in correct)),
-        "per_seed": per_seed,
+        "estimate": exact.estimate,
+        "low": exact.low,
+        "high": exact.high,
+        "groups": exact.groups,
+        "frames": int(sum(len(f) for f in frames)),
+        "per_seed": {run.split.get("seed"): float(f.exact.mean()) for run, f in zip(runs, frames)},
     }
 
 
@@ -69,7 +65,7 @@ def interval_label(ci) -> str:
     return interval_text(*ci) if ci else "not recorded"
 
 
-def preset_summary(runs: list[Run], n_boot: int = 2000) -> pd.DataFrame:
+def preset_summary(runs: list[Run]) -> pd.DataFrame:
     """One row per (split kind, setting) of the preset runs: `split`, `setting`, `seeds` ('1, 2,
     42'), `runs`, `exact_match` (pooled over the seeds' test frames), `exact_match_low/high` and
     `exact_match_ci95` (its 95 % interval, text), `groups` (the clusters it rests on), `frames`,
@@ -97,7 +93,7 @@ def preset_summary(runs: list[Run], n_boot: int = 2000) -> pd.DataFrame:
     rows = []
     for (kind, setting), members in groups.items():
         members = sorted(members, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
-        pooled = pooled_exact_match(members, n_boot=n_boot)
+        pooled = pooled_exact_match(members)
         counts = np.array([run.test.get("count") or 0 for run in members], float)
         binary = np.array([run.test.get("binary_accuracy") or 0 for run in members], float)
         timed = [(run.metrics or {}).get("train_seconds") for run in members]

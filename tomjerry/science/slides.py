@@ -260,7 +260,7 @@ def best_slide(data: ReportData) -> Slide:
         numbers.append(number(f"{title} · {lead.kind} split", f"{value:.1%}", detail))
     pooled = ""
     summary = data.beyond_summary
-    if len(summary):
+    if len(summary) and not lead.exact_match_ci95:  # the headline carries its interval where it can
         row = summary[(summary.split == lead.kind) & (summary.setting == found.setting)]
         if len(row):
             row = row.iloc[0]
