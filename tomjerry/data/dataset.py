@@ -62,9 +62,7 @@ class Dataset:
         }
 
     def problems_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            [vars(p) for p in self.problems], columns=["kind", "severity", "filename", "detail"]
-        )
+        return pd.DataFrame([vars(p) for p in self.problems], columns=["kind", "severity", "filename", "detail"])
 
 
 def name_key(filename: str) -> str:
@@ -118,7 +116,14 @@ def read_label_table(csv_path: Path, problems: list) -> pd.DataFrame:
         )
     extra = [c for c in labels.columns if c not in LABEL_COLUMNS]
     if extra:
-        problems.append(Problem("extra_columns", "warning", "", f"{csv_path.name} has extra column(s) {', '.join(extra)}; they are ignored."))
+        problems.append(
+            Problem(
+                "extra_columns",
+                "warning",
+                "",
+                f"{csv_path.name} has extra column(s) {', '.join(extra)}; they are ignored.",
+            )
+        )
     labels = labels[LABEL_COLUMNS].copy()
     labels["filename"] = name_keys(labels.filename.str.strip())
     for column in ("tom", "jerry"):
@@ -145,7 +150,9 @@ def scan(source) -> Dataset:
         problems.append(Problem("duplicate_row", "error", name, "ground_truth.csv has several rows for this file"))
     for name in files.filename[files.filename.duplicated(keep="first")].unique():
         folders = ", ".join(files.folder[files.filename == name])
-        problems.append(Problem("duplicate_filename", "error", name, f"the same file name is in several folders ({folders})"))
+        problems.append(
+            Problem("duplicate_filename", "error", name, f"the same file name is in several folders ({folders})")
+        )
     bad_label = ~labels.tom.isin([0, 1]) | ~labels.jerry.isin([0, 1])
     for row in labels[bad_label].itertuples():
         problems.append(Problem("bad_label", "error", str(row.filename), "labels must be 0 or 1"))
@@ -166,7 +173,14 @@ def scan(source) -> Dataset:
     table["combination"] = [COMBINATION_OF[(t, j)] for t, j in zip(table.tom, table.jerry)]
     disagree = table.combination != table.folder.map(COMBINATION_OF_FOLDER)
     for row in table[disagree].itertuples():
-        problems.append(Problem("folder_mismatch", "error", str(row.filename), f"label says {row.combination} but the file is in {row.folder}/"))
+        problems.append(
+            Problem(
+                "folder_mismatch",
+                "error",
+                str(row.filename),
+                f"label says {row.combination} but the file is in {row.folder}/",
+            )
+        )
     table["frame"] = table.filename.map(frame_number)
     table["challenge"] = table.filename.isin(read_challenges(root, set(table.filename), problems))
     table = table.sort_values(["frame", "filename"]).reset_index(drop=True)
@@ -183,11 +197,20 @@ def read_challenges(root: Path, known: set, problems: list) -> set:
         problems.append(Problem("bad_challenges", "warning", "", f"challenges.csv cannot be read: {error}"))
         return set()
     if "image_name" not in frame.columns:
-        problems.append(Problem("bad_challenges", "warning", "", f"challenges.csv lacks image_name; expected {','.join(CHALLENGE_COLUMNS)}"))
+        problems.append(
+            Problem(
+                "bad_challenges",
+                "warning",
+                "",
+                f"challenges.csv lacks image_name; expected {','.join(CHALLENGE_COLUMNS)}",
+            )
+        )
         return set()
     names = set(name_keys(frame.image_name.str.strip()))
     for name in sorted(names - known):
-        problems.append(Problem("unknown_challenge", "warning", name, "listed in challenges.csv but not a labelled image"))
+        problems.append(
+            Problem("unknown_challenge", "warning", name, "listed in challenges.csv but not a labelled image")
+        )
     return names & known
 
 

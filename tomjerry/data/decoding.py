@@ -22,10 +22,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MAX_BYTES = 20 * 2**20   # also the Predict page uploader's own cap (max_upload_size)
+MAX_BYTES = 20 * 2**20  # also the Predict page uploader's own cap (max_upload_size)
 MAX_PIXELS = 40_000_000  # after any reduced-scale decode; 40 MP of RGB is 120 MB
-DRAFT_SIDE = 2048        # a bigger JPEG is decoded at 1/2, 1/4 or 1/8 scale, never below this side
-MIN_SIDE = 2             # a 1-pixel line holds nothing to classify
+DRAFT_SIDE = 2048  # a bigger JPEG is decoded at 1/2, 1/4 or 1/8 scale, never below this side
+MIN_SIDE = 2  # a 1-pixel line holds nothing to classify
 
 # Transparent pixels are composited on white. The training frames have no alpha, so no choice is
 # "the training's"; white is what a browser, the Streamlit preview and most viewers show behind a
@@ -34,11 +34,11 @@ MIN_SIDE = 2             # a 1-pixel line holds nothing to classify
 # all-black frame in this dataset is a fade-out labelled "neither".
 TRANSPARENT_FILL = (255, 255, 255)
 
-FRAME_ASPECT = 16 / 9    # every training frame: 1280x720, 854x480, resized to 480x270
+FRAME_ASPECT = 16 / 9  # every training frame: 1280x720, 854x480, resized to 480x270
 # Pictures within 5% of 16:9 (1.69 to 1.87: 854x480, 1920x1088 and other encoder rounding) are left
 # alone, so every dataset frame reaches the square resize exactly as in training.
 ASPECT_TOLERANCE = 0.05
-BAR_RANGE = 24           # a bar line: every pixel within 24 levels of the others in each channel
+BAR_RANGE = 24  # a bar line: every pixel within 24 levels of the others in each channel
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
@@ -172,8 +172,15 @@ def decode_image(source, name: str | None = None) -> np.ndarray:
 
 def aspect_label(ratio: float) -> str:
     """A shape as people say it: 16:9, 9:16, 1:1, 4:3, otherwise 5.3:1 or 1:2.4."""
-    for label, value in (("16:9", 16 / 9), ("9:16", 9 / 16), ("1:1", 1.0), ("4:3", 4 / 3), ("3:4", 3 / 4),
-                         ("3:2", 3 / 2), ("2:3", 2 / 3)):
+    for label, value in (
+        ("16:9", 16 / 9),
+        ("9:16", 9 / 16),
+        ("1:1", 1.0),
+        ("4:3", 4 / 3),
+        ("3:4", 3 / 4),
+        ("3:2", 3 / 2),
+        ("2:3", 2 / 3),
+    ):
         if abs(ratio / value - 1) < 0.01:
             return label
     return f"{ratio:.1f}:1" if ratio >= 1 else f"1:{1 / ratio:.1f}"
@@ -187,7 +194,7 @@ def flat_run(lines: np.ndarray, chunk: int = 64) -> int:
     """How many of the first lines of (N, L, 3) are uniform (a letterbox bar), counted from line 0.
     Read in chunks, so a picture with no bar costs one chunk, not a pass over all of it."""
     for start in range(0, len(lines), chunk):
-        block = lines[start:start + chunk]
+        block = lines[start : start + chunk]
         flat = (block.max(axis=1).astype(np.int16) - block.min(axis=1)).max(axis=1) <= BAR_RANGE
         if not flat.all():
             return start + int(np.argmin(flat))

@@ -43,8 +43,14 @@ def draw_tom(image, x, y, scale):
     cv2.ellipse(image, (x, y + int(30 * s)), (int(22 * s), int(30 * s)), 0, 0, 360, grey, -1)
     cv2.circle(image, (x, y - int(8 * s)), int(18 * s), grey, -1)
     for side in (-1, 1):
-        ear = np.array([[x + side * int(6 * s), y - int(20 * s)], [x + side * int(18 * s), y - int(40 * s)],
-                        [x + side * int(18 * s), y - int(14 * s)]], np.int32)
+        ear = np.array(
+            [
+                [x + side * int(6 * s), y - int(20 * s)],
+                [x + side * int(18 * s), y - int(40 * s)],
+                [x + side * int(18 * s), y - int(14 * s)],
+            ],
+            np.int32,
+        )
         cv2.fillPoly(image, [ear], grey)
         cv2.circle(image, (x + side * int(7 * s), y - int(12 * s)), max(1, int(4 * s)), light, -1)
         cv2.circle(image, (x + side * int(7 * s), y - int(12 * s)), max(1, int(2 * s)), dark, -1)

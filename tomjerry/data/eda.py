@@ -10,13 +10,19 @@ from tomjerry.data.splits import SPLITS
 
 def combination_counts(table: pd.DataFrame) -> pd.DataFrame:
     counts = table.combination.value_counts().reindex(COMBINATIONS, fill_value=0)
-    return pd.DataFrame({"combination": COMBINATIONS, "images": counts.to_numpy(),
-                         "share": (counts / max(len(table), 1)).to_numpy()})
+    return pd.DataFrame(
+        {"combination": COMBINATIONS, "images": counts.to_numpy(), "share": (counts / max(len(table), 1)).to_numpy()}
+    )
 
 
 def label_counts(table: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({"label": ["tom", "jerry"], "present": [int(table.tom.sum()), int(table.jerry.sum())],
-                         "absent": [int((1 - table.tom).sum()), int((1 - table.jerry).sum())]})
+    return pd.DataFrame(
+        {
+            "label": ["tom", "jerry"],
+            "present": [int(table.tom.sum()), int(table.jerry.sum())],
+            "absent": [int((1 - table.tom).sum()), int((1 - table.jerry).sum())],
+        }
+    )
 
 
 def co_occurrence(table: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +66,9 @@ def frames_of(names: pd.Series, table: pd.DataFrame, size: int = 160) -> tuple[p
     return rows, [image if image is not None else np.zeros((size, size, 3), np.uint8) for image in images]
 
 
-def sample(table: pd.DataFrame, combination: str | None = None, count: int = 12, seed: int = 0,
-           size: int = 160) -> tuple[pd.DataFrame, list]:
+def sample(
+    table: pd.DataFrame, combination: str | None = None, count: int = 12, seed: int = 0, size: int = 160
+) -> tuple[pd.DataFrame, list]:
     rows = table if combination in (None, "all") else table[table.combination == combination]
     rows = rows.sample(min(count, len(rows)), random_state=seed) if len(rows) else rows
     images = [read_frame(path, size) for path in rows.path]

@@ -13,21 +13,21 @@ from tomjerry import COMBINATIONS
 from tomjerry.atomic import read_json, write_json, write_npy
 from tomjerry.data.dataset import Dataset
 from tomjerry.data.images import fingerprint, load_images
-from tomjerry.paths import cache_dir
 from tomjerry.data.shots import NEAR_DUPLICATE_RULE, SHOT_IMAGE_SIZE, nearest_distances, run_lengths, shot_groups
 from tomjerry.data.splits import SPLIT_KINDS, SPLITS, UNUSED, make_split
+from tomjerry.paths import cache_dir
 
 CACHE_VERSION = 2  # 1: groups only (before the analysis kept shots and the threshold)
 
 
 @dataclass
 class ShotAnalysis:
-    table: pd.DataFrame     # the usable frames, in the dataset's order
-    images: np.ndarray      # (N, 32, 32, 3) uint8: what the measures are computed on
-    shots: np.ndarray       # (N,) shot ids
-    groups: np.ndarray      # (N,) shots linked by near-duplicate frames: what a shots split keeps whole
-    threshold: float        # near-duplicate threshold, grey levels
-    seconds: float          # time the detection took (0 when read from the cache)
+    table: pd.DataFrame  # the usable frames, in the dataset's order
+    images: np.ndarray  # (N, 32, 32, 3) uint8: what the measures are computed on
+    shots: np.ndarray  # (N,) shot ids
+    groups: np.ndarray  # (N,) shots linked by near-duplicate frames: what a shots split keeps whole
+    threshold: float  # near-duplicate threshold, grey levels
+    seconds: float  # time the detection took (0 when read from the cache)
 
     def groups_for(self, table: pd.DataFrame) -> np.ndarray:
         """(len(table),) group ids for the rows of another table of the same frames."""
@@ -57,36 +57,49 @@ def shares(combinations: pd.Series) -> dict:
     return {c: round(float(n) / max(len(combinations), 1), 4) for c, n in counts.items()}
 
 
-def split_report(dataset: Dataset, kinds=SPLIT_KINDS, seeds=(42,), exclude_challenges: bool = False,
-                 block_frames: int = 50) -> tuple[list[dict], dict]:
+def split_report(
+    dataset: Dataset, kinds=SPLIT_KINDS, seeds=(42,), exclude_challenges: bool = False, block_frames: int = 50
+) -> tuple[list[dict], dict]:
     """(rows, detection): one row per split kind and seed with `kind`, `seed`, `sizes` (train,
     val, test, unused), `near_duplicate_test_fraction`, `combination_share` (per side), the
     whole set's share and the largest gap to it in points; detection: shots, groups, lengths."""
     analysis = analyse(dataset)
     table, images = analysis.table, analysis.images
     lengths = run_lengths(analysis.shots)
-    detection = {"shots": len(lengths), "median_frames": float(np.median(lengths)), "max_frames": int(lengths.max()),
-                 "groups": len(np.unique(analysis.groups)), "seconds": round(analysis.seconds, 1),
-                 "near_duplicate_threshold": round(analysis.threshold, 3), "near_duplicate_rule": NEAR_DUPLICATE_RULE}
+    detection = {
+        "shots": len(lengths),
+        "median_frames": float(np.median(lengths)),
+        "max_frames": int(lengths.max()),
+        "groups": len(np.unique(analysis.groups)),
+        "seconds": round(analysis.seconds, 1),
+        "near_duplicate_threshold": round(analysis.threshold, 3),
+        "near_duplicate_rule": NEAR_DUPLICATE_RULE,
+    }
     whole = shares(table.combination)
     rows = []
     for kind in kinds:
         for seed in seeds:
-            split = make_split(table, kind, seed, exclude_challenges, block_frames,
-                               shots=analysis.groups).split.to_numpy()
+            split = make_split(
+                table, kind, seed, exclude_challenges, block_frames, shots=analysis.groups
+            ).split.to_numpy()
             nearest = nearest_distances(images, split)
             per_side = {side: shares(table.combination[split == side]) for side in SPLITS}
-            rows.append({
-                "kind": kind, "seed": seed,
-                "sizes": {side: int((split == side).sum()) for side in (*SPLITS, UNUSED)},
-                "near_duplicate_test_fraction": round(float((nearest < analysis.threshold).mean()), 4),
-                "median_nearest_train_distance": round(float(np.median(nearest)), 2),
-                "combination_share": per_side, "whole_share": whole,
-                "largest_share_gap_points": round(100 * max(abs(per_side[s][c] - whole[c])
-                                                            for s in SPLITS for c in COMBINATIONS), 2),
-                "near_duplicate_threshold": detection["near_duplicate_threshold"],
-                "near_duplicate_rule": NEAR_DUPLICATE_RULE,
-            })
+            rows.append(
+                {
+                    "kind": kind,
+                    "seed": seed,
+                    "sizes": {side: int((split == side).sum()) for side in (*SPLITS, UNUSED)},
+                    "near_duplicate_test_fraction": round(float((nearest < analysis.threshold).mean()), 4),
+                    "median_nearest_train_distance": round(float(np.median(nearest)), 2),
+                    "combination_share": per_side,
+                    "whole_share": whole,
+                    "largest_share_gap_points": round(
+                        100 * max(abs(per_side[s][c] - whole[c]) for s in SPLITS for c in COMBINATIONS), 2
+                    ),
+                    "near_duplicate_threshold": detection["near_duplicate_threshold"],
+                    "near_duplicate_rule": NEAR_DUPLICATE_RULE,
+                }
+            )
     return rows, detection
 
 
@@ -94,7 +107,8 @@ def split_and_leakage(dataset: Dataset, kind: str, seed: int, block_frames: int 
     """One split of the dataset's usable frames (filename, split) and its split_report row."""
     analysis = analyse(dataset)
     table = dataset.usable
-    split = make_split(table, kind, seed, block_frames=block_frames,
-                       shots=analysis.groups_for(table) if kind == "shots" else None)
+    split = make_split(
+        table, kind, seed, block_frames=block_frames, shots=analysis.groups_for(table) if kind == "shots" else None
+    )
     rows, _ = split_report(dataset, kinds=(kind,), seeds=(seed,), block_frames=block_frames)
     return split, rows[0]

@@ -24,9 +24,16 @@ def augmentation(seed: int = 0, kind: str = "study") -> list:
     ]
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray | None, batch_size: int,
-                 training: bool = False, augment: bool = False, seed: int = 0,
-                 augmentation_kind: str = "study", mixup: float = 0.0) -> tf.data.Dataset:
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    batch_size: int,
+    training: bool = False,
+    augment: bool = False,
+    seed: int = 0,
+    augmentation_kind: str = "study",
+    mixup: float = 0.0,
+) -> tf.data.Dataset:
     """Batches of float32 [0, 1] images (and labels). The uint8 arrays are batched first and cast
     per batch, which is far cheaper than per image; augmentation, then MixUp with alpha `mixup`
     (0: off; labels become soft, in [0, 1]), run on training batches only."""

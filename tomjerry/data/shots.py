@@ -37,10 +37,12 @@ CUT_THRESHOLD = 33.0
 # be met by chance by almost every frame searched against ~4,400 training frames.
 NEAR_DUPLICATE_QUANTILE = 0.01
 NEAR_DUPLICATE_MIN_GAP = 50
-NEAR_DUPLICATE_RULE = (f"{NEAR_DUPLICATE_QUANTILE:.0%} quantile of each frame's distance to its nearest "
-                       f"frame with another label combination more than {NEAR_DUPLICATE_MIN_GAP} frames away "
-                       f"(mean absolute difference of {THUMBNAIL_SIDE}x{THUMBNAIL_SIDE} grey thumbnails, "
-                       f"grey levels 0-255)")
+NEAR_DUPLICATE_RULE = (
+    f"{NEAR_DUPLICATE_QUANTILE:.0%} quantile of each frame's distance to its nearest "
+    f"frame with another label combination more than {NEAR_DUPLICATE_MIN_GAP} frames away "
+    f"(mean absolute difference of {THUMBNAIL_SIDE}x{THUMBNAIL_SIDE} grey thumbnails, "
+    f"grey levels 0-255)"
+)
 
 _ROWS_PER_CHUNK = 512  # distance rows computed at once: 512 x 5,478 float64 is 22 MB
 
@@ -62,8 +64,11 @@ def thumbnails(images: np.ndarray, side: int = THUMBNAIL_SIDE) -> np.ndarray:
         raise ValueError(f"images must have the shape (N, height, width, 3), not {images.shape}")
     grey = images.astype(np.float32) @ LUMA
     if grey.shape[1:] != (side, side):
-        grey = np.stack([cv2.resize(frame, (side, side), interpolation=cv2.INTER_AREA) for frame in grey]) \
-            if len(grey) else np.zeros((0, side, side), np.float32)
+        grey = (
+            np.stack([cv2.resize(frame, (side, side), interpolation=cv2.INTER_AREA) for frame in grey])
+            if len(grey)
+            else np.zeros((0, side, side), np.float32)
+        )
     return grey.reshape(len(grey), side * side)
 
 
@@ -110,11 +115,15 @@ def shot_ids(table: pd.DataFrame, images: np.ndarray, threshold: float = CUT_THR
 def _distance_blocks(queries: np.ndarray, references: np.ndarray, rows: int = _ROWS_PER_CHUNK):
     """Yields (start, block): block[i, j] is the distance of thumbnail queries[start + i] to references[j]."""
     for start in range(0, len(queries), rows):
-        yield start, _cdist()(queries[start:start + rows], references, "cityblock") / queries.shape[1]
+        yield start, _cdist()(queries[start : start + rows], references, "cityblock") / queries.shape[1]
 
 
-def near_duplicate_threshold(table: pd.DataFrame, images: np.ndarray, quantile: float = NEAR_DUPLICATE_QUANTILE,
-                             min_gap: int = NEAR_DUPLICATE_MIN_GAP) -> float:
+def near_duplicate_threshold(
+    table: pd.DataFrame,
+    images: np.ndarray,
+    quantile: float = NEAR_DUPLICATE_QUANTILE,
+    min_gap: int = NEAR_DUPLICATE_MIN_GAP,
+) -> float:
     """The distance (grey levels) below which two frames count as near-duplicates, taken from
     unrelated frames (see NEAR_DUPLICATE_RULE): the `quantile` of the distance from each frame to its
     nearest frame with another label combination more than `min_gap` frame numbers away.
@@ -130,9 +139,10 @@ def near_duplicate_threshold(table: pd.DataFrame, images: np.ndarray, quantile: 
     nearest = np.full(len(table), np.inf)
     for start, block in _distance_blocks(small, small):
         rows = np.arange(start, start + len(block))
-        related = ((combinations[rows, None] == combinations[None, :])
-                   | (np.abs(frames[rows, None] - frames[None, :]) <= min_gap))
-        nearest[start:start + len(block)] = np.where(related, np.inf, block).min(axis=1)
+        related = (combinations[rows, None] == combinations[None, :]) | (
+            np.abs(frames[rows, None] - frames[None, :]) <= min_gap
+        )
+        nearest[start : start + len(block)] = np.where(related, np.inf, block).min(axis=1)
     nearest = nearest[np.isfinite(nearest)]
     if len(nearest) == 0:
         raise ValueError("no unrelated frame pairs (another combination, far apart in time) to set the threshold from")
@@ -153,8 +163,9 @@ def nearest_distances(images: np.ndarray, split, query: str = "test", reference:
     return np.concatenate([block.min(axis=1) for _, block in _distance_blocks(queries, references)])
 
 
-def near_duplicate_fraction(images: np.ndarray, split, threshold: float, query: str = "test",
-                            reference: str = "train") -> float:
+def near_duplicate_fraction(
+    images: np.ndarray, split, threshold: float, query: str = "test", reference: str = "train"
+) -> float:
     """Fraction (0-1) of `query` frames whose nearest `reference` frame is closer than `threshold`
     grey levels: how much of the test set has a near-identical twin in training.
 
@@ -179,7 +190,7 @@ def linked_shot_ids(shots: np.ndarray, images: np.ndarray, threshold: float) -> 
     edges = []
     for start in range(0, len(small), _ROWS_PER_CHUNK):
         # Distance is symmetric: each row block only against itself and the rows after it.
-        rows = small[start:start + _ROWS_PER_CHUNK]
+        rows = small[start : start + _ROWS_PER_CHUNK]
         block = _cdist()(rows, small[start:], "cityblock") / small.shape[1]
         i, j = np.nonzero(block < threshold)
         i, j = i + start, j + start

@@ -43,12 +43,13 @@ def random_split(table: pd.DataFrame, seed: int = 42, fractions=FRACTIONS) -> pd
         n_test = int(round(len(order) * fractions[2]))
         n_val = int(round(len(order) * fractions[1]))
         split[order[:n_test]] = "test"
-        split[order[n_test:n_test + n_val]] = "val"
+        split[order[n_test : n_test + n_val]] = "val"
     return split
 
 
-def blocked_split(table: pd.DataFrame, seed: int = 42, fractions=FRACTIONS,
-                  block_frames: int = DEFAULT_BLOCK_FRAMES) -> pd.Series:
+def blocked_split(
+    table: pd.DataFrame, seed: int = 42, fractions=FRACTIONS, block_frames: int = DEFAULT_BLOCK_FRAMES
+) -> pd.Series:
     """Blocks of `block_frames` consecutive frame numbers, shuffled with the seed, fill test, then
     validation, then train, so every block sits wholly on one side."""
     if block_frames < 1:
@@ -157,8 +158,14 @@ def leave_gaps(split: np.ndarray, frames: np.ndarray, gap: int = GAP_FRAMES) -> 
     return split
 
 
-def shots_split(table: pd.DataFrame, shots, seed: int = 42, fractions=FRACTIONS, gap: int = GAP_FRAMES,
-                exclude_challenges: bool = False) -> pd.Series:
+def shots_split(
+    table: pd.DataFrame,
+    shots,
+    seed: int = 42,
+    fractions=FRACTIONS,
+    gap: int = GAP_FRAMES,
+    exclude_challenges: bool = False,
+) -> pd.Series:
     """Whole shots (any (N,) ids of units to keep whole, aligned with `table`) assigned to sides by
     `assign_groups`, then `leave_gaps`. With exclude_challenges the challenge frames' shots go to
     test whole, before the others are assigned."""
@@ -182,8 +189,9 @@ def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
     NFC normalisation, so a decomposed spelling of the same name matches."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"the split file {path} does not exist" if not path.exists()
-                         else f"the split file {path} is not a file")
+        raise ValueError(
+            f"the split file {path} does not exist" if not path.exists() else f"the split file {path} is not a file"
+        )
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -192,8 +200,10 @@ def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
         raise ValueError(f"{path.name} needs the columns filename,split")
     bad = sorted(set(frame.split) - set(SPLITS) - {UNUSED})
     if bad:
-        raise ValueError(f"{path.name}: split values must be train, val or test (or {UNUSED} for frames "
-                         f"left out), not {', '.join(repr(value) for value in bad)}")
+        raise ValueError(
+            f"{path.name}: split values must be train, val or test (or {UNUSED} for frames "
+            f"left out), not {', '.join(repr(value) for value in bad)}"
+        )
     names = name_keys(frame.filename)
     if names.duplicated().any():
         raise ValueError(f"{path.name} lists a file twice: {names[names.duplicated()].iloc[0]}")
@@ -205,9 +215,15 @@ def read_split_csv(path, table: pd.DataFrame) -> pd.Series:
     return keys.map(mapping)
 
 
-def make_split(table: pd.DataFrame, kind: str = "random", seed: int = 42,
-               exclude_challenges: bool = False, block_frames: int = DEFAULT_BLOCK_FRAMES,
-               shots=None, images=None) -> pd.DataFrame:
+def make_split(
+    table: pd.DataFrame,
+    kind: str = "random",
+    seed: int = 42,
+    exclude_challenges: bool = False,
+    block_frames: int = DEFAULT_BLOCK_FRAMES,
+    shots=None,
+    images=None,
+) -> pd.DataFrame:
     """A frame with filename and split for every row of `table`. With exclude_challenges the
     challenge frames go to test, so no model ever trains or tunes on them.
 
@@ -220,8 +236,9 @@ def make_split(table: pd.DataFrame, kind: str = "random", seed: int = 42,
         split = blocked_split(table, seed, block_frames=block_frames)
     elif kind == "shots":
         if shots is None and images is None:
-            raise ValueError("a shots split needs the frames' shot ids (shots=) or their images (images=) "
-                             "to detect the shots from")
+            raise ValueError(
+                "a shots split needs the frames' shot ids (shots=) or their images (images=) to detect the shots from"
+            )
         if shots is None:
             shots = shot_groups(table, images)[0]
         split = shots_split(table, shots, seed, exclude_challenges=exclude_challenges)
