@@ -133,7 +133,7 @@ def live(run_id):
     eta = status.get("eta_seconds")
     metrics = RunFolder(run_dir).read_metrics() if state == states.FINISHED else None
     text = progress_text(status, metrics)
-    if state == states.RUNNING and eta:
+    if state == states.RUNNING and eta and status.get("phase") == "training":
         text += f" · about {duration_text(eta)} of training left"
     st.progress(min(progress, 1.0), text=text)
     phase = status.get("phase")

@@ -28,6 +28,9 @@ def test_a_finished_tuned_run_counts_trials_not_epoch_zero():
 
 def test_progress_of_unfinished_runs_has_no_none():
     assert progress_text({"state": states.RUNNING, "epoch": 1, "epochs": 2}) == "running · epoch 1 of 2"
+    reading = {"state": states.RUNNING, "epoch": 0, "epochs": 5, "phase": "reading the frames at 224 px"}
+    assert progress_text(reading) == "running"  # the phase line says what it does; not "epoch 0 of 5"
+    assert progress_text({**reading, "phase": "training"}) == "running · epoch 0 of 5"
     running_trial = {"state": states.RUNNING, "epoch": 3, "epochs": 40, "trial": 2, "trials": 3}
     assert progress_text(running_trial) == "running · trial 2 of 3 · epoch 3 of 40"
     assert progress_text({"state": states.QUEUED, "epoch": 0, "epochs": 5}) == "queued"

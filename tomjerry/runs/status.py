@@ -72,7 +72,10 @@ def progress_text(status: dict, metrics: dict | None = None) -> str:
         parts.append(f"trial {status['trial']} of {status.get('trials', '?')}")
     if state in states.ACTIVE and state != states.RUNNING:
         return " · ".join(parts)
-    if epochs and (state == states.RUNNING or epoch):
+    # Before its first epoch a run is starting, reading frames or extracting features (its phase
+    # says which): "epoch 0 of 5" would read as stuck.
+    starting = state == states.RUNNING and not epoch and status.get("phase") not in (None, "training")
+    if epochs and (state == states.RUNNING or epoch) and not starting:
         parts.append(f"epoch {epoch or 0} of {epochs}")
     return " · ".join(parts)
 
