@@ -176,10 +176,10 @@ def split_slide(data: ReportData, figures: Figures) -> Slide:
             intro + "<p class='note'>No setting has run on both a random and a shots (or blocked) split yet, so "
             "the deck cannot measure the gap here: run one preset on both (Train page, Split).</p>",
         )
-    rows = []
+    table_rows = []
     for setting, random, other in pairs:
         gap = (random.exact_match - other.exact_match) * 100
-        rows.append(
+        table_rows.append(
             f"<tr><td class='text'>{esc(setting)}</td><td>{random.exact_match:.1%}<br><span class='small'>seed "
             f"{esc(random.seeds)}</span></td><td>{other.exact_match:.1%}<br><span class='small'>{esc(other.split)} "
             f"seeds {esc(other.seeds)}</span></td><td><b>{gap:+.1f}</b></td></tr>"
@@ -189,7 +189,7 @@ def split_slide(data: ReportData, figures: Figures) -> Slide:
     return Slide(
         "Why the split matters",
         intro + "<table><thead><tr><th class='text'>setting (exact match)</th><th>random split</th>"
-        f"<th>shots split</th><th>random - shots, points</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<th>shots split</th><th>random - shots, points</th></tr></thead><tbody>{''.join(table_rows)}</tbody></table>"
         f"<p class='big'>The same model reads <b>{gap:+.1f} points</b> higher on the random split: that much of "
         "its score is remembering shots, not recognising Tom and Jerry.</p>",
     )
@@ -261,9 +261,9 @@ def best_slide(data: ReportData) -> Slide:
     pooled = ""
     summary = data.beyond_summary
     if len(summary) and not lead.exact_match_ci95:  # the headline carries its interval where it can
-        row = summary[(summary.split == lead.kind) & (summary.setting == found.setting)]
-        if len(row):
-            row = row.iloc[0]
+        matching = summary[(summary.split == lead.kind) & (summary.setting == found.setting)]
+        if len(matching):
+            row = matching.iloc[0]
             pooled = (
                 f"<p>Over the {row.frames:,} test frames of seeds {esc(row.seeds)} together: exact match "
                 f"<b>{row.exact_match:.1%}</b>, 95 % interval <b>{esc(row.exact_match_ci95)}</b> (a bootstrap over "
@@ -326,16 +326,16 @@ def mistakes_slide(data: ReportData) -> Slide:
         called = shown.set_index("filename")
         figures = [
             f"<figure><img src='{png(image)}' alt='{esc(row.filename)}'><figcaption>truth <b>{esc(row.combination)}"
-            f"</b>, called <b>{esc(called.predicted[row.filename])}</b><br>p(tom) {called.p_tom[row.filename]:.2f}, "
-            f"p(jerry) {called.p_jerry[row.filename]:.2f}</figcaption></figure>"
+            f"</b>, called <b>{esc(called.predicted.loc[str(row.filename)])}</b><br>"
+            f"p(tom) {called.p_tom.loc[str(row.filename)]:.2f}, p(jerry) {called.p_jerry.loc[str(row.filename)]:.2f}"
+            "</figcaption></figure>"
             for row, image in zip(rows.itertuples(), images)
         ]
         body = f"<div class='mistakes'>{''.join(figures)}</div>"
     else:
         items = "".join(
-            f"<li>{esc(row.filename)}: truth {esc(COMBINATION_OF[(int(row.tom), int(row.jerry))])}, called "
-            f"{esc(row.predicted)}</li>"
-            for row in shown.itertuples()
+            f"<li>{esc(name)}: truth {esc(COMBINATION_OF[(int(tom), int(jerry))])}, called {esc(predicted)}</li>"
+            for name, tom, jerry, predicted in zip(shown.filename, shown.tom, shown.jerry, shown.predicted)
         )
         body = f"<ul>{items}</ul><p class='note'>Its frames are not in the dataset in use, so none is drawn.</p>"
     left = len(wrong) - len(shown)
