@@ -4,8 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from tomjerry.data.images import read_frame, to_float
-from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
+from tomjerry.data.decoding import BadImage, decode_image
+from tomjerry.data.splits import read_split_csv
+from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay_on_picture
+from tomjerry.runs.folder import RunFolder
 from tomjerry.science.results import made_on, model_choices
 from ui import (
     default_model_reason,
@@ -55,23 +57,62 @@ else:
 if pool.empty:
     st.info("No such frames in the dataset in use.")
     st.stop()
-names = [
-    name
-    for name in st.multiselect(
-        "Images", list(pool.filename), default=list(pool.filename[:2]), max_selections=6, key="cam_images"
+# Which of these frames each model trained on: its maps there show what it learned, not how it
+# generalises. Only a model made on the dataset in use has its split over these files.
+fingerprint = fingerprint_in_use(source, dataset)
+trained_on = {}
+for letter, label in zip(letters, picked):
+    run = labels[label]
+    if not made_on(run, fingerprint):
+        continue
+    try:
+        splits = read_split_csv(RunFolder(run.path).file(RunFolder.SPLIT), pool)
+    except ValueError:  # no split file, or one for other files: nothing to say
+        continue
+    trained_on[letter] = set(pool.filename[(splits == "train").to_numpy()])
+if trained_on:
+    st.markdown(
+        "In the training split: "
+        + "; ".join(f"**{letter}** {len(seen)} of these {len(pool)} frames" for letter, seen in trained_on.items())
+        + ". A model's maps on frames it trained on show what it learned there, not how it generalises."
     )
-    if name in set(pool.filename)
-]
+
+PAGE = 8  # frames a page: 8 x 2 maps x a model is about 6 s of Grad-CAM on 2 cores, once (cached after)
+pages = [f"frames {start + 1}-{min(start + PAGE, len(pool))} of {len(pool)}" for start in range(0, len(pool), PAGE)]
+view = st.selectbox("Show", ["frames picked below", *pages], key="cam_view", help="Every frame, a page at a time.")
+if view == "frames picked below":
+    names = [
+        name
+        for name in st.multiselect("Images", list(pool.filename), default=list(pool.filename[:2]), key="cam_images")
+        if name in set(pool.filename)
+    ]
+else:
+    start = pages.index(view) * PAGE
+    names = list(pool.filename[start : start + PAGE])
 st.image(colour_scale(), width=320)
 st.caption(SCALE_CAPTION)
 
+# Maps are computed once per model, method and frame (cached): a progress line while they are.
+total, done = len(names) * len(picked), 0
+progress = st.progress(0.0, text=f"{method} maps: 0 of {total} frames x models...") if total else None
 for name in names:
     row = pool[pool.filename == name].iloc[0]
-    st.markdown(f"**{name}** — truth: {row.combination}")
+    marks = [
+        f"{letter}: in its training split" if name in seen else f"{letter}: held out from its training"
+        for letter, seen in trained_on.items()
+    ]
+    st.markdown(f"**{name}** — truth: {row.combination}" + (f" · {', '.join(marks)}" if marks else ""))
     columns = st.columns(1 + 2 * len(picked))
-    columns[0].image(read_frame(row.path, 224), caption="frame", width="stretch")
+    try:
+        rgb = decode_image(row.path, name)
+    except BadImage as error:
+        columns[0].error(str(error))
+        continue
+    columns[0].image(rgb, caption="frame", width="stretch")
     for i, (letter, label) in enumerate(zip(letters, picked)):
         run = labels[label]
+        done += 1
+        progress.progress(done / total, text=f"{method} maps: model {letter}, {name} ({done} of {total})")
         try:
             predictor = load_predictor(run.path)
         except ValueError as error:  # an unusable model file: say so, keep the other runs
@@ -80,11 +121,14 @@ for name in names:
         # The run's own recipe (input size, shape rule, TTA, threshold): the answers its evaluation gives.
         threshold = predictor.recipe.threshold
         prediction, pixels = predictor.predict_with_pixels(Path(row.path), name)
-        image = to_float(pixels)
         for j, (target, p) in enumerate((("tom", prediction.p_tom), ("jerry", prediction.p_jerry))):
             heat = heatmap(run.path, pixels, target, plus_plus=method == "Grad-CAM++")
+            # On the frame as it is, not the squeezed square the model takes.
+            drawn, unseen = overlay_on_picture(rgb, heat, probability=p, threshold=threshold, fit=prediction.fit)
             columns[1 + 2 * i + j].image(
-                overlay(image, heat, probability=p, threshold=threshold),
+                drawn,
                 width="stretch",
-                caption=f"{letter} · {cam_caption(target, p, threshold)}",
+                caption=f"{letter} · {cam_caption(target, p, threshold)}" + (f" · {unseen}" if unseen else ""),
             )
+if progress is not None:
+    progress.empty()

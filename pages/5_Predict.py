@@ -2,16 +2,16 @@
 
 import streamlit as st
 
+from serving import allow_uploads
 from tomjerry.data.decoding import MAX_BYTES, BadImage
-from tomjerry.data.images import to_float
-from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay
+from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay_on_picture
 from tomjerry.science.results import model_choices
 from ui import (
     default_model_reason,
-    heatmap,
     load_dataset,
     load_predictor,
     predict_upload,
+    queued_heatmaps,
     runs_in_use,
     start_page,
     upload_preview,
@@ -23,30 +23,41 @@ labels, best = model_choices(runs)
 if not labels:
     st.info("No trained model yet: train one on the Train page.")
     st.stop()
+# On a phone the page opens on the uploader and the camera, the verdicts right under them; the
+# settings and their explanations are folded away below (they took a whole phone screen).
+uploads = st.file_uploader(
+    "Frames (jpg, png, webp, gif, bmp)",
+    type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
+    accept_multiple_files=True,
+    max_upload_size=allow_uploads(MAX_BYTES // 2**20),  # checked by the server too, where the bytes arrive
+)
+photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
+files = list(uploads or []) + ([photo] if photo else [])
+answers = st.container()  # filled below, once the settings (drawn under it) are read
+
+settings = st.expander("Settings: model, decision threshold, Grad-CAM")
 names = list(labels)
-chosen = labels[
-    st.selectbox(
-        "Model",
-        names,
-        index=names.index(best),
-        help="Default: the best setting on validation, pooled over split seeds (real-data models first).",
-    )
-]
-default_model_reason(runs)
+name = settings.selectbox(
+    "Model",
+    names,
+    index=names.index(best),
+    help="Default: the best setting on validation, pooled over split seeds (real-data models first).",
+)
+default_model_reason(runs, settings)
+chosen = labels[name]
 try:
     predictor = load_predictor(chosen.path)
 except ValueError as error:  # an unreadable model file or one that breaks the model contract
-    st.error(f"This run's model cannot be used: {error}")
+    answers.error(f"This run's model cannot be used: {error}")
     st.stop()
 recipe = predictor.recipe
-st.caption(
+settings.caption(
     f"The run's inference recipe, as its evaluation used it: {recipe.input_size} px, "
     f"{'mirror-image TTA' if recipe.tta else 'no TTA'}, threshold {recipe.threshold:g} "
     f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
     f"pictures of another shape: {recipe.shape_rule}."
 )
-left, right = st.columns(2)
-threshold = left.slider(
+threshold = settings.slider(
     "Decision threshold",
     0.05,
     0.95,
@@ -54,51 +65,65 @@ threshold = left.slider(
     0.05,
     help="A label is present when its probability reaches this. Default: the run's own.",
 )
-if threshold != recipe.threshold:
-    st.caption(f"Threshold moved from the run's {recipe.threshold:g}: verdicts differ from its evaluation.")
-explain = right.toggle("Show Grad-CAM", value=True)
+explain = settings.toggle("Show Grad-CAM", value=True)
 if explain:
-    right.image(colour_scale(), width=320)
-    right.caption(SCALE_CAPTION)
+    settings.image(colour_scale(), width=320)
+    settings.caption(SCALE_CAPTION)
 
-uploads = st.file_uploader(
-    "Frames (jpg, png, webp, gif, bmp)",
-    type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
-    accept_multiple_files=True,
-    max_upload_size=MAX_BYTES // 2**20,
+# The context of every verdict stays in sight while the settings are folded.
+moved = (
+    ""
+    if threshold == recipe.threshold
+    else f", moved from the run's {recipe.threshold:g}: verdicts differ from its evaluation"
 )
-photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
-files = list(uploads or []) + ([photo] if photo else [])
+answers.caption(f"Model: {name} · decision threshold {threshold:g}{moved} (settings below).")
 if not files:
-    st.caption("Drop one or more images above.")
+    answers.caption("Drop one or more images above.")
     st.stop()
 
 # Verdicts first, for every file; Grad-CAM (slower) fills in below each one afterwards.
 shown = []
 for upload in files:
-    st.divider()
-    try:
-        prediction, pixels = predict_upload(chosen.path, upload.getvalue(), upload.name)
-    except BadImage as error:
-        st.error(f"{error}." + (" The other files are unaffected." if len(files) > 1 else ""))
-        continue
-    prediction.threshold = threshold
-    columns = st.columns([2, 1, 2, 2] if explain else [2, 1])
-    # The decoded picture, never the raw bytes (st.image would re-encode those with Pillow).
-    columns[0].image(upload_preview(upload.getvalue(), upload.name), caption=upload.name, width="stretch")
-    columns[1].metric("Verdict", prediction.verdict)
-    columns[1].metric("p(tom)", f"{prediction.p_tom:.3f}")
-    columns[1].metric("p(jerry)", f"{prediction.p_jerry:.3f}")
-    for warning in prediction.warnings:
-        columns[1].warning(warning)
-    shown.append((pixels, prediction, columns))
+    with answers:
+        st.divider()
+        try:
+            prediction, pixels = predict_upload(chosen.path, upload.getvalue(), upload.name)
+        except BadImage as error:
+            st.error(f"{error}." + (" The other files are unaffected." if len(files) > 1 else ""))
+            continue
+        prediction.threshold = threshold
+        if prediction.novel:
+            # The verdict itself says so; the four-label answer the model gives any picture comes smaller.
+            # A heading, not a metric: a metric cut it to "Not a Tom and Jerry f..." on a phone.
+            st.header(prediction.verdict, anchor=False)
+            st.markdown(
+                f"The model's answer all the same: **{prediction.label}** "
+                f"(p(tom) {prediction.p_tom:.3f}, p(jerry) {prediction.p_jerry:.3f} at threshold {threshold:g})."
+            )
+        else:
+            verdict, tom, jerry, _ = st.columns([3, 2, 2, 5])
+            verdict.metric("Verdict", prediction.verdict)
+            tom.metric("p(tom)", f"{prediction.p_tom:.3f}")
+            jerry.metric("p(jerry)", f"{prediction.p_jerry:.3f}")
+        for warning in prediction.warnings:
+            st.warning(warning)
+        columns = st.columns(3 if explain else [1, 2])
+        # The decoded picture, never the raw bytes (st.image would re-encode those with Pillow).
+        preview = upload_preview(upload.getvalue(), upload.name)
+        columns[0].image(preview, caption=upload.name, width="stretch")
+    shown.append((preview, prediction, pixels, columns))
 
 if explain:
-    for pixels, prediction, columns in shown:
-        image = to_float(pixels)
-        for column, label, p in zip(columns[2:], ("tom", "jerry"), (prediction.p_tom, prediction.p_jerry)):
+    for preview, prediction, pixels, columns in shown:
+        maps = queued_heatmaps(chosen.path, pixels)  # None while drawn in the background; the page reruns itself
+        if maps is None:
+            columns[1].caption("Grad-CAM: being drawn; it appears here by itself.")
+            continue
+        for column, label, p, heat in zip(columns[1:], ("tom", "jerry"), (prediction.p_tom, prediction.p_jerry), maps):
+            # Drawn on the picture as uploaded: the shape rule's squeeze, crop and padding undone.
+            drawn, unseen = overlay_on_picture(preview, heat, probability=p, threshold=threshold, fit=prediction.fit)
             column.image(
-                overlay(image, heatmap(chosen.path, pixels, label), probability=p, threshold=threshold),
-                caption=f"Grad-CAM · {cam_caption(label, p, threshold)}",
+                drawn,
+                caption=f"Grad-CAM · {cam_caption(label, p, threshold)}" + (f" · {unseen}" if unseen else ""),
                 width="stretch",
             )

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from tomjerry.inference.explain import overlay
-from tomjerry.inference.predict import input_size, prepare
-from tomjerry.inference.timeline import classify_video, inference_settings
+from serving import allow_uploads
+from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay_on_picture
+from tomjerry.inference.timeline import classify_video
 from tomjerry.inference.video import (
     DEFAULT_SAMPLE_FPS,
     MAX_FILE_BYTES,
@@ -27,9 +27,9 @@ from tomjerry.science.results import model_choices
 from ui import (
     default_model_reason,
     load_dataset,
-    load_explainer,
-    load_model,
+    load_predictor,
     load_video_model,
+    queued_heatmaps,
     runs_in_use,
     start_page,
 )
@@ -63,16 +63,24 @@ fps = right.number_input(
     0.5,
     help="The dataset holds one frame per second of video.",
 )
-settings = inference_settings(chosen.path)
+try:
+    # The run's Predictor, cached and shared with Predict: its saved inference recipe classifies the
+    # clip, and its model input is what Grad-CAM explains below.
+    predictor = load_predictor(chosen.path)
+except ValueError as error:  # an unreadable model file or one that breaks the model contract
+    st.error(f"This run's model cannot be used: {error}")
+    st.stop()
+recipe = predictor.recipe
+source_of_threshold = "chosen on validation" if recipe.threshold_source == "validation" else recipe.threshold_source
 st.caption(
-    f"Decision threshold {settings.threshold:.2f} (the run's, chosen on validation)"
-    f"{'; mirror-image test-time augmentation, as the run was scored' if settings.tta else ''}."
+    f"Decision threshold {recipe.threshold:.2f} (the run's, {source_of_threshold})"
+    f"{'; mirror-image test-time augmentation, as the run was scored' if recipe.tta else ''}."
 )
 
 upload = st.file_uploader(
     f"Clip (mp4, webm, avi, mov, mkv or animated gif; up to {MAX_UPLOAD_MB} MB)",
     type=list(UPLOAD_TYPES),
-    max_upload_size=MAX_UPLOAD_MB,
+    max_upload_size=allow_uploads(MAX_UPLOAD_MB),  # checked by the server too, where the bytes arrive
 )
 if upload is None:
     st.caption(
@@ -95,9 +103,7 @@ if st.session_state.get("video_key") != key:
 
     try:
         with temporary_copy(data, upload.name) as path:
-            result = classify_video(
-                path, model, tta=settings.tta, threshold=settings.threshold, fps=fps, progress=progress
-            )
+            result = classify_video(path, model, recipe=recipe, fps=fps, progress=progress)
     except VideoError as error:
         bar.empty()
         st.error(str(error))
@@ -155,17 +161,21 @@ parts[1].metric("Verdict", row.verdict)
 parts[1].metric("p(tom)", f"{row.p_tom:.3f}")
 parts[1].metric("p(jerry)", f"{row.p_jerry:.3f}")
 if explain:
-    image = prepare(rgb, input_size(load_model(chosen.path)))[None]
-    explainer = load_explainer(chosen.path)
-    for part, label in zip(parts[2:], ("tom", "jerry")):
-        part.image(
-            overlay(image[0], explainer.heatmaps(image, label)[0]), caption=f"Grad-CAM: {label}", width="stretch"
-        )
-    st.caption(
-        "Grad-CAM shows which parts of the frame raised p(tom) and p(jerry). For a label the model "
-        "finds absent (its probability under the threshold), little raises it, so the map is faint "
-        "or evenly spread: that is expected, not a fault."
-    )
+    # Predict's path: the run's model input, the maps cached per model and picture, drawn on the frame
+    # as decoded, the map of an absent label faded, under the same colour scale.
+    maps = queued_heatmaps(chosen.path, predictor.pixels(rgb)[0])  # None while drawn; the page reruns itself
+    if maps is None:
+        parts[2].caption("Grad-CAM: being drawn; it appears here by itself.")
+    else:
+        for part, label, p, heat in zip(parts[2:], ("tom", "jerry"), (row.p_tom, row.p_jerry), maps):
+            drawn, unseen = overlay_on_picture(rgb, heat, probability=p, threshold=result.threshold)
+            part.image(
+                drawn,
+                caption=f"Grad-CAM · {cam_caption(label, p, result.threshold)}" + (f" · {unseen}" if unseen else ""),
+                width="stretch",
+            )
+    st.image(colour_scale(), width=320)
+    st.caption(SCALE_CAPTION)
 
 st.download_button(
     "Download the per-frame CSV (time_s, p_tom, p_jerry, verdict)",

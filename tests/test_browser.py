@@ -23,7 +23,7 @@ PAGES = {
     "train": ("Train", "New run"),
     "compare": ("Compare", "Misclassified test frames"),
     "grad-cam": ("Grad-CAM", "Colour scale"),
-    "predict": ("Predict", "Decision threshold"),
+    "predict": ("Predict", "Drop one or more images above"),  # the settings are folded below
     "report": ("Report", "Download the report"),
     "video": ("Video", "Drop a clip above"),
 }
@@ -117,7 +117,7 @@ def test_every_page_renders_and_predict_classifies_an_upload(server, page, tmp_p
     frame = tmp_path / "frame.png"
     cv2.imwrite(str(frame), image)
     page.goto(f"{server}/Predict")
-    page.get_by_text("Decision threshold").first.wait_for(timeout=scaled(90_000))
+    page.get_by_text("Drop one or more images above").first.wait_for(timeout=scaled(90_000))
     page.locator("input[type='file']").first.set_input_files(str(frame))
     page.get_by_text("Verdict").first.wait_for(timeout=scaled(90_000))
     page.get_by_text("p(jerry)").first.wait_for(timeout=scaled(30_000))

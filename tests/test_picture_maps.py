@@ -119,3 +119,11 @@ def test_the_overlay_is_the_picture_as_given_with_unseen_parts_greyed():
     big = cartoon(4000, 3000)
     drawn, _ = overlay_on_picture(big, marked(8, 8), max_side=800)
     assert drawn.shape == (600, 800, 3)
+
+
+def test_a_smaller_copy_drawn_with_the_full_pictures_fit():
+    wide = cartoon(1920, 360)
+    fit = fit_of(360, 1920, wide)
+    drawn, note = overlay_on_picture(wide[::4, ::4], marked(8, 8), probability=0.9, fit=fit)
+    assert drawn.shape == (90, 480, 3) and note == UNSEEN_NOTE
+    assert np.abs(drawn[:, :150].astype(int) - 128).max() < 128 * 0.36 + 2

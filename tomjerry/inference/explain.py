@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from tomjerry import LABELS
-from tomjerry.data.decoding import FRAME_ASPECT, fit_of
+from tomjerry.data.decoding import FrameFit, fit_of
 from tomjerry.data.images import map_to_picture
 from tomjerry.models.specs import SPECS
 
@@ -89,16 +89,18 @@ def overlay_on_picture(
     square: np.ndarray,
     probability: float | None = None,
     threshold: float = 0.5,
-    aspect: float = FRAME_ASPECT,
+    fit: FrameFit | None = None,
     max_side: int = SHOWN_SIDE,
 ) -> tuple[np.ndarray, str | None]:
     """A Grad-CAM map of the model's (S, S) square input drawn on the (H, W, 3) uint8 picture as it
     was given (not on the squeezed, cropped or padded model input): tomjerry.data.images.map_to_picture
-    inverts the shape rule. The picture is shown at most `max_side` pixels a side; parts the model
-    never saw are greyed and get no colours. Returns (RGB uint8 picture, a note on the greyed parts
-    or None when the model saw all of it). A label below `threshold` is drawn faded, as `overlay`."""
+    inverts the shape rule. `fit`: where the shape rule put the picture (tomjerry.data.decoding.fit_of
+    of the full picture; default: found in `rgb`), so `rgb` may be a smaller copy of the same shape.
+    The picture is shown at most `max_side` pixels a side; parts the model never saw are greyed and
+    get no colours. Returns (RGB uint8 picture, a note on the greyed parts or None when the model saw
+    all of it). A label below `threshold` is drawn faded, as `overlay`."""
     height, width = rgb.shape[:2]
-    fit = fit_of(height, width, rgb, aspect)
+    fit = fit or fit_of(height, width, rgb)
     scale = min(1.0, max_side / max(height, width))
     size = (max(1, int(round(width * scale))), max(1, int(round(height * scale))))
     base = rgb if size == (width, height) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
@@ -106,8 +108,7 @@ def overlay_on_picture(
     drawn = overlay(base, heat, probability=probability, threshold=threshold)
     if seen.all():
         return drawn, None
-    grey = (0.35 * base[~seen] + 0.65 * 128).astype(np.uint8)
-    drawn[~seen] = grey
+    drawn[~seen] = (0.35 * base[~seen] + 0.65 * 128).astype(np.uint8)
     return drawn, UNSEEN_NOTE
 
 

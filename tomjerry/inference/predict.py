@@ -14,7 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from tomjerry import COMBINATION_OF
-from tomjerry.data.decoding import FRAME_ASPECT, BadImage, decode_image
+from tomjerry.data.decoding import (
+    FRAME_ASPECT,
+    BadImage,
+    FrameFit,
+    decode_image,
+    fit_of,
+)
 from tomjerry.data.images import model_input, to_float
 from tomjerry.inference.novelty import feature_model, load_reference, predict_with_features
 from tomjerry.models import files
@@ -84,6 +90,7 @@ class Prediction:
     error: str | None = None  # why the picture could not be read
     novelty: float | None = None  # the novelty score (tomjerry.inference.novelty); None without a reference
     novel: bool = False  # the score is above the reference's threshold: not like the training frames
+    fit: FrameFit | None = None  # where the shape rule put the picture (maps are drawn back on it)
 
     @property
     def label(self) -> str | None:
@@ -252,10 +259,13 @@ class Predictor:
 
     def predict_with_pixels(self, source, name: str | None = None) -> tuple[Prediction, np.ndarray]:
         """The Prediction and the (S, S, 3) uint8 model input it was made from (for Grad-CAM)."""
-        pixels, note = self.pixels(decode_image(source, name))
+        rgb = decode_image(source, name)
+        pixels, note = self.pixels(rgb)
         probabilities, features = self.infer(pixels[None], features=self.reference is not None)
         novelty = float(self.reference.score(features)[0]) if features is not None else None
-        return self.answer(probabilities[0], note, name, novelty), pixels
+        prediction = self.answer(probabilities[0], note, name, novelty)
+        prediction.fit = fit_of(rgb.shape[0], rgb.shape[1], rgb)  # the rule model_input applied
+        return prediction, pixels
 
     def predict_files(self, paths) -> list[Prediction]:
         """One Prediction per path; an unreadable picture gets its `error`, the others an answer."""
