@@ -287,3 +287,50 @@ def test_an_unreadable_runs_folder_and_a_symlink_loop_as_artifacts_end_in_a_mess
             code = main(["runs", "--all", "--json", "--artifacts", str(artifacts), "--data", str(demo_root)])
         assert code != 0 and "Traceback" not in err.getvalue()
         assert str(artifacts) in err.getvalue(), err.getvalue()
+
+
+def test_a_run_folder_or_runs_folder_without_permission_reads_with_its_reason(
+    monkeypatch, trained_run, demo_root, tmp_path
+):
+    """chmod 000 stops every user but root, and tests may run as root: here the permission check
+    is made to answer as it does for another user (for real with chmod when not root)."""
+    import tomjerry.runs.record as record
+
+    artifacts = tmp_path / "artifacts"
+    copy_run(trained_run.path, artifacts, BYSTANDER)
+    locked = copy_run(trained_run.path, artifacts, broken_id("folder", "unreadable"))
+    if AS_ROOT:
+        real_access = os.access
+        monkeypatch.setattr(record.os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
+    else:
+        locked.chmod(0)
+    try:
+        summaries = {summary["run_id"]: summary for summary in runs_json(artifacts, demo_root)}
+    finally:
+        locked.chmod(0o755)
+    assert summaries[locked.name]["state"] == "unreadable"
+    assert summaries[locked.name]["error"] == "the run folder cannot be read (permission denied)"
+    assert summaries[BYSTANDER]["state"] == "finished"
+
+    from tomjerry.cli import main
+
+    runs = artifacts / "runs"
+    if AS_ROOT:
+        real_iterdir = Path.iterdir
+
+        def refused(self):
+            if self == runs:
+                raise PermissionError(13, "Permission denied")
+            return real_iterdir(self)
+
+        monkeypatch.setattr(Path, "iterdir", refused)
+    else:
+        runs.chmod(0)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["runs", "--all", "--json", "--artifacts", str(artifacts), "--data", str(demo_root)])
+    finally:
+        runs.chmod(0o755)
+    assert code == 2 and "Traceback" not in err.getvalue()
+    assert f"error: the runs folder {runs} cannot be read: Permission denied" in err.getvalue()

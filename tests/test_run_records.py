@@ -299,9 +299,13 @@ def test_a_run_killed_in_epoch_3_resumes_at_epoch_3(demo_root, tmp_path):
     config = TINY.replace(epochs=4, image_size=128, batch_size=8, patience=3)
     run_dir = launch(config, demo_root, tmp_path)
     history_path = run_dir / "history.csv"
+    from tomjerry.training.fit import EpochBackup
+
+    backup = run_dir / "backup"
     deadline = time.time() + scaled(240)
     while time.time() < deadline:
-        if history_path.is_file() and len(pd.read_csv(history_path)) == 2:
+        # Epoch 2 committed: its row is written first, then its backup (tomjerry.training.fit.EpochBackup).
+        if history_path.is_file() and len(pd.read_csv(history_path)) == 2 and EpochBackup.saved_epoch(backup) == 2:
             break
         assert read_status(run_dir)["state"] in states.ACTIVE, (run_dir / "log.txt").read_text()[-2000:]
         time.sleep(0.05)

@@ -2,16 +2,18 @@
 make a killed run resumable, the optimiser and loss, tf.distribute, and the final evaluation.
 Orchestration (locks, states, the background entry point) lives in tomjerry.lab.execute."""
 
+import os
 import shutil
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 
-from tomjerry.atomic import copy_into_place, write_csv
+from tomjerry.atomic import copy_into_place, kill_point, read_json, write_csv, write_json
 from tomjerry.config import RunConfig
 from tomjerry.models.builders import build_model
 from tomjerry.models.specs import SPECS
@@ -82,6 +84,7 @@ class RunFiles(keras.callbacks.Callback):
         )
 
     def on_epoch_end(self, epoch, logs=None):
+        kill_point("epoch_end")
         row = {
             "epoch": epoch + 1,
             **self.extra,
@@ -89,7 +92,11 @@ class RunFiles(keras.callbacks.Callback):
             "seconds": time.time() - self.epoch_start,
         }
         self.rows.append(row)
+        # Written before the backup records the epoch (EpochBackup, last in the callbacks): a kill
+        # between the two resumes at this epoch, whose row the resumed fit drops and writes again.
+        # The other order lost the epoch: backed up, never written (history 1, 2, 4, 5, 6).
         write_csv(self.history_path, pd.DataFrame(self.rows))
+        kill_point("history_written")
         rate = (time.time() - self.start) / (epoch + 1 - self.first_epoch)
         update_status(
             self.folder.path,
@@ -99,6 +106,71 @@ class RunFiles(keras.callbacks.Callback):
             eta_seconds=rate * (self.epochs - epoch - 1),
             **self.extra,
         )
+
+
+class EpochBackup(keras.callbacks.BackupAndRestore):
+    """Keras's BackupAndRestore with a backup that a kill at any instant leaves whole: the weights
+    go to a new file per epoch (`epoch-0003.weights.h5`, written under a temporary name and
+    renamed), then training_metadata.json, written atomically, names that file and the epoch. The
+    metadata is the commit: before it is replaced the previous backup is the one restored, after
+    it the new one. (Keras writes latest.weights.h5 and then the metadata in place: a kill between
+    them resumed an epoch's weights under the previous epoch's number, and a kill inside the
+    metadata write left a file Keras cannot parse.) Older weights are removed after the commit."""
+
+    WEIGHTS = "epoch-{:04d}.weights.h5"
+    METADATA = "training_metadata.json"
+
+    def __init__(self, backup_dir):
+        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        self.folder = Path(backup_dir)
+
+    @classmethod
+    def saved_epoch(cls, backup_dir) -> int:
+        """How many epochs the backup in `backup_dir` holds (0: none)."""
+        metadata = read_json(Path(backup_dir) / cls.METADATA)
+        return int(metadata.get("epoch", 0)) if isinstance(metadata, dict) else 0
+
+    def on_train_begin(self, logs=None):
+        metadata = read_json(self.folder / self.METADATA)
+        if not isinstance(metadata, dict) or "weights" not in metadata:
+            # None yet, or one written by Keras's own callback (an older run): Keras reads it.
+            return super().on_train_begin(logs)
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        self.model.load_weights(str(self.folder / metadata["weights"]))
+        self.model._initial_epoch = int(metadata["epoch"])
+
+    def _save_model(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = self.WEIGHTS.format(self._current_epoch)
+        temporary = self.folder / f".tmp-{name}"  # save_weights wants the .weights.h5 ending
+        self.model.save_weights(str(temporary), overwrite=True)
+        kill_point("backup_weights_written")
+        os.replace(temporary, self.folder / name)
+        kill_point("backup_weights_in_place")
+        write_json(self.folder / self.METADATA, {"epoch": self._current_epoch, "batch": 0, "weights": name})
+        kill_point("backup_committed")
+        for stale in self.folder.iterdir():
+            if stale.name != name and stale.name != self.METADATA:
+                stale.unlink(missing_ok=True)  # earlier epochs, Keras's latest.weights.h5(.bkp), leftovers
+
+
+def sweep_leftovers(run_dir) -> list[Path]:
+    """Remove what a killed process left half-written in the run folder: the temporary files of
+    atomic writes (`.history.csv.<random>.tmp`, `.model.tmp.keras`, ...) and of EpochBackup.
+    Called at the start of a fit, when no other process writes this run's files but status.json,
+    whose temporary files are swept under its lock. Returns what was removed."""
+    from filelock import FileLock
+
+    folder = RunFolder(run_dir)
+    removed = []
+    with FileLock(folder.file(RunFolder.STATUS_LOCK), timeout=30):
+        for pattern in (".*.tmp", ".*.tmp.*", f"{RunFolder.BACKUP}/.tmp-*", f"{RunFolder.BACKUP}/.*.tmp"):
+            for path in folder.path.glob(pattern):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+                    removed.append(path)
+    return removed
 
 
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
@@ -233,14 +305,16 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
     # The backup is deleted only once the run's metrics exist: a kill between the fit and the
     # evaluation resumes straight to the evaluation instead of training again from epoch 1.
     backup = folder.file(RunFolder.BACKUP)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True, delete_checkpoint=False),
-        RunFiles(run_dir, config.epochs, steps),
-    ]
+    sweep_leftovers(run_dir)
+    # The history row and the status of an epoch are written before its backup (EpochBackup, last
+    # at an epoch's end), so the history always holds every epoch the backup does.
+    callbacks = [RunFiles(run_dir, config.epochs, steps)]
     best_path = folder.file(RunFolder.BEST_WEIGHTS)
     if config.patience:
         history = folder.read_history()
-        best_so_far = float(history.val_loss.min()) if "val_loss" in history else None
+        if "epoch" in history:  # rows past the backup are trained again: not "best so far" yet
+            history = history[history.epoch <= EpochBackup.saved_epoch(backup)]
+        best_so_far = float(history.val_loss.min()) if "val_loss" in history and len(history) else None
         callbacks += [
             ResumableEarlyStopping(
                 folder.file(RunFolder.HISTORY), monitor="val_loss", mode="min", patience=config.patience
@@ -253,6 +327,7 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
                 initial_value_threshold=best_so_far,
             ),
         ]
+    callbacks.append(EpochBackup(backup))  # last: it restores at train begin, commits at epoch end
     start = time.time()
     fitted.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
     seconds = time.time() - start
