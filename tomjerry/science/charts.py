@@ -349,10 +349,11 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
     return figure.update_layout(
         template=TIMELINE_TEMPLATE,
         colorway=list(TIMELINE_LINES.values()),
-        height=420,
+        height=460,
         barmode="overlay",
         bargap=0,
         title="Tom and Jerry over time",
-        legend=dict(orientation="h", x=0, y=1.02, yanchor="bottom"),
-        margin=dict(t=100, b=40),
+        # Below the time axis: above the plot, a phone's width wrapped the legend over the title.
+        legend=LEGEND_BELOW,
+        margin=dict(t=60, b=120),
     )
