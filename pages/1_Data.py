@@ -47,16 +47,17 @@ if len(table):
     for column, side, title in zip(
         columns,
         ("train", "val", "test", "unused"),
-        ("train", "validation", "test", "left out (borders)"),
+        ("train frames", "validation frames", "test frames", "frames left out"),
     ):
-        column.metric(f"{title} frames · {sizes_of.get(side, 0) / total:.0%}", f"{sizes_of.get(side, 0):,}")
+        column.metric(f"{title} · {sizes_of.get(side, 0) / total:.0%}", f"{sizes_of.get(side, 0):,}")
     chart(charts.splits_bar(eda.per_split_counts(table, split)))
     in_train = int(table.challenge[split.split.to_numpy() == "train"].sum())
     left, middle, right = st.columns(3)
     left.metric(
-        "test frames with a near-duplicate in training",
+        "near-twins of training in test",
         f"{leakage['near_duplicate_test_fraction']:.1%}",
-        help=f"Closer than {leakage['near_duplicate_threshold']:.2f} grey levels: the "
+        help=f"Test frames with a near-duplicate in training. Closer than "
+        f"{leakage['near_duplicate_threshold']:.2f} grey levels: the "
         f"{leakage['near_duplicate_rule']}.",
     )
     middle.metric("largest gap of a side's mix to the whole", f"{leakage['largest_share_gap_points']:.1f} pts")

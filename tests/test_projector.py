@@ -56,7 +56,7 @@ def test_data_page_gives_split_sizes_and_counts_on_its_bars(monkeypatch, demo_ro
     app = open_page("pages/1_Data.py", monkeypatch, demo_root, tmp_path)
     assert not app.exception, app.exception
     labels = {m.label.split(" · ")[0]: m.value for m in app.metric}
-    for side in ("train frames", "validation frames", "test frames", "left out (borders) frames"):
+    for side in ("train frames", "validation frames", "test frames", "frames left out"):
         assert side in labels, labels
     sizes = [int(labels[side].replace(",", "")) for side in ("train frames", "validation frames", "test frames")]
     assert all(size > 0 for size in sizes) and sizes[0] > sizes[2]
