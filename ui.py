@@ -461,26 +461,32 @@ def what_the_runs_say(runs, container=st):
     for sentence in found.summary:
         container.markdown(f"**{sentence}**")
     if found.contrasts:
+        # Five columns fit at 1280 px; the seeds, groups and test-set count go to a line beneath when
+        # every row shares them (a column each made the table scroll sideways on a projector).
+        context = [
+            f"split seeds {', '.join(str(s) for s in c.seeds)} · {c.groups} shot groups · test set "
+            f"scored {', '.join(str(n) for n in c.test_set_scorings)} times"
+            for c in found.contrasts
+        ]
+        shared = len(set(context)) == 1
         rows = []
-        for c in found.contrasts:
-            interval = f"[{c.ci95[0]:+.1f}, {c.ci95[1]:+.1f}]"
+        for c, evidence in zip(found.contrasts, context):
+            interval = f"{c.difference:+.1f} [{c.ci95[0]:+.1f}, {c.ci95[1]:+.1f}]"
             if c.approximate:
                 interval += f" approximate (covers {c.coverage:.0%})"
-            rows.append(
-                {
-                    "model": c.model,
-                    "contrast": c.contrast,
-                    "points": f"{c.difference:+.1f}",
-                    "95 % interval": interval,
-                    "p (shot groups)": f"{c.p_group:.2g}",
-                    "p after Holm": f"{c.p_holm:.2g}",
-                    "verdict": c.verdict,
-                    "split seeds": ", ".join(str(seed) for seed in c.seeds),
-                    "shot groups": c.groups,
-                    "test set scored": ", ".join(str(n) for n in c.test_set_scorings),
-                }
-            )
+            row = {
+                "model": c.model,
+                "contrast": c.contrast,
+                "exact match, points [95 % interval]": interval,
+                "p: shot groups / Holm": f"{c.p_group:.2g} / {c.p_holm:.2g}",
+                "verdict": c.verdict,
+            }
+            if not shared:
+                row["evidence"] = evidence
+            rows.append(row)
         container.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        if shared:
+            container.markdown(f"Every row: {context[0]}.")
     if found.leader is not None:
         container.markdown(found.leader.sentence)
     container.caption(f"{found.method()} {found.study} Default model of the pages: {best_choice(runs).reason}.")
