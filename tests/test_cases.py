@@ -261,17 +261,29 @@ def test_every_picture_mode_gets_a_verdict_through_the_predictor(trained_run):
 def test_every_picture_mode_gets_a_verdict_on_the_predict_page(monkeypatch, demo_root, finished_artifacts):
     """The page drew the raw upload with st.image, which re-encodes it with Pillow: a 16-bit grey
     PNG raised "cannot write mode I;16 as JPEG". It draws the decoded pixels now."""
-    from test_pages import open_page
+    from test_pages import open_page, verdicts_shown
+
+    import ui
 
     modes = picture_modes()
+    drawn = {}
+    real_preview = ui.upload_preview
+
+    def preview(data, name):  # what the page hands st.image for each upload
+        drawn[name] = real_preview(data, name)
+        return drawn[name]
+
+    monkeypatch.setattr(ui, "upload_preview", preview)
     app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
     app.file_uploader[0].set_value([(name, data, mime) for name, (data, mime) in modes.items()]).run()
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
-    verdicts = [m.value for m in app.metric if m.label == "Verdict"]
+    verdicts = verdicts_shown(app)
     assert len(verdicts) == len(modes) and all(verdicts), verdicts
-    drawn = [image for image in app.get("imgs") for image in image.proto.imgs]
-    assert sum(image.caption in modes for image in drawn) == len(modes)  # each upload drawn once
+    # Each upload drawn from its decoded pixels: (H, W, 3) uint8 RGB, the picture's own size.
+    assert set(drawn) == set(modes)
+    for name, (data, _) in modes.items():
+        assert drawn[name].dtype == np.uint8 and drawn[name].shape == decode_image(data).shape, name
 
 
 def test_generated_multi_picture_jpeg_reads_as_its_plain_jpeg():
