@@ -8,8 +8,6 @@ from pathlib import Path
 
 import streamlit as st
 
-import serving
-
 HERE = Path(__file__).parent
 
 st.set_page_config(page_title="tomjerry", page_icon="🐱", layout="wide")
@@ -35,6 +33,4 @@ def order(path: Path):
 
 pages = [st.Page(str(HERE / "home.py"), title="Home", icon="🐱", default=True)]
 pages += [st.Page(str(path)) for path in sorted(HERE.glob("pages/*.py"), key=order)]
-page = st.navigation(pages)
-with serving.timed_run(page.title):  # one line per page run in $TOMJERRY_TIMINGS, when it is set
-    page.run()
+st.navigation(pages).run()

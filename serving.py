@@ -244,6 +244,8 @@ def install() -> None:
             with contextlib.suppress(OSError, AttributeError):
                 ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX
             try:
+                if os.environ.get(TIMINGS_ENV):
+                    _time_script_runs()
                 _guard_uploads(rt.uploaded_file_mgr)
                 threading.Thread(target=_janitor, args=(rt,), name="tomjerry-janitor", daemon=True).start()
             except Exception:
@@ -252,6 +254,12 @@ def install() -> None:
 
 
 # ---- server-initiated reruns --------------------------------------------------------------
+
+
+def can_rerun() -> bool:
+    """Whether this session's page can be rerun from the server (not under AppTest)."""
+    rt, sid = _runtime(), session_id()
+    return rt is not None and sid is not None and rt._session_mgr.get_active_session_info(sid) is not None
 
 
 def rerun_when_done(future) -> bool:
@@ -272,7 +280,10 @@ def rerun_when_done(future) -> bool:
     def rerun(_):
         pending.discard(id(future))
         with contextlib.suppress(Exception):  # a session (or the server) closed meanwhile
-            rt._async_objs.eventloop.call_soon_threadsafe(session.request_rerun, None)
+            # With the session's last client state (its page, widgets and uploads), as Streamlit's own
+            # rerun on a changed source file does (AppSession._on_source_file_changed); None would
+            # start the app afresh on its first page.
+            rt._async_objs.eventloop.call_soon_threadsafe(session.request_rerun, session._client_state)
 
     future.add_done_callback(rerun)
     return True
@@ -289,23 +300,43 @@ def _write(record: dict) -> None:
         file.write(json.dumps(record) + "\n")
 
 
-@contextlib.contextmanager
-def timed_run(page: str = ""):
-    """Write one 'run' line (start, end, seconds) for the script run inside, however it ends (a
-    stop or rerun raised by Streamlit included). Nothing without TOMJERRY_TIMINGS."""
-    if not os.environ.get(TIMINGS_ENV):
-        yield
+_run_starts: dict[str, float] = {}  # session id -> time.time() its current script run started
+_STOPPED = ("SCRIPT_STOPPED_WITH_SUCCESS", "SCRIPT_STOPPED_FOR_RERUN", "SCRIPT_STOPPED_WITH_COMPILE_ERROR")
+
+
+def _time_script_runs() -> None:
+    """Write one 'run' line (start, end) per script run of every session, from the ScriptRunner's
+    own events (SCRIPT_STARTED, then SCRIPT_STOPPED_* or FRAGMENT_STOPPED_WITH_SUCCESS): a page
+    opened by its address runs its file alone, without app.py, so no wrapper in app.py sees it."""
+    from streamlit.runtime.app_session import AppSession
+
+    original = AppSession._on_scriptrunner_event
+    if getattr(original, "_tomjerry_timed", False):
         return
-    start = time.time()
-    ended = "done"
-    try:
-        yield
-    except BaseException as error:
-        ended = type(error).__name__
-        raise
-    finally:
-        end = time.time()
-        _write({"event": "run", "session": session_id(), "page": page, "start": start, "end": end, "ended": ended})
+
+    def timed(self, sender, *args, **kwargs):
+        event = kwargs.get("event", args[0] if args else None)
+        name = getattr(event, "name", "")
+        if name == "SCRIPT_STARTED":
+            _run_starts[self.id] = time.time()
+        elif name in _STOPPED or name == "FRAGMENT_STOPPED_WITH_SUCCESS":
+            start = _run_starts.pop(self.id, None)
+            if start is not None:
+                fragment = name.startswith("FRAGMENT")
+                _write(
+                    {
+                        "event": "run",
+                        "session": self.id,
+                        "start": start,
+                        "end": time.time(),
+                        "ended": name,
+                        "fragment": fragment,
+                    }
+                )
+        return original(self, sender, *args, **kwargs)
+
+    timed._tomjerry_timed = True
+    AppSession._on_scriptrunner_event = timed
 
 
 def shown(event: str, name: str | None = None, size: int | None = None, pixels=None) -> None:

@@ -184,7 +184,7 @@ def load_predictor(run_dir):
 # Every session's verdicts through one thread, every Predict page's Grad-CAM maps through another
 # at a lower priority (tomjerry.inference.workers: why, and what was measured).
 VERDICTS = Worker("tomjerry-verdicts", max_entries=32)
-MAPS = Worker("tomjerry-gradcam", max_entries=128, nice=10)
+MAPS = Worker("tomjerry-gradcam", max_entries=128, nice=10, process=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -204,25 +204,20 @@ def predict_upload(run_dir, data: bytes, name: str):
 
 
 def queued_heatmaps(run_dir, pixels, plus_plus: bool = False):
-    """(tom map, jerry map), each (S, S) float16 in [0, 1], of one (S, S, 3) uint8 model input, or
+    """(tom map, jerry map), each (S, S) float in [0, 1], of one (S, S, 3) uint8 model input, or
     None while they are being drawn: the maps of every session are computed one picture at a time
-    in a background thread at low priority (MAPS), each picture once, and the page reruns by itself
-    when its maps are ready, so no page run (and no verdict) waits for a map. Where the page cannot
-    be rerun from the server (AppTest) this waits for them."""
-    from tomjerry import LABELS
-    from tomjerry.data.images import to_float
+    in a low-priority worker process (MAPS; tomjerry.inference.workers says why), each picture once,
+    and the page reruns by itself when its maps are ready, so no page run (and no verdict) waits
+    for a map. Where the page cannot be rerun from the server (AppTest) they are drawn here."""
+    from tomjerry.inference.workers import draw_maps
 
     path, stamp = _model_key(run_dir)
-    explainer = cached_explainer(path, stamp, plus_plus)
-
-    def draw():
-        images = to_float(pixels[None])
-        return tuple(explainer.heatmaps(images, label)[0].astype(np.float16) for label in LABELS)
-
-    future = MAPS.submit((path, stamp, plus_plus, hashlib.sha1(pixels.tobytes()).hexdigest()), draw)
-    if not future.done() and not serving.rerun_when_done(future):
-        future.result()
+    if not serving.can_rerun():
+        return tuple(heatmap(run_dir, pixels, label, plus_plus) for label in ("tom", "jerry"))
+    key = (path, stamp, plus_plus, hashlib.sha1(pixels.tobytes()).hexdigest())
+    future = MAPS.submit(key, draw_maps, path, stamp, plus_plus, np.ascontiguousarray(pixels))
     if not future.done():
+        serving.rerun_when_done(future)
         return None
     maps = future.result()
     serving.shown("maps", pixels=pixels)
