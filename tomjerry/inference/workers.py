@@ -17,7 +17,8 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
 
 
 def _lower_priority(nice: int) -> None:
@@ -48,11 +49,10 @@ class Worker:
         if process:
             import multiprocessing
 
-            self._pool = ProcessPoolExecutor(
+            self._pool: Executor = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority if nice else None,
-                initargs=(nice,) if nice else (),
+                initializer=partial(_lower_priority, nice) if nice else None,  # a partial pickles
             )
         else:
             self._pool = ThreadPoolExecutor(
