@@ -19,6 +19,7 @@ Everything here takes images as the models do: (N, size, size, 3) float32 RGB in
 import io
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -280,7 +281,8 @@ def load_reference(path) -> Reference:
         with np.load(path, allow_pickle=False) as stored:
             summary = json.loads(str(stored["summary"]))
             arrays = {name: stored[name] for name in stored.files if name != "summary"}
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        # EOFError: an empty file; BadZipFile: random bytes or a copy cut short (an .npz is a zip).
         raise ValueError(f"{path} is not a novelty reference ({type(error).__name__}: {error})") from None
     if summary.get("format_version") != FORMAT_VERSION:
         raise ValueError(

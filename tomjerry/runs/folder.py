@@ -177,7 +177,15 @@ class RunFolder:
         except (OSError, UnicodeDecodeError) as error:
             return f"{self.PREDICTIONS} cannot be read ({type(error).__name__})"
         missing = [column for column in columns if column not in header.strip().split(",")]
-        return f"{self.PREDICTIONS} lacks the columns {', '.join(missing)}" if missing else None
+        if missing:
+            return f"{self.PREDICTIONS} lacks the columns {', '.join(missing)}"
+        # A CSV the scoring wrote ends its last row with a newline; a copy cut short (a full disk, an
+        # interrupted download) ends inside a row. One byte read, so every page can afford it.
+        with open(self.file(self.PREDICTIONS), "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                return f"{self.PREDICTIONS} is cut short (its last row is incomplete)"
+        return None
 
     def read_predictions(self) -> pd.DataFrame:
         """predictions.csv: one row per scored frame with PREDICTION_COLUMNS. ValueError naming the
