@@ -95,6 +95,7 @@ for upload in files:
         if prediction.novel:
             # The verdict itself says so; the four-label answer the model gives any picture comes smaller.
             # A heading, not a metric: a metric cut it to "Not a Tom and Jerry f..." on a phone.
+            st.markdown("Verdict")
             st.header(prediction.verdict, anchor=False)
             st.markdown(
                 f"The model's answer all the same: **{prediction.label}** "

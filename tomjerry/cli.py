@@ -326,7 +326,7 @@ def write_output(path: Path, text: str):
 
 
 def cmd_video(args):
-    from tomjerry.inference.predict import load_model
+    from tomjerry.inference.predict import load_model, saved_recipe
     from tomjerry.inference.timeline import CSV_COLUMNS, classify_video, inference_settings
     from tomjerry.inference.video import open_video, plural
     from tomjerry.runs.record import read_runs
@@ -364,7 +364,13 @@ def cmd_video(args):
 
     try:
         result = classify_video(
-            args.file, model, tta=settings.tta, threshold=settings.threshold, fps=args.fps, progress=progress
+            args.file,
+            model,
+            recipe=saved_recipe(model_path),  # the run's, as Predict reads it (None: a bare model file)
+            tta=settings.tta,
+            threshold=settings.threshold,
+            fps=args.fps,
+            progress=progress,
         )
     except OSError as error:
         raise ValueError(f"{args.file}: {error.strerror or error}") from None
