@@ -97,12 +97,11 @@ def role() -> Role:
         on = class_mode(server_address())
     except ValueError:  # a TOMJERRY_CLASS that is neither 0 nor 1: class mode on (presenter_box says why)
         on = True
-    if on and not st.session_state.get("_presenter"):
-        given = st.query_params.get("key")
-        if given is not None:
-            del st.query_params["key"]  # not left in the address bar for the room to read
-            if key_matches(given, presenter_key(secrets=_secrets())):
-                st.session_state["_presenter"] = True
+    given = st.query_params.get("key") if on else None
+    if given is not None:
+        del st.query_params["key"]  # not left in the address bar for the room to read
+        if key_matches(given, presenter_key(secrets=_secrets())):
+            st.session_state["_presenter"] = True
     return role_of(on, server_address(), peer_address(), bool(st.session_state.get("_presenter")))
 
 

@@ -54,6 +54,10 @@ class Worker:
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=partial(_lower_priority, nice) if nice else None,  # a partial pickles
             )
+            # At exit concurrent.futures waits for the job in flight (a model still loading took the
+            # server past its 20 s to stop); a map is worth nothing once the server goes. Hooks of
+            # threading's exit run last-registered first, so this one runs before that wait.
+            threading._register_atexit(self._stop_process)  # type: ignore[attr-defined]  # private, not in typeshed
         else:
             self._pool = ThreadPoolExecutor(
                 max_workers=1,
@@ -73,6 +77,11 @@ class Worker:
             self._jobs[key] = future
             self._trim()
             return future
+
+    def _stop_process(self) -> None:
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            process.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def ready(self, key: Hashable):
         """The result under `key` when its job is done (raising what the job raised), else None."""
