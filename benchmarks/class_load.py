@@ -45,6 +45,10 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    # Thirty tabs of one browser stand for thirty devices: none may be throttled as a background tab.
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
 ]
 FRAMES = 3
 SERVER_CORE, BROWSER_CORE = 0, 1
