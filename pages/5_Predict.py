@@ -30,6 +30,7 @@ uploads = st.file_uploader(
     type=["jpg", "jpeg", "png", "webp", "gif", "bmp"],
     accept_multiple_files=True,
     max_upload_size=allow_uploads(MAX_BYTES // 2**20),  # checked by the server too, where the bytes arrive
+    key="frames",
 )
 photo = st.camera_input("...or take a photo") if st.toggle("Use the camera") else None
 files = list(uploads or []) + ([photo] if photo else [])

@@ -81,6 +81,7 @@ upload = st.file_uploader(
     f"Clip (mp4, webm, avi, mov, mkv or animated gif; up to {MAX_UPLOAD_MB} MB)",
     type=list(UPLOAD_TYPES),
     max_upload_size=allow_uploads(MAX_UPLOAD_MB),  # checked by the server too, where the bytes arrive
+    key="clip",
 )
 if upload is None:
     st.caption(

@@ -275,7 +275,7 @@ def test_every_picture_mode_gets_a_verdict_on_the_predict_page(monkeypatch, demo
 
     monkeypatch.setattr(ui, "upload_preview", preview)
     app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
-    app.file_uploader[0].set_value([(name, data, mime) for name, (data, mime) in modes.items()]).run()
+    app.file_uploader(key="frames").set_value([(name, data, mime) for name, (data, mime) in modes.items()]).run()
     assert not app.exception, app.exception
     assert not app.error, [e.value for e in app.error]
     verdicts = verdicts_shown(app)

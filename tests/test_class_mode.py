@@ -285,7 +285,7 @@ def test_the_audience_predicts(monkeypatch, demo_root, finished_artifacts):
     from test_pages import png_bytes
 
     app = open_page("pages/5_Predict.py", monkeypatch, demo_root, finished_artifacts)
-    app.file_uploader[0].set_value([("frame.png", png_bytes(), "image/png")]).run()
+    app.file_uploader(key="frames").set_value([("frame.png", png_bytes(), "image/png")]).run()
     assert not app.exception, app.exception
     shown = [m.label for m in app.metric] + [m.value for m in app.markdown] + [m.value for m in app.caption]
     assert any("Verdict" in text or "p(tom)" in text for text in shown), shown  # the page's layout may change

@@ -140,7 +140,9 @@ def test_predict_opens_on_the_uploader_with_the_settings_folded_below(monkeypatc
     context = [c.value for c in app.caption if c.value.startswith("Model: ")]
     assert context and "decision threshold" in context[0]
 
-    app.file_uploader[0].set_value([("frame.png", png(np.full((90, 160, 3), 120, np.uint8)), "image/png")]).run()
+    app.file_uploader(key="frames").set_value(
+        [("frame.png", png(np.full((90, 160, 3), 120, np.uint8)), "image/png")]
+    ).run()
     assert not app.exception, app.exception
     shown = in_order(app.main)
     kinds = [node.type for node in shown]
@@ -175,7 +177,7 @@ def test_predict_page_calls_the_astronaut_no_frame_full_width_and_a_real_frame_b
     if REAL_DATA.is_dir():
         name, content, truth = real_frame()
         uploads.append((name, content, "image/jpeg"))
-    app.file_uploader[0].set_value(uploads).run()
+    app.file_uploader(key="frames").set_value(uploads).run()
     assert not app.exception, app.exception
     assert [h.value for h in app.header] == [NOT_A_FRAME]  # a heading: it wraps on a phone
     verdicts = [m.value for m in app.metric if m.label == "Verdict"]
@@ -247,7 +249,7 @@ def test_the_video_page_draws_maps_like_predict_faded_under_the_colour_scale(
     monkeypatch.setenv("TOMJERRY_DATA", str(demo_root))
     monkeypatch.setenv("TOMJERRY_ARTIFACTS", str(artifacts))
     app = AppTest.from_file(str(ROOT / "pages" / "7_Video.py"), default_timeout=TIMEOUT).run()
-    app.file_uploader[0].set_value(("segments.mp4", clip.read_bytes(), "video/mp4")).run()
+    app.file_uploader(key="clip").set_value(("segments.mp4", clip.read_bytes(), "video/mp4")).run()
     assert not app.exception, app.exception
     # The clip went through the run's saved recipe, as Predict's Predictor holds it.
     assert given["recipe"].tta is True and given["recipe"].threshold == 0.5

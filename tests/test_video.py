@@ -567,7 +567,7 @@ def test_the_page_classifies_an_uploaded_clip(clip, monkeypatch, demo_root, run_
     app = open_video_page(monkeypatch, demo_root, run_artifacts)
     assert not app.exception, app.exception
     assert "demo data" in " ".join(str(info.value) for info in app.info).lower()
-    app.file_uploader[0].set_value(("segments.mp4", clip.read_bytes(), "video/mp4"))
+    app.file_uploader(key="clip").set_value(("segments.mp4", clip.read_bytes(), "video/mp4"))
     app.run()
     assert not app.exception, app.exception
     assert not app.error, [error.value for error in app.error]
@@ -591,7 +591,7 @@ def test_the_pages_slider_opens_the_frame_on_screen_at_that_time(
     slides = [Image.fromarray(segment_frames[verdict]) for verdict in ("tom", "jerry")]
     slides[0].save(path, save_all=True, append_images=slides[1:], duration=[20_000, 9_000], loop=0)
     app = open_video_page(monkeypatch, demo_root, run_artifacts)
-    app.file_uploader[0].set_value(("slides.gif", path.read_bytes(), "image/gif"))
+    app.file_uploader(key="clip").set_value(("slides.gif", path.read_bytes(), "image/gif"))
     app.run()
     assert not app.exception, app.exception
     for at, verdict in ((11.0, "tom"), (19.0, "tom"), (20.0, "jerry")):
@@ -608,7 +608,7 @@ def test_the_page_without_a_model_says_so(monkeypatch, demo_root, tmp_path):
 
 def test_the_page_says_what_is_wrong_with_a_bad_upload(monkeypatch, demo_root, run_artifacts):
     app = open_video_page(monkeypatch, demo_root, run_artifacts)
-    app.file_uploader[0].set_value(("notes.mp4", b"certainly not a video" * 10, "video/mp4"))
+    app.file_uploader(key="clip").set_value(("notes.mp4", b"certainly not a video" * 10, "video/mp4"))
     app.run()
     assert not app.exception, app.exception
     assert [error.value for error in app.error] == [
