@@ -183,9 +183,15 @@ def live(run_id):
             except (ValueError, RunBusy) as error:
                 st.error(str(error))
     elif state == states.FINISHED:
+        # A bare figure invites comparison across splits: say whose test frames (and at what size) it is.
+        finished_run = read_run(run_dir)
+        split = finished_run.split
+        tested_on = f"{split.get('kind', 'its')} split" + (f" {split['seed']}" if split.get("seed") is not None else "")
+        size = f", {finished_run.config.image_size} px" if finished_run.config else ""
         st.success(
-            f"Finished: test binary accuracy {status.get('test_binary_accuracy', 0):.2%}, "
-            f"exact match {status.get('test_exact_match', 0):.2%}. See Compare."
+            f"Finished: on the test frames of the {tested_on}{size}, binary accuracy "
+            f"{status.get('test_binary_accuracy', 0):.2%}, exact match {status.get('test_exact_match', 0):.2%}. "
+            "Compare gives their 95 % intervals over shot groups and the paired tests."
         )
         if st.session_state.get("finished_seen") != run_id:
             st.session_state["finished_seen"] = run_id

@@ -311,7 +311,8 @@ def _leader(cells: dict, kind: str | None) -> Leader | None:
                 }
     where = f"{kind} seed{'s' if len(seeds) > 1 else ''} {', '.join(str(s) for s in seeds)}"
     sentence = (
-        f"Leads on validation: {model} {variant} ({validation:.1%} validation exact match); on the test frames "
+        f"Among the study grid's cells, leads on validation: {model} {variant} ({validation:.1%} validation exact "
+        f"match); on the test frames "
         f"{exact.estimate:.1%} [{exact.low:.1%}, {exact.high:.1%}] over {exact.groups} shot groups of {where}"
     )
     if versus:
