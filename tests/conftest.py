@@ -10,6 +10,8 @@ import pytest
 from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every page of the app, the entry point first: read from the folder, so a new page is tested at once.
+PAGES = ["app.py", *sorted(f"pages/{page.name}" for page in (ROOT / "pages").glob("*.py"))]
 REAL_DATA = ROOT.parent / "shared" / "datasets" / "tom_and_jerry"
 
 # Every wait in the tests (a command, a background run, AppTest, the browser) is given in seconds

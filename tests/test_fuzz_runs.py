@@ -17,22 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import PAGES, ROOT
 from streamlit.testing.v1 import AppTest
 
 from tomjerry.runs.record import read_runs
 
 TIMEOUT = 300  # TensorFlow's import, then one model load per broken run
-PAGES = [
-    "app.py",
-    "pages/1_Data.py",
-    "pages/2_Train.py",
-    "pages/3_Compare.py",
-    "pages/4_Grad-CAM.py",
-    "pages/5_Predict.py",
-    "pages/6_Report.py",
-    "pages/7_Video.py",
-]
 BYSTANDER = "20990101-000000-efficientnet_lite0-base-bystander"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

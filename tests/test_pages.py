@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REAL_DATA, ROOT, scaled
+from conftest import PAGES, REAL_DATA, ROOT, scaled
 from streamlit.testing.v1 import AppTest
 
 from tomjerry.config import RUN_PRESETS, options
@@ -20,16 +20,6 @@ from tomjerry.inference.predict import NOT_A_FRAME
 from tomjerry.lab.launcher import wait
 from tomjerry.runs.record import read_runs
 
-PAGES = [
-    "app.py",
-    "pages/1_Data.py",
-    "pages/2_Train.py",
-    "pages/3_Compare.py",
-    "pages/4_Grad-CAM.py",
-    "pages/5_Predict.py",
-    "pages/6_Report.py",
-    "pages/7_Video.py",
-]
 MODEL_PAGES = ("pages/4_Grad-CAM.py", "pages/6_Report.py")  # seconds of Grad-CAM each: --slow (Predict stays)
 TIMEOUT = scaled(180)  # TensorFlow's import alone takes seconds
 
