@@ -1,6 +1,7 @@
 """Streamlit helpers shared by the pages: the dataset picker and cached loaders. Logic stays in
 the tomjerry package; this file only holds what needs streamlit."""
 
+import copy
 import dataclasses
 import hashlib
 import os
@@ -12,8 +13,9 @@ import streamlit as st
 import serving
 from tomjerry import quiet
 from tomjerry.data.dataset import dataset_fingerprint, scan
+from tomjerry.data.decoding import BadImage
 from tomjerry.data.discovery import find_dataset
-from tomjerry.inference.workers import Worker
+from tomjerry.inference.workers import Batcher, Worker, predict_batch
 from tomjerry.lab.classroom import DATASET_ACTION
 from tomjerry.runs.folder import RunFolder, artifacts_dir
 from tomjerry.runs.record import read_runs
@@ -162,9 +164,14 @@ def load_video_model(run_dir):
 
 @st.cache_resource(show_spinner="Loading the model...", max_entries=6)
 def cached_predictor(path: str, model_stamp: float, recipe_stamp: float):
+    """The run's Predictor, its forward passes through TensorFlow Lite where the conversion agrees
+    with Keras (Predictor.accelerate: half the server's time per verdict; converted once per model
+    file, about 10 s for Lite1, then read from the cache); `predictor.acceleration_note` says why not."""
     from tomjerry.inference.predict import Predictor
 
-    return Predictor.from_path(path, model=cached_model(str(RunFolder(path).model_path), model_stamp))
+    predictor = Predictor.from_path(path, model=cached_model(str(RunFolder(path).model_path), model_stamp))
+    predictor.acceleration_note = predictor.accelerate()
+    return predictor
 
 
 def _predictor_key(run_dir) -> tuple[str, float, float]:
@@ -181,25 +188,33 @@ def load_predictor(run_dir):
     return cached_predictor(*_predictor_key(run_dir))
 
 
-# Every session's verdicts through one thread, every Predict page's Grad-CAM maps through another
-# at a lower priority (tomjerry.inference.workers: why, and what was measured).
-VERDICTS = Worker("tomjerry-verdicts", max_entries=32)
+# Every session's verdicts through one batching thread, every Predict page's Grad-CAM maps through
+# a process at a lower priority (tomjerry.inference.workers: why, and what was measured). The
+# verdicts kept (256 pictures, about 45 MB of model inputs at 240 px) are also the pages' cache.
+VERDICTS = Batcher("tomjerry-verdicts", predict_batch, max_batch=8, max_entries=256)
 MAPS = Worker("tomjerry-gradcam", max_entries=128, nice=10, process=True)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
-def cached_prediction(path: str, model_stamp: float, recipe_stamp: float, data: bytes, name: str):
-    predictor = cached_predictor(path, model_stamp, recipe_stamp)
-    key = (path, model_stamp, recipe_stamp, hashlib.sha1(data).hexdigest(), name)
-    return VERDICTS.submit(key, lambda: predictor.predict_with_pixels(data, name)).result()
-
-
-def predict_upload(run_dir, data: bytes, name: str):
-    """(Prediction, (S, S, 3) uint8 model input) for a picture's bytes through the run's Predictor,
-    cached per run and picture: a rerun (one more upload, the threshold slider) does not classify
-    the pictures already shown again. BadImage as Predictor.predict_with_pixels (not cached)."""
-    found = cached_prediction(*_predictor_key(run_dir), data, name)
-    serving.shown("verdict", name, len(data), pixels=found[1])
+def predict_uploads(run_dir, uploads) -> list:
+    """For each (image bytes, name) of `uploads`, (Prediction, (S, S, 3) uint8 model input) through
+    the run's Predictor, or the BadImage reading it raised. All are queued before any is waited
+    for, so the pictures of one page (and of other sessions meanwhile) share a pass of the model;
+    each answer is kept per run and picture, so a rerun (one more upload, the threshold slider)
+    does not classify the pictures already shown again. Each Prediction is the session's own copy.
+    ValueError as load_predictor."""
+    predictor, key = load_predictor(run_dir), _predictor_key(run_dir)
+    futures = [
+        VERDICTS.submit((*key, hashlib.sha1(data).hexdigest(), name), (predictor, data, name)) for data, name in uploads
+    ]
+    found = []
+    for future, (data, name) in zip(futures, uploads):
+        try:
+            prediction, pixels = future.result()
+        except BadImage as error:
+            found.append(error)
+            continue
+        serving.shown("verdict", name, len(data), pixels=pixels)
+        found.append((copy.copy(prediction), pixels))
     return found
 
 

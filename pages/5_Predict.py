@@ -5,12 +5,13 @@ import streamlit as st
 from serving import allow_uploads
 from tomjerry.data.decoding import MAX_BYTES, BadImage
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay_on_picture
+from tomjerry.inference.lite_runtime import AGREEMENT
 from tomjerry.science.results import model_choices
 from ui import (
     default_model_reason,
     load_dataset,
     load_predictor,
-    predict_upload,
+    predict_uploads,
     queued_heatmaps,
     runs_in_use,
     start_page,
@@ -56,7 +57,12 @@ settings.caption(
     f"The run's inference recipe, as its evaluation used it: {recipe.input_size} px, "
     f"{'mirror-image TTA' if recipe.tta else 'no TTA'}, threshold {recipe.threshold:g} "
     f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
-    f"pictures of another shape: {recipe.shape_rule}."
+    f"pictures of another shape: {recipe.shape_rule}. "
+    + (
+        f"Run through TensorFlow Lite (the same weights; probabilities equal to Keras's within {AGREEMENT:g})."
+        if predictor.accelerated
+        else f"{predictor.acceleration_note}."
+    )
 )
 threshold = settings.slider(
     "Decision threshold",
@@ -82,16 +88,16 @@ if not files:
     answers.caption("Drop one or more images above.")
     st.stop()
 
-# Verdicts first, for every file; Grad-CAM (slower) fills in below each one afterwards.
+# Verdicts first, for every file (one pass of the model for all); Grad-CAM (slower) fills in below
+# each one afterwards.
 shown = []
-for upload in files:
+for upload, found in zip(files, predict_uploads(chosen.path, [(upload.getvalue(), upload.name) for upload in files])):
     with answers:
         st.divider()
-        try:
-            prediction, pixels = predict_upload(chosen.path, upload.getvalue(), upload.name)
-        except BadImage as error:
-            st.error(f"{error}." + (" The other files are unaffected." if len(files) > 1 else ""))
+        if isinstance(found, BadImage):
+            st.error(f"{found}." + (" The other files are unaffected." if len(files) > 1 else ""))
             continue
+        prediction, pixels = found
         prediction.threshold = threshold
         if prediction.novel:
             # The verdict itself says so; the four-label answer the model gives any picture comes smaller.

@@ -1,5 +1,7 @@
 """A run's Keras model run through TensorFlow Lite with the XNNPACK CPU delegate, for the Video
-page and `python -m tomjerry video`, where hundreds of frames pass through one model.
+page and `python -m tomjerry video`, where hundreds of frames pass through one model, and for the
+served app's verdicts (Predictor.accelerate: the novelty check's two-output model; a picture and its
+mirror image took 28 ms on one core against 50-63 ms through Keras, EfficientNet-Lite1 at 240 px).
 
 Measured on 2 CPU cores (benchmarks/video.py): EfficientNet-Lite0 at 224 px takes about half the
 time per frame that Keras's predict_on_batch takes, with probabilities equal to within 1e-6. The
@@ -60,22 +62,43 @@ def _without_delegate_notice():
     )
 
 
+def _threads() -> int:
+    """THREADS, else the cores this process may run on (a server pinned to one core with taskset
+    gets one thread: two XNNPACK threads on one core only take turns)."""
+    if THREADS:
+        return THREADS
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _position(name: str) -> int:
+    """A converted output's position among the Keras model's outputs: the converter names them
+    'StatefulPartitionedCall:0', ':1', ... in the Keras order (checked by `disagreement`)."""
+    tail = name.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 class LiteModel:
     """A TensorFlow Lite model with Keras's predict_on_batch and input_shape, so tomjerry.inference.predict's
-    Predictor uses it unchanged. Input (N, S, S, 3) float32 in [0, 1]; output (N, 2) float32."""
+    Predictor uses it unchanged. Input (N, S, S, 3) float32 in [0, 1]; output (N, 2) float32, or for
+    a model of several outputs the list of them in the Keras model's order (the novelty check's
+    two-output model: [features (N, D), probabilities (N, 2)])."""
 
     def __init__(self, content: bytes, source: str = ""):
         with warnings.catch_warnings(), _without_delegate_notice():
             warnings.simplefilter("ignore")  # the tf.lite deprecation notice, once per process
-            self._interpreter = _interpreter_class()(model_content=content, num_threads=THREADS or os.cpu_count() or 1)
+            self._interpreter = _interpreter_class()(model_content=content, num_threads=_threads())
         details = self._interpreter.get_input_details()[0]
         self._input = details["index"]
-        self._output = self._interpreter.get_output_details()[0]["index"]
+        outputs = sorted(self._interpreter.get_output_details(), key=lambda output: _position(output["name"]))
+        self._outputs = [output["index"] for output in outputs]
         self.input_shape = (None, *[int(v) for v in details["shape"][1:]])
         self.name = source
         self._batch: int | None = None  # the batch size the interpreter is planned for
 
-    def predict_on_batch(self, images: np.ndarray) -> np.ndarray:
+    def predict_on_batch(self, images: np.ndarray):
         images = np.ascontiguousarray(images, dtype=np.float32)
         if images.shape[1:] != self.input_shape[1:]:
             raise ValueError(f"the model takes {self.input_shape[1:]} pictures, not {images.shape[1:]}")
@@ -87,7 +110,8 @@ class LiteModel:
                 self._batch = len(images)
             self._interpreter.set_tensor(self._input, images)
             self._interpreter.invoke()
-        return self._interpreter.get_tensor(self._output).copy()
+        found = [self._interpreter.get_tensor(index).copy() for index in self._outputs]
+        return found[0] if len(found) == 1 else found
 
 
 def convert(model) -> bytes:
@@ -103,25 +127,41 @@ def convert(model) -> bytes:
 
 
 def disagreement(model, lite: LiteModel) -> float:
-    """The largest absolute difference between the two models' probabilities on CHECK_FRAMES fixed
-    random pictures (a float, 0 for identical outputs)."""
+    """The largest difference between the two models' outputs on CHECK_FRAMES fixed random
+    pictures: absolute for probabilities, relative to the output's largest value for an output of
+    another kind (features); 0 for identical outputs, infinity when the outputs do not match in
+    number or shape."""
     size = int(model.input_shape[1])
     x = np.random.default_rng(0).random((CHECK_FRAMES, size, size, 3), dtype=np.float32)
-    return float(np.abs(np.asarray(model.predict_on_batch(x)) - lite.predict_on_batch(x)).max())
+    expected, found = model.predict_on_batch(x), lite.predict_on_batch(x)
+    expected = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+    found = list(found) if isinstance(found, list) else [found]
+    if len(expected) != len(found):
+        return float("inf")
+    worst = 0.0
+    for keras_output, lite_output in zip(expected, found):
+        keras_output = np.asarray(keras_output, np.float32)
+        if keras_output.shape != lite_output.shape:
+            return float("inf")
+        scale = 1.0 if keras_output.shape[-1] == 2 else max(1.0, float(np.abs(keras_output).max()))
+        worst = max(worst, float(np.abs(keras_output - lite_output).max()) / scale)
+    return worst
 
 
-def _cached_path(source: Path) -> Path:
+def _cached_path(source: Path, variant: str = "") -> Path:
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:32]
-    return cache_dir() / "tflite" / f"{digest}.tflite"
+    return cache_dir() / "tflite" / f"{digest}{'-' + variant if variant else ''}.tflite"
 
 
-def accelerated(path, model):
+def accelerated(path, model, variant: str = ""):
     """(the model to run, note): a LiteModel for the run folder or .keras file at `path` whose
     loaded Keras `model` is given, converted once and cached; or `model` itself with the reason
-    (one sentence) where conversion fails or disagrees with it by more than AGREEMENT."""
+    (one sentence) where conversion fails or disagrees with it by more than AGREEMENT. `model`
+    may be a model built on the file's (the novelty check's two-output model): `variant` names it
+    in the cache."""
     source = RunFolder.model_file(path)
     try:
-        cached = _cached_path(source)
+        cached = _cached_path(source, variant)
         if cached.is_file():
             return LiteModel(cached.read_bytes(), str(source)), None
         content = convert(model)

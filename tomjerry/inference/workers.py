@@ -1,5 +1,5 @@
-"""Bounded, shared inference work for a served app: every session's verdicts pass through one worker
-thread, and every Grad-CAM map through one worker process at low priority, instead of one thread
+"""Bounded, shared inference work for a served app: every session's verdicts pass through one batching
+thread (Batcher: the pictures queued meanwhile go through the model together), and every Grad-CAM map through one worker process at low priority, instead of one thread
 per session each running the model at once.
 
 Why (issue 28, benchmarks/class_load.py): on one core, thirty sessions classifying at the same
@@ -104,6 +104,108 @@ class Worker:
         extra = len(self._jobs) - self.max_entries
         for key in [key for key, future in self._jobs.items() if future.done()][: max(extra, 0)]:
             del self._jobs[key]
+
+
+class Batcher:
+    """One thread that runs keyed items through `run_batch` several at a time: every item queued
+    while a batch runs goes into the next one (at most `max_batch` items a batch, oldest first).
+
+    `run_batch(items)` takes a list of items and gives a list of the same length, each a result or
+    the exception instance that item raised; an exception raised by `run_batch` itself fails every
+    item of its batch. `submit(key, item)` gives the Future of the item's result under `key`: the
+    one already queued, running or done, or a new one (an item that failed is run again). Done
+    results stay until `max_entries` newer keys push them out, as Worker's. The thread starts on
+    the first item and is a daemon (a server that stops does not wait for it).
+
+    Why (issue 28): thirty students upload at once; one picture at a time, each verdict waited for
+    every model call queued before it; a batch of sixteen pictures costs the model far less than
+    sixteen calls (benchmarks/class_load.py)."""
+
+    def __init__(self, name: str, run_batch: Callable[[list], list], max_batch: int = 16, max_entries: int = 256):
+        if max_batch < 1 or max_entries < 1:
+            raise ValueError("max_batch and max_entries must each be at least 1")
+        self.name, self.run_batch, self.max_batch, self.max_entries = name, run_batch, max_batch, max_entries
+        self._lock = threading.Condition()
+        self._jobs: OrderedDict[Hashable, Future] = OrderedDict()
+        self._queue: list[tuple[object, Future]] = []
+        self._thread: threading.Thread | None = None
+        self.batches: list[int] = []  # the size of each batch run, most recent last (at most 1000 kept)
+
+    def submit(self, key: Hashable, item) -> Future:
+        with self._lock:
+            future = self._jobs.get(key)
+            if future is not None and not (future.done() and future.exception() is not None):
+                self._jobs.move_to_end(key)
+                return future
+            future = Future()
+            self._jobs[key] = future
+            self._queue.append((item, future))
+            self._trim()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+            self._lock.notify()
+            return future
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._queue:
+                    self._lock.wait()
+                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+            futures = [future for _, future in batch if future.set_running_or_notify_cancel()]
+            items = [item for item, future in batch if future in futures]
+            if not items:
+                continue
+            self.batches = self.batches[-999:] + [len(items)]
+            try:
+                results = list(self.run_batch(items))
+                if len(results) != len(items):
+                    raise ValueError(f"run_batch gave {len(results)} results for {len(items)} items")
+            except Exception as error:  # the whole batch failed: each item says why
+                results = [error] * len(items)
+            for future, result in zip(futures, results):
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
+    def ready(self, key: Hashable):
+        """The result under `key` when it is done (raising what the item raised), else None."""
+        with self._lock:
+            future = self._jobs.get(key)
+        if future is None or not future.done():
+            return None
+        return future.result()
+
+    def pending(self) -> int:
+        """Items queued or running."""
+        with self._lock:
+            return sum(not future.done() for future in self._jobs.values())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._jobs)
+
+    def _trim(self) -> None:
+        extra = len(self._jobs) - self.max_entries
+        for key in [key for key, future in self._jobs.items() if future.done()][: max(extra, 0)]:
+            del self._jobs[key]
+
+
+def predict_batch(items: list) -> list:
+    """Verdicts for a Batcher: `items` (Predictor, image bytes or path, name) triples, pictures of
+    several models mixed; for each, (Prediction, (S, S, 3) uint8 model input) or the BadImage
+    reading it raised (tomjerry.inference.predict.Predictor.predict_many, one pass per model)."""
+    results: list = [None] * len(items)
+    by_model: dict[int, tuple] = {}
+    for index, (predictor, source, name) in enumerate(items):
+        by_model.setdefault(id(predictor), (predictor, []))[1].append((index, source, name))
+    for predictor, rows in by_model.values():
+        found = predictor.predict_many([(source, name) for _, source, name in rows])
+        for (index, _, _), result in zip(rows, found):
+            results[index] = result
+    return results
 
 
 _explainers: dict = {}  # in a map worker process: (model file, mtime, plus_plus) -> Explainer
