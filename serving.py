@@ -204,6 +204,8 @@ def _sweep(rt) -> None:
     for table in (_arrivals, _pictures):
         for key in [key for key in table if key[0] not in live]:
             table.pop(key, None)
+    for sid in [sid for sid in _requests if sid not in live]:
+        _requests.pop(sid, None)
     with _timings_lock:
         _told.difference_update({key for key in _told if key[1] not in live})
     if dropped or expired:
@@ -304,6 +306,7 @@ def _write(record: dict) -> None:
 
 
 _run_starts: dict[str, float] = {}  # session id -> time.time() its current script run started
+_requests: dict[str, float] = {}  # session id -> time.time() the browser last asked for a run
 _STOPPED = ("SCRIPT_STOPPED_WITH_SUCCESS", "SCRIPT_STOPPED_FOR_RERUN", "SCRIPT_STOPPED_WITH_COMPILE_ERROR")
 
 
@@ -341,6 +344,18 @@ def _time_script_runs() -> None:
     timed._tomjerry_timed = True
     AppSession._on_scriptrunner_event = timed
 
+    # When the browser asks for a run (after an upload: the uploader's new value). Its time is
+    # written beside each verdict, so the server's part of an upload-to-verdict time (request to
+    # verdict) is told apart from the browser's (its upload done to its request sent).
+    handle = AppSession.handle_backmsg
+
+    def requested(self, msg):
+        if msg.WhichOneof("type") == "rerun_script":
+            _requests[self.id] = time.time()
+        return handle(self, msg)
+
+    AppSession.handle_backmsg = requested
+
 
 def shown(event: str, name: str | None = None, size: int | None = None, pixels=None) -> None:
     """An upload's `event` ('verdict' or 'maps') is on its way to the browser: write its time from
@@ -361,4 +376,16 @@ def shown(event: str, name: str | None = None, size: int | None = None, pixels=N
             return
         _told.add(key)
     now = time.time()
-    _write({"event": event, "session": sid, "name": name, "arrived": arrived, "shown": now, "seconds": now - arrived})
+    asked = max(_requests.get(sid, arrived), arrived)  # the run request that came with (or after) the upload
+    _write(
+        {
+            "event": event,
+            "session": sid,
+            "name": name,
+            "arrived": arrived,
+            "requested": asked,
+            "shown": now,
+            "seconds": now - arrived,
+            "from_request": now - asked,
+        }
+    )
