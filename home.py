@@ -88,6 +88,13 @@ else:
     st.write(f"Best setting (chosen on validation): **{found.setting}**{where_from}")
     st.caption(f"Why: {best_choice(runs).reason}.")
     last = scores(found.lead)
+    if found.untouched is not None:
+        # The split no choice has seen: the honest estimate of the chosen setting on new shots.
+        st.caption(
+            f"On the **untouched** split ({found.untouched.describe()}): no preset, rule or model was chosen "
+            "on it; it scores the final setting once, apart from every mean and table."
+        )
+        scores(found.untouched)
     if found.lead.kind == "random":
         last.metric(
             "the study's best · random split",

@@ -47,3 +47,33 @@ def test_without_a_model_the_best_setting_on_validation_still_leads(shipped):
     assert chosen.setting == max(settings, key=lambda s: pooled_validation(no_models, s))
     assert chosen.run.split["kind"] == "shots"
     assert run_names([chosen.run])
+
+
+def test_a_run_on_the_untouched_split_is_scored_apart_and_never_chosen_on(shipped):
+    """A run on the untouched split (shots, UNTOUCHED_SEED) with the highest validation score of
+    all: the choice, the headline's pooled seeds and every table ignore it; the headline shows it
+    apart, as its own split result."""
+    import dataclasses
+
+    from tomjerry.data.splits import UNTOUCHED_SEED
+    from tomjerry.science.results import finished, split_comparison, untouched_results
+
+    setting = headline(shipped).setting
+    base = next(run for run in shipped if run.setting() == setting and run.split["kind"] == "shots")
+    metrics = {**base.metrics, "validation": {**base.metrics["validation"], "exact_match_accuracy": 0.999}}
+    spare = dataclasses.replace(
+        base,
+        provenance={**base.provenance, "split": {**base.split, "seed": UNTOUCHED_SEED}},
+        metrics=metrics,
+    )
+    assert spare.untouched and not base.untouched
+    runs = [*shipped, spare]
+    assert spare not in finished(runs) and spare in finished(runs, untouched=True)
+    assert best_choice(runs).setting == best_choice(shipped).setting  # 99.9 % on validation does not choose
+    assert str(UNTOUCHED_SEED) not in split_comparison(runs).seeds.str.cat(sep=", ").split(", ")
+    (result,) = untouched_results(runs)
+    assert result.runs == (spare,) and result.describe() == f"shots split, seed {UNTOUCHED_SEED}"
+    lead = headline(runs)
+    assert lead.setting == setting and spare not in lead.lead.runs and lead.lead == headline(shipped).lead
+    assert lead.untouched.runs == (spare,)
+    assert headline(shipped).untouched is None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tomjerry.config import RunConfig, changes_from_preset
 from tomjerry.data.discovery import is_demo_dataset
-from tomjerry.data.splits import SPLIT_KINDS
+from tomjerry.data.splits import SPLIT_KINDS, UNTOUCHED_SEED
 from tomjerry.models.files import check_readable
 from tomjerry.models.specs import SPECS
 from tomjerry.runs import states
@@ -91,6 +91,13 @@ class Run:
             "path": path,
             "images": legacy.get("images"),
         }
+
+    @property
+    def untouched(self) -> bool:
+        """Whether the run is on the untouched split (shots, tomjerry.data.splits.UNTOUCHED_SEED):
+        scored apart and never chosen on."""
+        split = self.split
+        return split.get("kind") == "shots" and split.get("seed") == UNTOUCHED_SEED
 
     @property
     def split(self) -> dict:

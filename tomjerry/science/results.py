@@ -18,8 +18,23 @@ from tomjerry.runs.record import Run
 SPLIT_ORDER = ("shots", "blocked", "random")
 
 
-def finished(runs: list[Run], with_model: bool = False) -> list[Run]:
-    return [run for run in runs if run.finished and (run.has_model or not with_model)]
+def finished(runs: list[Run], with_model: bool = False, untouched: bool = False) -> list[Run]:
+    """The finished runs (with a model, `with_model`); runs on the untouched split
+    (tomjerry.data.splits.UNTOUCHED_SEED) only with `untouched`: every table, mean, contrast and
+    choice is built from this list, so none of them sees that split's scores."""
+    return [
+        run for run in runs if run.finished and (run.has_model or not with_model) and (untouched or not run.untouched)
+    ]
+
+
+def untouched_results(runs: list[Run]) -> list["SplitResult"]:
+    """Per setting, its runs on the untouched split (each scored there once), best on validation
+    first; [] where none ran there."""
+    spare = [run for run in finished(runs, untouched=True) if run.untouched and run.test]
+    scorings = test_set_scorings(runs)
+    settings = sorted({run.setting() for run in spare})
+    results = [split_result("shots", [run for run in spare if run.setting() == s], scorings) for s in settings]
+    return sorted(results, key=lambda result: _validation(result.runs[0]), reverse=True)
 
 
 def run_names(runs: list[Run]) -> dict[str, str]:
@@ -228,12 +243,14 @@ class Headline:
     lead: SplitResult  # on the most leakage-resistant split kind among the runs
     random: SplitResult | None  # the random split (the study's), beside it; None when lead is random
     random_setting: str | None  # the random split's setting when it is another one
+    untouched: SplitResult | None = None  # the setting on the untouched split (scored there once), if it ran there
 
 
 def headline(runs: list[Run]) -> Headline | None:
     """What Home leads with: the best setting (on validation) on the most leakage-resistant
     split kind present (shots > blocked > random), averaged over its split seeds, and the random
-    split beside it (the same setting where it ran there, else the best random-split run)."""
+    split beside it (the same setting where it ran there, else the best random-split run); and
+    the setting's score on the untouched split where it was scored there."""
     done = [run for run in finished(runs) if run.test and run.split.get("kind") in SPLIT_ORDER]
     if not done:
         return None
@@ -248,16 +265,17 @@ def headline(runs: list[Run]) -> Headline | None:
         return None
     scorings = test_set_scorings(runs)  # over every run given, not only the setting's
     lead = split_result(kind, [run for run in on_kind if run.setting() == setting], scorings)
+    untouched = next((result for result in untouched_results(runs) if result.runs[0].setting() == setting), None)
     if kind == "random":
-        return Headline(setting, lead, None, None)
+        return Headline(setting, lead, None, None, untouched)
     random = [run for run in done if run.split.get("kind") == "random"]
     same = [run for run in random if run.setting() == setting]
     if same:
-        return Headline(setting, lead, split_result("random", same, scorings), None)
+        return Headline(setting, lead, split_result("random", same, scorings), None, untouched)
     other = best_run(random, with_model=False)  # None when no run used a random split
     if other is not None:
-        return Headline(setting, lead, split_result("random", [other], scorings), other.setting())
-    return Headline(setting, lead, None, None)
+        return Headline(setting, lead, split_result("random", [other], scorings), other.setting(), untouched)
+    return Headline(setting, lead, None, None, untouched)
 
 
 def metrics_at_threshold(run: Run, threshold: float) -> dict:
