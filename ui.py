@@ -458,7 +458,7 @@ def what_the_runs_say(runs, container=st):
     labelled with their split. Cached per set of runs (the coverage simulation takes seconds)."""
     import pandas as pd
 
-    from tomjerry.science.results import best_choice
+    from tomjerry.science.results import best_choice, untouched_results, untouched_sentence
 
     state = ",".join(f"{run.run_id}:{run.state}" for run in runs)
     found = cached_answer(state, runs)
@@ -501,6 +501,8 @@ def what_the_runs_say(runs, container=st):
             container.markdown(f"Every row: {context[0]}.")
     if found.leader is not None:
         container.markdown(found.leader.sentence)
+    for result in untouched_results(runs):  # scored once on a split no choice has seen
+        container.markdown(untouched_sentence(result))
     container.caption(f"{found.method()} {found.study} Default model of the pages: {best_choice(runs).reason}.")
 
 

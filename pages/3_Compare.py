@@ -50,13 +50,14 @@ from ui import (
 )
 
 source, dataset = start_page("Compare")
-runs = finished(runs_in_use(source, dataset))
+every_run = runs_in_use(source, dataset)
+runs = finished(every_run)  # the untouched split's runs left out of every table (results.finished)
 if not runs:
     st.info("No finished run yet: start one on the Train page, then come back.")
     st.stop()
 names = run_names(runs)
 table = study_tables(runs)
-what_the_runs_say(runs)
+what_the_runs_say(every_run)  # says the untouched split's scores apart
 
 st.subheader("The study's tables, rebuilt from the run folders")
 st.caption(

@@ -56,7 +56,9 @@ def test_a_run_on_the_untouched_split_is_scored_apart_and_never_chosen_on(shippe
     import dataclasses
 
     from tomjerry.data.splits import UNTOUCHED_SEED
-    from tomjerry.science.results import finished, split_comparison, untouched_results
+    from tomjerry.science.answer import answer
+    from tomjerry.science.report import answer_html
+    from tomjerry.science.results import finished, split_comparison, untouched_results, untouched_sentence
 
     setting = headline(shipped).setting
     base = next(run for run in shipped if run.setting() == setting and run.split["kind"] == "shots")
@@ -77,3 +79,9 @@ def test_a_run_on_the_untouched_split_is_scored_apart_and_never_chosen_on(shippe
     assert lead.setting == setting and spare not in lead.lead.runs and lead.lead == headline(shipped).lead
     assert lead.untouched.runs == (spare,)
     assert headline(shipped).untouched is None
+    sentence = untouched_sentence(result)
+    assert f"untouched split (shots split, seed {UNTOUCHED_SEED}; scored there once" in sentence
+    assert f"exact match {spare.test['exact_match_accuracy']:.1%} [" in sentence
+    found = answer(runs, coverage=False)
+    assert found.contrasts == answer(shipped, coverage=False).contrasts  # no contrast includes it
+    assert "scored there once" in answer_html(found, untouched=[sentence])

@@ -518,7 +518,7 @@ def cmd_answer(args):
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset
     from tomjerry.science.answer import answer
-    from tomjerry.science.results import best_choice
+    from tomjerry.science.results import best_choice, untouched_results, untouched_sentence
 
     dataset = open_dataset(args)
     every_run = read_runs(args.artifacts)
@@ -539,6 +539,8 @@ def cmd_answer(args):
     if found.leader:
         print(found.leader.sentence)
     print(f"Best setting: {best_choice(runs).reason}.")
+    for result in untouched_results(runs):
+        print(untouched_sentence(result))
     print(f"Verdict rule: {found.rule}.")
     print(found.study)
     return 0

@@ -36,6 +36,8 @@ from tomjerry.science.results import (
     made_on,
     run_names,
     split_comparison,
+    untouched_results,
+    untouched_sentence,
 )
 from tomjerry.science.study_tables import (
     CELL_COLUMNS,
@@ -188,7 +190,7 @@ def headline_html(found: Headline | None) -> str:
     )
 
 
-def answer_html(found, best_reason: str = "") -> str:
+def answer_html(found, best_reason: str = "", untouched: list | None = None) -> str:
     """'What the runs say' (science.answer.Answer) as the report's opening section: a sentence per
     question, the table of every model x contrast, the leader, the rule and the study's figures
     labelled with their split. Every sentence is computed from the runs."""
@@ -239,6 +241,8 @@ def answer_html(found, best_reason: str = "") -> str:
         )
     if found.leader is not None:
         parts.append(f"<p>{html.escape(found.leader.sentence)}</p>")
+    for sentence in untouched or []:
+        parts.append(f"<p>{html.escape(sentence)}</p>")
     parts.append(
         "<p class='note'>"
         + html.escape(
@@ -308,6 +312,7 @@ class ReportData:
     beyond_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     answer: object = None
     best_reason: str = ""
+    untouched: list = field(default_factory=list)  # a sentence per setting scored on the untouched split
 
 
 def best_split(dataset: Dataset, best: Run | None) -> pd.DataFrame | None:
@@ -329,6 +334,7 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
     (see ReportData). `artifacts`: the artifacts folder, for the study models that were skipped.
     `examples`: how many frames the Grad-CAM section takes. Reads run folders; loads no model."""
     table = dataset.usable
+    untouched = [untouched_sentence(result) for result in untouched_results(runs)]  # before the filter below
     runs = finished(runs)
     best = best_run(runs)
     split = best_split(dataset, best)
@@ -376,6 +382,7 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
         beyond_summary=preset_summary(runs),
         answer=answer(runs),
         best_reason=best_choice(runs).reason,
+        untouched=untouched,
     )
 
 
@@ -400,7 +407,7 @@ def render_report(data: ReportData, with_gradcam: bool = True) -> str:
             "<p class='demo'><b>Demo data</b>: generated drawings, not frames of the cartoon. "
             "Every number below is about the demo set.</p>"
         )
-    out.append(answer_html(data.answer, data.best_reason))
+    out.append(answer_html(data.answer, data.best_reason, data.untouched))
     out.append("<h2>At a glance</h2>" + headline_html(data.headline))
     out.append(dataset_html(data, figures))
     out.append(splits_html(data, figures))

@@ -27,6 +27,21 @@ def finished(runs: list[Run], with_model: bool = False, untouched: bool = False)
     ]
 
 
+def untouched_sentence(result: "SplitResult") -> str:
+    """'lite1-best ... on the untouched split (shots split, seed 3; scored there once, chosen on
+    never): exact match 90.1 % [87.0, 92.9] over 51 shot groups, binary accuracy 95.0 %.'"""
+    exact, binary = result.exact_match_ci95, result.binary_accuracy_ci95
+    over = f" over {result.groups} shot groups" if result.groups else ""
+    return (
+        f"{result.runs[0].setting()} on the untouched split ({result.describe()}; scored there once, never "
+        f"chosen on): exact match {result.exact_match:.1%}"
+        + (f" [{exact[0]:.1%}, {exact[1]:.1%}]{over}" if exact else "")
+        + f", binary accuracy {result.binary_accuracy:.1%}"
+        + (f" [{binary[0]:.1%}, {binary[1]:.1%}]" if binary else "")
+        + "."
+    )
+
+
 def untouched_results(runs: list[Run]) -> list["SplitResult"]:
     """Per setting, its runs on the untouched split (each scored there once), best on validation
     first; [] where none ran there."""
