@@ -38,6 +38,8 @@ from tomjerry.science.results import (  # noqa: E402
     pooled_comparison,
     pooled_interval,
     test_frames,
+    untouched_results,
+    untouched_sentence,
 )
 
 
@@ -76,6 +78,17 @@ def settings_table(runs, scorings) -> None:
             f"| {interval(pooled['exact_match'])} ({pooled['exact_match'].groups}) "
             f"| {interval(pooled['binary_accuracy'])} | {pct(validation)} | {counts} |"
         )
+    print()
+
+
+def untouched_table(runs) -> None:
+    """The settings scored once on the untouched split (shots, UNTOUCHED_SEED), apart from the rest."""
+    found = untouched_results(runs)
+    if not found:
+        return
+    print("### The untouched split (scored once, never chosen on)\n")
+    for result in found:
+        print(f"- {untouched_sentence(result)} Test set scored {', '.join(map(str, result.test_set_scorings))} times.")
     print()
 
 
@@ -176,6 +189,7 @@ def main():
     runs = [run for run in every if run.reference and run.finished]
     scorings = test_set_scorings(every)
     settings_table(runs, scorings)
+    untouched_table(runs)
     grid_table(runs, scorings)
     preset_pairs(runs)
     facts(runs)

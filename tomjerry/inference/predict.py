@@ -10,6 +10,7 @@ asked. A bare model file gets the documented defaults (no TTA, threshold 0.5).
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ class Predictor:
                 f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px"
             )
         self.model, self.recipe, self.source, self.reference = model, recipe, source, reference
-        self._with_features = None
+        self._with_features: Any = None  # the two-output model: Keras, or its TensorFlow Lite conversion
         self.acceleration_note: str | None = None  # why `accelerate` kept Keras, where a caller keeps it
 
     @classmethod
