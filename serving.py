@@ -103,6 +103,8 @@ def role() -> Role:
         del st.query_params["key"]  # not left in the address bar for the room to read
         if key_matches(given, presenter_key(secrets=_secrets())):
             st.session_state["_presenter"] = True
+        else:  # said once, in the sidebar (presenter_box), rather than silently ignored
+            st.session_state["_wrong_key_in_address"] = True
     return role_of(on, server_address(), peer_address(), bool(st.session_state.get("_presenter")))
 
 
@@ -120,6 +122,8 @@ def presenter_box(found: Role) -> None:
             st.caption(f"Class mode: you are the presenter ({found.why}).")
             return
         expected = presenter_key(secrets=_secrets())
+        if st.session_state.pop("_wrong_key_in_address", False):
+            st.error("The key in the address (?key=) is not the presenter key.")
         typed = st.text_input(
             "Presenter key",
             type="password",
@@ -135,14 +139,41 @@ def presenter_box(found: Role) -> None:
             st.caption("No presenter key is set on this server (TOMJERRY_PRESENTER_KEY).")
 
 
+_allowed_on: dict[str, str] = {}  # session id -> the page (script hash) whose uploader set its limit
+
+
+def _page() -> str | None:
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return getattr(ctx, "page_script_hash", None) if ctx is not None else None
+
+
 def allow_uploads(max_mb: int) -> int:
     """A page shows an uploader taking files up to `max_mb` MB: this session may send such files
-    (the server refuses larger ones where they arrive). Returns max_mb, for the widget."""
+    (the server refuses larger ones where they arrive) while it stays on this page (page_started).
+    Returns max_mb, for the widget."""
     install()
     sid = session_id()
     if sid is not None:
         LIMITS.allow(sid, max_mb * 2**20)
+        page = _page()
+        if page is not None:
+            _allowed_on[sid] = page
     return max_mb
+
+
+def page_started() -> None:
+    """A page's script run starts (ui.start_page): an upload limit that another page of this
+    session set is withdrawn, so a session that left the Video page for one without an uploader
+    may send nothing. Reruns of the same page keep theirs: withdrawing it at every run start
+    would refuse a file dropped while the page reruns (its maps arriving)."""
+    sid, page = session_id(), _page()
+    if sid is None or page is None:
+        return
+    if _allowed_on.get(sid) not in (None, page):
+        LIMITS.forget(sid)
+        _allowed_on.pop(sid, None)
 
 
 # ---- where the bytes arrive -------------------------------------------------------------
@@ -204,8 +235,9 @@ def _sweep(rt) -> None:
     for table in (_arrivals, _pictures):
         for key in [key for key in table if key[0] not in live]:
             table.pop(key, None)
-    for sid in [sid for sid in _requests if sid not in live]:
-        _requests.pop(sid, None)
+    for table in (_requests, _allowed_on):
+        for sid in [sid for sid in table if sid not in live]:
+            table.pop(sid, None)
     with _timings_lock:
         _told.difference_update({key for key in _told if key[1] not in live})
     if dropped or expired:

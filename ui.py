@@ -34,7 +34,12 @@ def dataset_source():
     folder the presenter chose, else the server's configured one)."""
     you = serving.role()
     serving.presenter_box(you)
+    changed = False
     if you.may_pick_dataset:
+        if you.class_mode and "data_path" not in st.session_state:
+            # A presenter's new session (a reload, a second tab) starts from the class's dataset:
+            # starting from the default reset what the whole audience sees.
+            st.session_state["data_path"] = serving.CLASS_DATASET.get()
         chosen = st.session_state.get("data_path") or None
         with st.sidebar:
             typed = st.text_input(
@@ -47,12 +52,13 @@ def dataset_source():
             if typed.strip() != (chosen or ""):
                 st.session_state["data_path"] = typed.strip() or None
                 chosen = st.session_state["data_path"]
+                changed = True
     else:
         chosen = serving.CLASS_DATASET.get()
         st.sidebar.caption(you.refusal(DATASET_ACTION))
     try:
         source = find_dataset(chosen)
-        if you.class_mode and you.presenter:
+        if you.class_mode and you.presenter and changed:
             serving.CLASS_DATASET.set(chosen)  # what the audience sees from now on
     except ValueError as error:
         st.sidebar.error(str(error))
@@ -92,6 +98,7 @@ def start_page(title: str, caption: str | None = None, tab: str | None = None, i
     the demo-data banner, and the scanned dataset (one that cannot be read stops the page with the
     reason). Returns (source, dataset): the DataSource and its tomjerry.data.dataset.Dataset."""
     st.set_page_config(page_title=tab or f"{title} · tomjerry", page_icon=icon, layout="wide")
+    serving.page_started()  # an upload limit another page set is withdrawn
     st.title(title)
     if caption:
         st.caption(caption)

@@ -85,7 +85,10 @@ moved = (
 )
 answers.caption(f"Model: {name} · decision threshold {threshold:g}{moved} (settings below).")
 if not files:
-    answers.caption("Drop one or more images above.")
+    answers.caption(
+        f"Drop one or more images above, each up to {MAX_BYTES // 2**20} MB. A larger file is refused by the "
+        "uploader (a red mark beside its name, the reason on hover) and gets no verdict."
+    )
     st.stop()
 
 # Verdicts first, for every file (one pass of the model for all); Grad-CAM (slower) fills in below

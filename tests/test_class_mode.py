@@ -265,6 +265,51 @@ def test_the_audience_sees_the_dataset_the_presenter_chose(monkeypatch, demo_roo
     assert str(other) in " ".join(m.value for m in student.markdown)
 
 
+def test_a_second_presenter_session_keeps_the_class_dataset(monkeypatch, demo_root, tmp_path):
+    """A presenter who reloads or opens a second tab starts from the class's dataset: each
+    presenter page run wrote its own (empty, the default) folder over it, so the audience's
+    dataset changed back behind the presenter's back."""
+    other = shutil.copytree(demo_root, tmp_path / "class-data")
+    presenter = open_page("home.py", monkeypatch, demo_root, tmp_path / "artifacts", query={"key": KEY})
+    labelled(presenter.sidebar, "text_input", "Dataset folder")[0].input(str(other)).run()
+    second = open_page("pages/1_Data.py", monkeypatch, demo_root, tmp_path / "artifacts", query={"key": KEY})
+    assert not second.exception, second.exception
+    assert labelled(second.sidebar, "text_input", "Dataset folder")[0].value == str(other)
+    assert serving.CLASS_DATASET.get() == str(other)
+    student = open_page("home.py", monkeypatch, demo_root, tmp_path / "artifacts")
+    assert str(other) in " ".join(m.value for m in student.markdown)
+
+
+def test_a_wrong_key_in_the_address_is_said(monkeypatch, demo_root, tmp_path):
+    app = open_page("pages/2_Train.py", monkeypatch, demo_root, tmp_path, query={"key": "wrong"})
+    assert launch_button(app).disabled
+    assert "The key in the address (?key=) is not the presenter key." in [e.value for e in app.sidebar.error]
+    assert "key" not in app.query_params
+
+
+def test_an_upload_limit_ends_when_the_session_leaves_its_page(monkeypatch, demo_root, finished_artifacts):
+    """Video's 200 MB limit held on after the student went to a page without an uploader; now the
+    next page's run withdraws it (a rerun of the same page keeps it)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setattr(serving, "LIMITS", UploadLimits())
+    monkeypatch.setattr(serving, "_allowed_on", {})
+    monkeypatch.setenv("TOMJERRY_DATA", str(demo_root))
+    monkeypatch.setenv("TOMJERRY_ARTIFACTS", str(finished_artifacts))
+    monkeypatch.setenv("TOMJERRY_CLASS", "1")
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    app.switch_page("pages/7_Video.py").run()
+    assert not app.exception, app.exception
+    (session,) = serving.LIMITS.sessions()
+    assert serving.LIMITS.limit(session) > 100 * MB
+    app.run()  # a rerun of the same page keeps it
+    assert serving.LIMITS.limit(session) > 100 * MB
+    app.switch_page("pages/1_Data.py").run()
+    assert not app.exception, app.exception
+    assert serving.LIMITS.limit(session) == 0
+    assert serving.LIMITS.refusal(session, 1, 0) == "this page takes no uploads"
+
+
 def test_the_audience_cannot_cancel_or_resume_a_run(monkeypatch, demo_root, finished_artifacts, tmp_path):
     artifacts = tmp_path / "artifacts"
     shutil.copytree(finished_artifacts, artifacts)
