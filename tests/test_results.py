@@ -71,6 +71,7 @@ def test_run_names_are_distinct_and_name_the_split():
         "efficientnet_lite1 lite1-best · random 42 · 240 px · TTA",
         "efficientnet_lite1 lite1-best · shots 1 · 240 px · TTA",
         "efficientnet_lite1 lite1-best · shots 2 · 240 px · TTA",
+        "efficientnet_lite1 lite1-best · shots 3 · 240 px · TTA",  # the untouched split, named like any other
         "efficientnet_lite1 lite1-best · shots 42 · 240 px · TTA",
     ]
 
@@ -95,7 +96,9 @@ def test_headline_leads_with_the_shots_split_and_shows_the_random_one():
     assert found.setting == "efficientnet_lite1 lite1-best · 240 px · TTA"
     assert found.lead.kind == "shots" and found.lead.seeds == [1, 2, 42]
     assert found.lead.describe() == "shots split, mean of 3 seeds (1, 2, 42)"
-    shots = [run for run in runs if run.split.get("kind") == "shots" and run.preset == "lite1-best"]
+    shots = [
+        run for run in runs if run.split.get("kind") == "shots" and run.preset == "lite1-best" and not run.untouched
+    ]
     assert found.lead.exact_match == pytest.approx(np.mean([run.test["exact_match_accuracy"] for run in shots]))
     random = next(run for run in runs if run.split.get("kind") == "random" and run.preset == "lite1-best")
     assert found.random.kind == "random" and found.random.describe() == "random split, seed 42"

@@ -51,7 +51,12 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
     ours. `preset` is empty for the study's cells (model x variant) and names the preset of
     work beyond the study (e.g. lite0-best); `split` is the split kind with its seed."""
     # (run, its config): a finished run always has one; the pair keeps that known to the type checker.
-    done = [(run, run.config) for run in runs if run.state == states.FINISHED and run.config is not None]
+    # The untouched split's runs are in no table (tomjerry.science.results.finished says why).
+    done = [
+        (run, run.config)
+        for run in runs
+        if run.state == states.FINISHED and run.config is not None and not run.untouched
+    ]
     names = run_names([run for run, _ in done])
     rows = []
     bases = {
