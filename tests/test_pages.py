@@ -429,7 +429,7 @@ def shipped_settings() -> dict[str, dict[str, set[str]]]:
     blocked, random, file, in that order) -> setting -> the seeds it ran on."""
     found: dict[str, dict[str, set[str]]] = {}
     for run in read_runs(ROOT / "artifacts"):
-        if run.reference and run.finished and run.preset and run.test:
+        if run.reference and run.finished and run.preset and run.test and not run.untouched:  # in no table
             kind = run.split.get("kind") or "file"
             found.setdefault(kind, {}).setdefault(run.setting(), set()).add(str(run.split.get("seed")))
     order = ("shots", "blocked", "random", "file")
@@ -501,7 +501,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             lead = [
                 run
                 for run in read_runs(ROOT / "artifacts")
-                if run.split.get("kind") == "shots" and run.preset == "lite1-best"
+                if run.split.get("kind") == "shots" and run.preset == "lite1-best" and not run.untouched
             ]
             exact = pooled_interval(sorted(lead, key=lambda run: run.split["seed"]))["exact_match"]
             pooled = (
@@ -509,6 +509,13 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
                 f"over {exact.groups} shot groups"
             )
             assert pooled in [c.value for c in app.markdown], [c.value for c in app.markdown]
+            # The untouched split's score of the same setting, apart (its one run and its interval).
+            spare = [run for run in read_runs(ROOT / "artifacts") if run.untouched and run.preset == "lite1-best"]
+            if spare:
+                alone = pooled_interval(spare)["exact_match"]
+                line = f"seed {spare[0].split['seed']}; 95 % interval {alone.low:.1%} to {alone.high:.1%}"
+                assert any(c.value.startswith(line) for c in app.markdown), [c.value for c in app.markdown]
+                assert any("untouched" in c.value for c in app.caption)
     out = tmp_path / "report.html"
     result = subprocess.run(
         [
@@ -564,7 +571,7 @@ def test_galleries_only_from_the_runs_own_dataset(monkeypatch, demo_root, mixed_
     app = open_page("pages/3_Compare.py", monkeypatch, demo_root, mixed_artifacts)
     app.sidebar.toggle(key="all_runs").set_value(True).run()
     demo = next(run for run in read_runs(mixed_artifacts) if not run.reference)
-    real = next(run for run in read_runs(mixed_artifacts) if run.reference)
+    real = next(run for run in read_runs(mixed_artifacts) if run.reference and not run.untouched)
     detail = next(box.key for box in app.selectbox if box.key.startswith("detail_run"))
     app.selectbox(key=detail).set_value(demo.run_id).run()
     app.slider(key="threshold").set_value(0.3).run()
