@@ -91,7 +91,7 @@ else:
     if found.untouched is not None:
         # The split no choice has seen: the honest estimate of the chosen setting on new shots.
         st.caption(
-            f"On the **untouched** split ({found.untouched.describe()}): no preset, rule or model was chosen "
+            f"On the **untouched** split (shots, seed {found.untouched.seeds[0]}): no preset, rule or model was chosen "
             "on it; it scores the final setting once, apart from every mean and table."
         )
         scores(found.untouched)
