@@ -80,13 +80,13 @@ def test_a_run_on_the_untouched_split_is_scored_apart_and_never_chosen_on(shippe
     assert best_choice(runs).setting == best_choice(shipped).setting  # 99.9 % on validation does not choose
     assert str(UNTOUCHED_SEED) not in split_comparison(runs).seeds.str.cat(sep=", ").split(", ")
     (result,) = untouched_results(runs)
-    assert result.runs == (spare,) and result.describe() == f"untouched shots split, seed {UNTOUCHED_SEED}"
+    assert result.runs == (spare,) and result.describe() == f"untouched split, seed {UNTOUCHED_SEED}"
     lead = headline(runs)
     assert lead.setting == setting and spare not in lead.lead.runs and lead.lead == headline(shipped).lead
     assert lead.untouched.runs == (spare,)
     assert headline(shipped).untouched is None
     sentence = untouched_sentence(result)
-    assert f"on the untouched shots split, seed {UNTOUCHED_SEED} (scored there once, never chosen on)" in sentence
+    assert f"on the untouched split, seed {UNTOUCHED_SEED} (scored there once, never chosen on)" in sentence
     assert f"exact match {spare.test['exact_match_accuracy']:.1%} [" in sentence
     found = answer(runs, coverage=False)
     assert found.contrasts == answer(shipped, coverage=False).contrasts  # no contrast includes it

@@ -16,7 +16,7 @@ from tomjerry.runs.record import Run
 
 # Most leakage-resistant first: whole shots on one side, then blocks of frames, then frames.
 SPLIT_ORDER = ("shots", "blocked", "random")
-UNTOUCHED = "untouched shots"  # the split kind the untouched split's results are shown under
+UNTOUCHED = "untouched"  # the split kind its results are shown under ("untouched split, seed 3")
 
 
 def finished(runs: list[Run], with_model: bool = False, untouched: bool = False) -> list[Run]:
@@ -29,7 +29,7 @@ def finished(runs: list[Run], with_model: bool = False, untouched: bool = False)
 
 
 def untouched_sentence(result: "SplitResult") -> str:
-    """'lite1-best ... on the untouched shots split, seed 3 (scored there once, never chosen on):
+    """'lite1-best ... on the untouched split, seed 3 (scored there once, never chosen on):
     exact match 90.1 % [87.0, 92.9] over 51 shot groups, binary accuracy 95.0 % [...].'"""
     exact, binary = result.exact_match_ci95, result.binary_accuracy_ci95
     over = f" over {result.groups} shot groups" if result.groups else ""
@@ -49,7 +49,7 @@ def untouched_results(runs: list[Run]) -> list["SplitResult"]:
     spare = [run for run in finished(runs, untouched=True) if run.untouched and run.test]
     scorings = test_set_scorings(runs)
     settings = sorted({run.setting() for run in spare})
-    # Named apart ("untouched shots split, seed 3"): Home shows it beside the pooled shots seeds.
+    # Named apart ("untouched split, seed 3"): Home shows it beside the pooled shots seeds.
     results = [split_result(UNTOUCHED, [run for run in spare if run.setting() == s], scorings) for s in settings]
     return sorted(results, key=lambda result: _validation(result.runs[0]), reverse=True)
 
