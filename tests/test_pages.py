@@ -467,6 +467,10 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, (
             page
         )  # ... the demo one not
+        if page in ("pages/3_Compare.py", "pages/6_Report.py") and any(
+            run.untouched for run in read_runs(ROOT / "artifacts")
+        ):
+            assert "on the untouched split, seed" in shown, page  # What the runs say, apart from every table
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
             assert app.selectbox(key="study_split").options == ["shots 42"]
