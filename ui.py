@@ -58,6 +58,10 @@ def dataset_source():
         st.sidebar.caption(you.refusal(DATASET_ACTION))
     try:
         source = find_dataset(chosen)
+        if chosen and source.origin == "argument":  # said as a user reads it, not as the discovery code names it
+            source = dataclasses.replace(
+                source, origin="chosen by the presenter" if you.class_mode else "typed in the sidebar"
+            )
         if you.class_mode and you.presenter and changed:
             serving.CLASS_DATASET.set(chosen)  # what the audience sees from now on
     except ValueError as error:

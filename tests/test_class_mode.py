@@ -280,6 +280,20 @@ def test_a_second_presenter_session_keeps_the_class_dataset(monkeypatch, demo_ro
     assert str(other) in " ".join(m.value for m in student.markdown)
 
 
+def test_the_audience_is_told_the_presenter_chose_the_dataset(monkeypatch, demo_root, tmp_path):
+    """Where a typed folder came from is said as a user reads it ('chosen by the presenter'), not
+    as the discovery code names it ('argument'). A copy without the demo marker, so its origin shows."""
+    from tomjerry.data.discovery import DEMO_MARKER
+
+    other = shutil.copytree(demo_root, tmp_path / "class-data")
+    (other / DEMO_MARKER).unlink()
+    presenter = open_page("home.py", monkeypatch, demo_root, tmp_path / "artifacts", query={"key": KEY})
+    labelled(presenter.sidebar, "text_input", "Dataset folder")[0].input(str(other)).run()
+    student = open_page("home.py", monkeypatch, demo_root, tmp_path / "artifacts")
+    shown = " ".join(m.value for m in student.markdown) + captions(student)
+    assert f"{other}` — chosen by the presenter" in shown and "argument" not in shown
+
+
 def test_a_wrong_key_in_the_address_is_said(monkeypatch, demo_root, tmp_path):
     app = open_page("pages/2_Train.py", monkeypatch, demo_root, tmp_path, query={"key": "wrong"})
     assert launch_button(app).disabled
