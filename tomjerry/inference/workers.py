@@ -31,60 +31,32 @@ def _lower_priority(nice: int) -> None:
         pass
 
 
-class Worker:
-    """One thread (or, with `process=True`, one child process) that runs keyed jobs in the order they
-    come, each once.
+class _KeyedFutures:
+    """The keyed store Worker and Batcher share: one Future per key, the done ones kept until
+    `max_entries` newer keys push them out (one in flight is never dropped). Subclasses call
+    `_keep` under `self._lock`."""
 
-    `submit(key, job, *args)` gives the Future of `job(*args)` under `key`: the one already queued,
-    running or done, or a new one (a job that failed is run again). Done results stay until
-    `max_entries` newer keys push them out (a job in flight is never dropped). `nice` lowers the
-    worker's scheduling priority by that much. A process worker's job and arguments must pickle (a
-    module-level function); the process is started (Python's spawn, no fork of a threaded server)
-    on the first job."""
-
-    def __init__(self, name: str, max_entries: int = 256, nice: int = 0, process: bool = False):
+    def __init__(self, max_entries: int, lock):
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
-        self.name, self.max_entries, self.process = name, max_entries, process
-        if process:
-            import multiprocessing
-
-            self._pool: Executor = ProcessPoolExecutor(
-                max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=partial(_lower_priority, nice) if nice else None,  # a partial pickles
-            )
-            # At exit concurrent.futures waits for the job in flight (a model still loading took the
-            # server past its 20 s to stop); a map is worth nothing once the server goes. Hooks of
-            # threading's exit run last-registered first, so this one runs before that wait.
-            threading._register_atexit(self._stop_process)  # type: ignore[attr-defined]  # private, not in typeshed
-        else:
-            self._pool = ThreadPoolExecutor(
-                max_workers=1,
-                thread_name_prefix=name,
-                initializer=(lambda: _lower_priority(nice)) if nice else None,
-            )
-        self._lock = threading.Lock()
+        self.max_entries = max_entries
+        self._lock = lock
         self._jobs: OrderedDict[Hashable, Future] = OrderedDict()
 
-    def submit(self, key: Hashable, job: Callable, *args) -> Future:
-        with self._lock:
-            future = self._jobs.get(key)
-            if future is not None and not (future.done() and future.exception() is not None):
-                self._jobs.move_to_end(key)
-                return future
-            future = self._pool.submit(job, *args)
-            self._jobs[key] = future
-            self._trim()
+    def _keep(self, key: Hashable, make: Callable[[], Future]) -> Future:
+        """The Future under `key` when it is queued, running or done without error (now the newest
+        key), else the one `make()` starts, kept under `key` (a job that failed is run again)."""
+        future = self._jobs.get(key)
+        if future is not None and not (future.done() and future.exception() is not None):
+            self._jobs.move_to_end(key)
             return future
-
-    def _stop_process(self) -> None:
-        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
-            process.terminate()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        future = make()
+        self._jobs[key] = future
+        self._trim()
+        return future
 
     def ready(self, key: Hashable):
-        """The result under `key` when its job is done (raising what the job raised), else None."""
+        """The result under `key` when it is done (raising what its job raised), else None."""
         with self._lock:
             future = self._jobs.get(key)
         if future is None or not future.done():
@@ -106,7 +78,50 @@ class Worker:
             del self._jobs[key]
 
 
-class Batcher:
+class Worker(_KeyedFutures):
+    """One thread (or, with `process=True`, one child process) that runs keyed jobs in the order they
+    come, each once.
+
+    `submit(key, job, *args)` gives the Future of `job(*args)` under `key`: the one already queued,
+    running or done, or a new one (a job that failed is run again). Done results stay until
+    `max_entries` newer keys push them out (a job in flight is never dropped). `nice` lowers the
+    worker's scheduling priority by that much. A process worker's job and arguments must pickle (a
+    module-level function); the process is started (Python's spawn, no fork of a threaded server)
+    on the first job."""
+
+    def __init__(self, name: str, max_entries: int = 256, nice: int = 0, process: bool = False):
+        super().__init__(max_entries, threading.Lock())
+        self.name, self.process = name, process
+        if process:
+            import multiprocessing
+
+            self._pool: Executor = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=partial(_lower_priority, nice) if nice else None,  # a partial pickles
+            )
+            # At exit concurrent.futures waits for the job in flight (a model still loading took the
+            # server past its 20 s to stop); a map is worth nothing once the server goes. Hooks of
+            # threading's exit run last-registered first, so this one runs before that wait.
+            threading._register_atexit(self._stop_process)  # type: ignore[attr-defined]  # private, not in typeshed
+        else:
+            self._pool = ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix=name,
+                initializer=(lambda: _lower_priority(nice)) if nice else None,
+            )
+
+    def submit(self, key: Hashable, job: Callable, *args) -> Future:
+        with self._lock:
+            return self._keep(key, lambda: self._pool.submit(job, *args))
+
+    def _stop_process(self) -> None:
+        for process in list((getattr(self._pool, "_processes", None) or {}).values()):
+            process.terminate()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class Batcher(_KeyedFutures):
     """One thread that runs keyed items through `run_batch` several at a time: every item queued
     while a batch runs goes into the next one (at most `max_batch` items a batch, oldest first).
 
@@ -122,25 +137,22 @@ class Batcher:
     sixteen calls (benchmarks/class_load.py)."""
 
     def __init__(self, name: str, run_batch: Callable[[list], list], max_batch: int = 16, max_entries: int = 256):
-        if max_batch < 1 or max_entries < 1:
-            raise ValueError("max_batch and max_entries must each be at least 1")
-        self.name, self.run_batch, self.max_batch, self.max_entries = name, run_batch, max_batch, max_entries
-        self._lock = threading.Condition()
-        self._jobs: OrderedDict[Hashable, Future] = OrderedDict()
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        super().__init__(max_entries, threading.Condition())
+        self.name, self.run_batch, self.max_batch = name, run_batch, max_batch
         self._queue: list[tuple[object, Future]] = []
         self._thread: threading.Thread | None = None
         self.batches: list[int] = []  # the size of each batch run, most recent last (at most 1000 kept)
 
     def submit(self, key: Hashable, item) -> Future:
-        with self._lock:
-            future = self._jobs.get(key)
-            if future is not None and not (future.done() and future.exception() is not None):
-                self._jobs.move_to_end(key)
-                return future
-            future = Future()
-            self._jobs[key] = future
+        def queued() -> Future:
+            future: Future = Future()
             self._queue.append((item, future))
-            self._trim()
+            return future
+
+        with self._lock:
+            future = self._keep(key, queued)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
@@ -169,28 +181,6 @@ class Batcher:
                     future.set_exception(result)
                 else:
                     future.set_result(result)
-
-    def ready(self, key: Hashable):
-        """The result under `key` when it is done (raising what the item raised), else None."""
-        with self._lock:
-            future = self._jobs.get(key)
-        if future is None or not future.done():
-            return None
-        return future.result()
-
-    def pending(self) -> int:
-        """Items queued or running."""
-        with self._lock:
-            return sum(not future.done() for future in self._jobs.values())
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._jobs)
-
-    def _trim(self) -> None:
-        extra = len(self._jobs) - self.max_entries
-        for key in [key for key, future in self._jobs.items() if future.done()][: max(extra, 0)]:
-            del self._jobs[key]
 
 
 def predict_batch(items: list) -> list:
