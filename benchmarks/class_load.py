@@ -25,29 +25,23 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+sys.path.insert(0, str(ROOT / "tests"))
+from local_app import CHROMIUM, start_app  # noqa: E402  (the browser tests' way to serve the app)
+from local_app import FLAGS as BROWSER_FLAGS  # noqa: E402
+
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    *BROWSER_FLAGS,
     # Thirty tabs of one browser stand for thirty devices: none may be throttled as a background tab.
     "--disable-renderer-backgrounding",
     "--disable-background-timer-throttling",
@@ -55,12 +49,6 @@ FLAGS = [
 ]
 FRAMES = 3
 SERVER_CORE, BROWSER_CORE = 0, 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def p95(values):
@@ -145,37 +133,14 @@ def pick_frames(count: int, data: str | None) -> tuple[list[Path], str]:
     return files[::step][:count], source_text
 
 
-def start_server(port: int, timings: Path, data: str | None, log: Path):
-    env = dict(os.environ, TOMJERRY_TIMINGS=str(timings), TOMJERRY_CLASS="1")
+def start_server(timings: Path, data: str | None, log: Path):
+    env = {"TOMJERRY_TIMINGS": str(timings), "TOMJERRY_CLASS": "1"}
     if data:
         env["TOMJERRY_DATA"] = data
-    command = [
-        "taskset",
-        "-c",
-        str(SERVER_CORE),
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("streamlit did not become healthy in 90 s")
+    try:
+        return start_app(env, 90, log=log.open("w"), prefix=("taskset", "-c", str(SERVER_CORE)))
+    except RuntimeError as error:
+        raise SystemExit(str(error)) from None
 
 
 VERDICTS_SHOWN = """n => [...document.querySelectorAll("[data-testid='stMetricLabel']")]
@@ -279,8 +244,7 @@ def main():
     frames, frames_text = pick_frames(FRAMES * (sum(args.sessions) + 1), args.data)
     work = Path(tempfile.mkdtemp(prefix="class-load-"))
     timings = work / "timings.jsonl"
-    port = free_port()
-    process, url = start_server(port, timings, args.data, work / "server.log")
+    process, url = start_server(timings, args.data, work / "server.log")
     os.sched_setaffinity(0, {BROWSER_CORE})  # this process and the Chromium it starts: the other core
     monitor = Monitor(process.pid)
     report = {"frames": frames_text, "load_before": os.getloadavg(), "results": []}

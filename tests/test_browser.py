@@ -3,19 +3,13 @@
 uploaded frame."""
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import cv2
 import numpy as np
 import pytest
 from conftest import ROOT, scaled
+from local_app import CHROMIUM, FLAGS, start_app
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PAGES = {
     "home": ("", "Tom, Jerry, both or neither?"),
@@ -36,47 +30,13 @@ pytestmark = [
 ]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_root, finished_artifacts):
-    artifacts = finished_artifacts  # the suite's one real fit; the pages only read it
-    port = free_port()
-    env = dict(os.environ, TOMJERRY_DATA=str(demo_root), TOMJERRY_ARTIFACTS=str(artifacts))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + scaled(60)
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail(f"streamlit did not become healthy in {scaled(60):.0f} s")
+    env = {"TOMJERRY_DATA": str(demo_root), "TOMJERRY_ARTIFACTS": str(finished_artifacts)}  # the pages only read it
+    try:
+        process, url = start_app(env, scaled(60))
+    except RuntimeError as error:
+        pytest.fail(str(error))
     yield url
     process.terminate()
     process.wait(timeout=scaled(20))
@@ -87,17 +47,7 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
-        )
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 2200})
         yield page
         browser.close()

@@ -4,24 +4,13 @@ no dataset, still gets a verdict on Predict, and a direct upload over Predict's 
 student's own session is refused by the server (413) where the bytes arrive."""
 
 import os
-import time
 
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT
-from test_browser import CHROMIUM, free_port
+from local_app import CHROMIUM, FLAGS, start_app
 
 KEY = "tom-chases-jerry"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,32 +22,16 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def class_server(demo_root, finished_artifacts):
-    import subprocess
-    import sys
-    import urllib.request
-
-    port = free_port()
-    env = dict(
-        os.environ,
-        TOMJERRY_DATA=str(demo_root),
-        TOMJERRY_ARTIFACTS=str(finished_artifacts),
-        TOMJERRY_CLASS="1",
-        TOMJERRY_PRESENTER_KEY=KEY,
-    )
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not become healthy in 90 s")
+    env = {
+        "TOMJERRY_DATA": str(demo_root),
+        "TOMJERRY_ARTIFACTS": str(finished_artifacts),
+        "TOMJERRY_CLASS": "1",
+        "TOMJERRY_PRESENTER_KEY": KEY,
+    }
+    try:
+        process, url = start_app(env, 90)
+    except RuntimeError as error:
+        pytest.fail(str(error))
     yield url
     process.terminate()
     process.wait(timeout=20)
