@@ -213,7 +213,8 @@ def predict_uploads(run_dir, uploads) -> list:
     each answer is kept per run and picture, so a rerun (one more upload, the threshold slider)
     does not classify the pictures already shown again. Each Prediction is the session's own copy.
     ValueError as load_predictor."""
-    predictor, key = load_predictor(run_dir), _predictor_key(run_dir)
+    key = _predictor_key(run_dir)
+    predictor = cached_predictor(*key)  # load_predictor, with the key it would read again
     futures = [
         VERDICTS.submit((*key, hashlib.sha1(data).hexdigest(), name), (predictor, data, name)) for data, name in uploads
     ]

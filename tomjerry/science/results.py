@@ -43,11 +43,11 @@ def untouched_sentence(result: "SplitResult") -> str:
     )
 
 
-def untouched_results(runs: list[Run]) -> list["SplitResult"]:
+def untouched_results(runs: list[Run], scorings: dict | None = None) -> list["SplitResult"]:
     """Per setting, its runs on the untouched split (each scored there once), best on validation
-    first; [] where none ran there."""
+    first; [] where none ran there. scorings: as split_result's, counted here when not given."""
     spare = [run for run in finished(runs, untouched=True) if run.untouched and run.test]
-    scorings = test_set_scorings(runs)
+    scorings = test_set_scorings(runs) if scorings is None else scorings
     settings = sorted({run.setting() for run in spare})
     # Named apart ("untouched split, seed 3"): Home shows it beside the pooled shots seeds.
     results = [split_result(UNTOUCHED, [run for run in spare if run.setting() == s], scorings) for s in settings]
@@ -282,7 +282,9 @@ def headline(runs: list[Run]) -> Headline | None:
         return None
     scorings = test_set_scorings(runs)  # over every run given, not only the setting's
     lead = split_result(kind, [run for run in on_kind if run.setting() == setting], scorings)
-    untouched = next((result for result in untouched_results(runs) if result.runs[0].setting() == setting), None)
+    untouched = next(
+        (result for result in untouched_results(runs, scorings) if result.runs[0].setting() == setting), None
+    )
     if kind == "random":
         return Headline(setting, lead, None, None, untouched)
     random = [run for run in done if run.split.get("kind") == "random"]
