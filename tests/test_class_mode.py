@@ -349,3 +349,12 @@ def test_the_audience_predicts(monkeypatch, demo_root, finished_artifacts):
     shown = [m.label for m in app.metric] + [m.value for m in app.markdown] + [m.value for m in app.caption]
     assert any("Verdict" in text or "p(tom)" in text for text in shown), shown  # the page's layout may change
     assert not app.error, [e.value for e in app.error]
+
+
+def test_streamlit_does_not_collect_garbage_after_every_script_run():
+    """Streamlit's gc.collect(2) after each run held the GIL about 0.2 s with TensorFlow loaded,
+    two thirds of the server's CPU with ten students (README, Running a class): it stays off."""
+    import tomllib
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["runner"]["postScriptGC"] is False  # Streamlit's default is True

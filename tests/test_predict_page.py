@@ -139,6 +139,10 @@ def test_predict_opens_on_the_uploader_with_the_settings_folded_below(monkeypatc
     # The model and threshold in use stay in sight above the fold.
     context = [c.value for c in app.caption if c.value.startswith("Model: ")]
     assert context and "decision threshold" in context[0]
+    # How a file over the limit shows, said before any is dropped (the uploader only marks it red).
+    assert any("each up to 20 MB. A larger file is refused" in c.value for c in app.caption)
+    # The served model runs through TensorFlow Lite, and the recipe's caption says so.
+    assert any("Run through TensorFlow Lite" in c.value for c in settings.caption), [c.value for c in settings.caption]
 
     app.file_uploader(key="frames").set_value(
         [("frame.png", png(np.full((90, 160, 3), 120, np.uint8)), "image/png")]
