@@ -14,6 +14,7 @@ from tomjerry.config import (
     preset_changes,
     preset_minutes_text,
 )
+from tomjerry.data.decoding import size_text
 from tomjerry.lab.classroom import RUN_ACTIONS
 from tomjerry.lab.launcher import RunBusy, cancel, launch, launch_study, resume
 from tomjerry.lab.study import PRESETS
@@ -187,7 +188,7 @@ def live(run_id):
         finished_run = read_run(run_dir)
         split = finished_run.split
         tested_on = f"{split.get('kind', 'its')} split" + (f" {split['seed']}" if split.get("seed") is not None else "")
-        size = f", {finished_run.config.image_size} px" if finished_run.config else ""
+        size = f", {size_text(finished_run.config.input_shape)}" if finished_run.config else ""
         st.success(
             f"Finished: on the test frames of the {tested_on}{size}, binary accuracy "
             f"{status.get('test_binary_accuracy', 0):.2%}, exact match {status.get('test_exact_match', 0):.2%}. "

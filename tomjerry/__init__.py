@@ -10,7 +10,7 @@ list, never one above it, and no module imports itself round in a cycle (tests/t
     training/   fit, tune, cached features, scoring, a run's data
     inference/  predictor and recipe, Grad-CAM, novelty, TFLite runtime, video, timeline
     runs/       the run-folder store only: folder, states, status, record, table, provenance
-    config.py   the frozen RunConfig (imports models.specs only)
+    config.py   the frozen RunConfig (imports models.specs and data.decoding's input shapes)
     models/     specs, builders, EfficientNet-Lite, weight reader, model files
     data/       discovery, demo, download, dataset, decoding, images, pipeline, eda, shots, splits
     metrics/    evaluation, stats, selection (pure numpy / pandas)

@@ -279,7 +279,7 @@ def cmd_predict(args):
     else:
         recipe = predictor.recipe
         print(
-            f"model {args.model}: {recipe.input_size} px, TTA {'on' if recipe.tta else 'off'}, "
+            f"model {args.model}: {recipe.size_text}, TTA {'on' if recipe.tta else 'off'}, "
             f"threshold {recipe.threshold:g} ({recipe.threshold_source})",
             file=sys.stderr,
         )

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tomjerry.data.decoding import INPUT_ASPECTS, input_shape
 from tomjerry.models.specs import SPECS, check_model
 
 VARIANTS = ("base", "tuned", "augmented")
@@ -67,6 +68,15 @@ class RunConfig:
         minimum=32,
         maximum=1024,
         step=16,
+    )
+    input_aspect: str = option(
+        "1:1",
+        "the model's input shape: 1:1 squeezes the 16:9 frame into a square of the image size (as the "
+        "study), halving its horizontal detail; 16:9 keeps the frame's shape, the image size high and "
+        "16/9 as wide (240 -> 240x424)",
+        kind="choice",
+        label="Input shape",
+        choices=INPUT_ASPECTS,
     )
     epochs: int = option(10, "passes over the training frames", kind="int", label="Epochs", minimum=1, maximum=500)
     batch_size: int = option(
@@ -245,6 +255,8 @@ class RunConfig:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}")
         if self.weights not in ("imagenet", "none"):
             raise ValueError("weights must be imagenet or none")
+        if self.input_aspect not in INPUT_ASPECTS:
+            raise ValueError(f"input_aspect must be one of {', '.join(INPUT_ASPECTS)}, not {self.input_aspect!r}")
         if self.augmentation not in ("study", "light"):
             raise ValueError("augmentation must be study or light")
         if self.lr_schedule not in ("constant", "cosine"):
@@ -252,6 +264,11 @@ class RunConfig:
         if self.strategy not in ("auto", "default", "mirrored", "multiworker"):
             raise ValueError("strategy must be auto, default, mirrored or multiworker")
         object.__setattr__(self, "tags", tuple(self.tags))
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(height, width) of the model's input in pixels: image_size square, or 16:9."""
+        return input_shape(self.image_size, self.input_aspect)
 
     def replace(self, **changes) -> "RunConfig":
         return dataclasses.replace(self, **changes)
@@ -282,7 +299,8 @@ class RunConfig:
             parts.append("+aug")
         if self.weights == "none" and SPECS[self.model].pretrained:
             parts.append("(random init)")
-        return " ".join(parts) + f" @{self.image_size}"
+        height, width = self.input_shape
+        return " ".join(parts) + (f" @{height}" if height == width else f" @{height}x{width}")
 
 
 @dataclass(frozen=True)
@@ -380,6 +398,7 @@ NOT_A_CHANGE_OF_SETTING = (
     "strategy",
     "mixed_precision",
     "image_size",
+    "input_aspect",
     "tta",
 )
 

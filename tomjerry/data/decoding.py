@@ -40,6 +40,39 @@ FRAME_ASPECT = 16 / 9  # every training frame: 1280x720, 854x480, resized to 480
 ASPECT_TOLERANCE = 0.05
 BAR_RANGE = 24  # a bar line: every pixel within 24 levels of the others in each channel
 
+# The model's input: a square of `size` (the study squeezes the 16:9 frame into 224x224, halving its
+# horizontal detail), or the frame's own shape, `size` high and 16/9 as wide, rounded to 8 pixels
+# (240 -> 240x424, 224 -> 224x400) so every stride-2 stage of the EfficientNets halves it evenly
+# for three stages.
+INPUT_ASPECTS = ("1:1", "16:9")
+ImageSize = int | tuple[int, int]  # a square's side, or (height, width), pixels
+
+
+def input_shape(size: int, aspect: str = "1:1") -> tuple[int, int]:
+    """(height, width) in pixels of a model input `size` high with the given aspect ("1:1" or
+    "16:9"). Raises ValueError for another aspect."""
+    if aspect == "1:1":
+        return int(size), int(size)
+    if aspect == "16:9":
+        return int(size), int(8 * round(size * FRAME_ASPECT / 8))
+    raise ValueError(f"input aspect must be one of {', '.join(INPUT_ASPECTS)}, not {aspect!r}")
+
+
+def height_width(size: ImageSize) -> tuple[int, int]:
+    """(height, width) of an image size given as a square's side or as (height, width)."""
+    if isinstance(size, (tuple, list)):
+        if len(size) != 2:
+            raise ValueError(f"an image size is a side or (height, width), not {size!r}")
+        return int(size[0]), int(size[1])
+    return int(size), int(size)
+
+
+def size_text(size: ImageSize) -> str:
+    """'224 px' for a square, '240x424 px' (height x width) otherwise."""
+    height, width = height_width(size)
+    return f"{height} px" if height == width else f"{height}x{width} px"
+
+
 JPEG_MAGIC = b"\xff\xd8\xff"
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 

@@ -1,5 +1,5 @@
 """Decoding frames the way the study did (the one decoder of tomjerry.data.decoding, a picture of another
-shape fitted to 16:9, INTER_AREA resize to size x size), in parallel, with an on-disk cache of the
+shape fitted to 16:9, INTER_AREA resize to the model's input: a square, or 16:9 itself), in parallel, with an on-disk cache of the
 resized uint8 arrays.
 
 The whole set is kept as uint8 (5,478 x 224 x 224 x 3 is 0.8 GB; as float32 it would be 3.3 GB)
@@ -18,7 +18,7 @@ import pandas as pd
 
 from tomjerry.atomic import write_json, write_npy
 from tomjerry.data.dataset import Dataset, Problem, identical_images, scan
-from tomjerry.data.decoding import BadImage, FrameFit, decode_image, fit_to_frame
+from tomjerry.data.decoding import BadImage, FrameFit, ImageSize, decode_image, fit_to_frame, height_width
 from tomjerry.paths import cache_dir
 
 # 2: one decoder for dataset and uploads. The real frames' arrays are unchanged (tested byte for
@@ -28,31 +28,33 @@ CACHE_VERSION = 2
 
 @dataclass
 class Images:
-    arrays: np.ndarray  # (N, size, size, 3) uint8, RGB
+    arrays: np.ndarray  # (N, height, width, 3) uint8, RGB
     table: pd.DataFrame  # the rows of dataset.usable the arrays belong to, same order
     from_cache: bool
 
 
-def model_input(rgb: np.ndarray, size: int) -> tuple[np.ndarray, str | None]:
-    """Full-size (H, W, 3) uint8 RGB to the model's (size, size, 3) uint8 input and the note saying
-    how its shape was fitted to 16:9 (None when it was already 16:9)."""
+def model_input(rgb: np.ndarray, size: ImageSize) -> tuple[np.ndarray, str | None]:
+    """Full-size (H, W, 3) uint8 RGB to the model's (height, width, 3) uint8 input (`size`: a
+    square's side or (height, width)) and the note saying how its shape was fitted to 16:9 (None
+    when it was already 16:9)."""
     fitted, note = fit_to_frame(rgb)
-    return cv2.resize(fitted, (size, size), interpolation=cv2.INTER_AREA), note
+    height, width = height_width(size)
+    return cv2.resize(fitted, (width, height), interpolation=cv2.INTER_AREA), note
 
 
 def map_to_picture(
     square: np.ndarray, fit: FrameFit, out_size: tuple[int, int] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A map over the model's (S, S) square input (a Grad-CAM map) put back on the picture as it
-    was given, inverting `model_input`: the square is stretched back to the fitted 16:9 picture
-    (undoing the squeeze), the mirror padding is dropped, and the rest is placed where it came from
+    """A map over the model's (h, w) input (a Grad-CAM map) put back on the picture as it was
+    given, inverting `model_input`: the map is stretched back to the fitted 16:9 picture (undoing a
+    square input's squeeze), the mirror padding is dropped, and the rest is placed where it came from
     in the picture (fit: tomjerry.data.decoding.fit_of). Returns ((H, W) float32 map, (H, W) bool
     `seen`: the pixels the model saw); parts cropped away or removed as bars get 0 and False.
     out_size: (width, height) to draw at, default the picture's own; it should keep the picture's
     shape (a smaller copy for the screen)."""
     square = np.asarray(square, np.float32)
     if square.ndim != 2:
-        raise ValueError(f"a map is (S, S), not {square.shape}")
+        raise ValueError(f"a map is (height, width), not {square.shape}")
     width, height = out_size or fit.picture
     scale_x, scale_y = width / fit.picture[0], height / fit.picture[1]
     fitted = cv2.resize(square, fit.size, interpolation=cv2.INTER_LINEAR)
@@ -69,8 +71,8 @@ def map_to_picture(
     return result, seen
 
 
-def read_frame(path, size: int) -> np.ndarray | None:
-    """One dataset frame as (size, size, 3) uint8 RGB, or None when it cannot be decoded."""
+def read_frame(path, size: ImageSize) -> np.ndarray | None:
+    """One dataset frame as (height, width, 3) uint8 RGB, or None when it cannot be decoded."""
     try:
         return model_input(decode_image(path), size)[0]
     except BadImage:
@@ -82,9 +84,12 @@ def to_float(batch: np.ndarray) -> np.ndarray:
     return batch.astype(np.float32) / 255.0
 
 
-def fingerprint(table: pd.DataFrame, size: int) -> str:
+def fingerprint(table: pd.DataFrame, size: ImageSize) -> str:
     """Changes whenever a file is added, removed, relabelled or rewritten (size or mtime)."""
-    digest = hashlib.sha256(f"v{CACHE_VERSION}|{size}".encode())
+    height, width = height_width(size)
+    # A square keeps its old key (its side alone), so the caches already made stay valid.
+    shape = f"{height}" if height == width else f"{height}x{width}"
+    digest = hashlib.sha256(f"v{CACHE_VERSION}|{shape}".encode())
     for path, tom, jerry in zip(table.path, table.tom, table.jerry):
         try:
             stat = os.stat(path)
@@ -94,10 +99,11 @@ def fingerprint(table: pd.DataFrame, size: int) -> str:
     return digest.hexdigest()[:20]
 
 
-def decode_all(paths: list, size: int, workers: int | None = None) -> tuple[np.ndarray, list]:
-    """All frames into one preallocated uint8 array (no per-image list and no final stack copy);
-    returns (arrays, reasons) where reasons[i] is None for a frame that decoded, else why not."""
-    arrays = np.empty((len(paths), size, size, 3), np.uint8)
+def decode_all(paths: list, size: ImageSize, workers: int | None = None) -> tuple[np.ndarray, list]:
+    """All frames into one preallocated (N, height, width, 3) uint8 array (no per-image list and no
+    final stack copy); returns (arrays, reasons) where reasons[i] is None for a frame that decoded,
+    else why not."""
+    arrays = np.empty((len(paths), *height_width(size), 3), np.uint8)
     reasons: list[str | None] = [None] * len(paths)
 
     def work(index):
@@ -112,11 +118,12 @@ def decode_all(paths: list, size: int, workers: int | None = None) -> tuple[np.n
     return arrays, reasons
 
 
-def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Images:
-    """Arrays for every usable image. Unreadable images are added to dataset.problems (and so
-    leave dataset.usable), never dropped silently."""
-    if size < 16 or size > 1024:
-        raise ValueError(f"image size must be between 16 and 1024 pixels, not {size}")
+def load_images(dataset: Dataset, size: ImageSize = 224, use_cache: bool = True) -> Images:
+    """Arrays (N, height, width, 3) for every usable image (`size`: a square's side or (height,
+    width)). Unreadable images are added to dataset.problems (and so leave dataset.usable), never
+    dropped silently."""
+    if not all(16 <= side <= 2048 for side in height_width(size)):
+        raise ValueError(f"image sides must be between 16 and 2048 pixels, not {size}")
     table = dataset.usable
     key = fingerprint(table, size)
     folder = cache_dir() / "arrays"
@@ -136,7 +143,7 @@ def load_images(dataset: Dataset, size: int = 224, use_cache: bool = True) -> Im
         if use_cache:
             # The arrays go first: a crash between the two writes leaves no usable entry.
             write_npy(array_path, arrays)
-            write_json(meta_path, {"unreadable": unreadable, "size": size, "images": len(arrays)})
+            write_json(meta_path, {"unreadable": unreadable, "size": list(height_width(size)), "images": len(arrays)})
     known = {(p.kind, p.filename) for p in dataset.problems}
     for name, reason in unreadable.items():
         if ("unreadable", name) not in known:

@@ -92,7 +92,7 @@ def overlay_on_picture(
     fit: FrameFit | None = None,
     max_side: int = SHOWN_SIDE,
 ) -> tuple[np.ndarray, str | None]:
-    """A Grad-CAM map of the model's (S, S) square input drawn on the (H, W, 3) uint8 picture as it
+    """A Grad-CAM map over the model's (h, w) input (square or 16:9) drawn on the (H, W, 3) uint8 picture as it
     was given (not on the squeezed, cropped or padded model input): tomjerry.data.images.map_to_picture
     inverts the shape rule. `fit`: where the shape rule put the picture (tomjerry.data.decoding.fit_of
     of the full picture; default: found in `rgb`), so `rgb` may be a smaller copy of the same shape.

@@ -82,7 +82,7 @@ def _position(name: str) -> int:
 
 class LiteModel:
     """A TensorFlow Lite model with Keras's predict_on_batch and input_shape, so tomjerry.inference.predict's
-    Predictor uses it unchanged. Input (N, S, S, 3) float32 in [0, 1]; output (N, 2) float32, or for
+    Predictor uses it unchanged. Input (N, h, w, 3) float32 in [0, 1]; output (N, 2) float32, or for
     a model of several outputs the list of them in the Keras model's order (the novelty check's
     two-output model: [features (N, D), probabilities (N, 2)])."""
 
@@ -131,8 +131,8 @@ def disagreement(model, lite: LiteModel) -> float:
     pictures: absolute for probabilities, relative to the output's largest value for an output of
     another kind (features); 0 for identical outputs, infinity when the outputs do not match in
     number or shape."""
-    size = int(model.input_shape[1])
-    x = np.random.default_rng(0).random((CHECK_FRAMES, size, size, 3), dtype=np.float32)
+    height, width = int(model.input_shape[1]), int(model.input_shape[2])
+    x = np.random.default_rng(0).random((CHECK_FRAMES, height, width, 3), dtype=np.float32)
     expected, found = model.predict_on_batch(x), lite.predict_on_batch(x)
     expected = list(expected) if isinstance(expected, (list, tuple)) else [expected]
     found = list(found) if isinstance(found, list) else [found]

@@ -13,7 +13,7 @@ threshold calibrated on held-out real frames turns that distance into a flag.
     features, probabilities = predict_with_features(both, images)   # one forward pass gives both
     flags = reference.is_out_of_distribution(reference.score(features))
 
-Everything here takes images as the models do: (N, size, size, 3) float32 RGB in [0, 1].
+Everything here takes images as the models do: (N, height, width, 3) float32 RGB in [0, 1].
 """
 
 import io

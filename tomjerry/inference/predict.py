@@ -19,8 +19,10 @@ from tomjerry.data.decoding import (
     FRAME_ASPECT,
     BadImage,
     FrameFit,
+    ImageSize,
     decode_image,
     fit_of,
+    size_text,
 )
 from tomjerry.data.images import model_input, to_float
 from tomjerry.inference.novelty import feature_model, load_reference, predict_with_features
@@ -41,14 +43,25 @@ SHAPE_RULE = (
 
 @dataclass(frozen=True)
 class InferenceRecipe:
-    input_size: int  # the model's square input side, pixels
+    input_size: int  # the model's input height, pixels (a square's side)
     tta: bool = False  # average the picture and its mirror image
     threshold: float = DEFAULT_THRESHOLD  # a label is present when its probability reaches this
     threshold_source: str = "default"  # "validation": chosen on the run's validation frames
     aspect: float = FRAME_ASPECT  # pictures are fitted to this width / height first
     shape_rule: str = SHAPE_RULE
-    resize: str = "INTER_AREA to input_size x input_size, then float32 in [0, 1]"
+    resize: str = "INTER_AREA to input_size high and input_width wide (a square without it), then float32 in [0, 1]"
     decoder: str = DECODER
+    input_width: int | None = None  # the input's width when it is not square (a 16:9 input), pixels
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(height, width) of the model's input, pixels."""
+        return self.input_size, self.input_width or self.input_size
+
+    @property
+    def size_text(self) -> str:
+        """'240 px' for a square input, '240x424 px' (height x width) for a 16:9 one."""
+        return size_text(self.input_shape)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,11 +72,17 @@ class InferenceRecipe:
         return cls(**{key: value for key, value in values.items() if key in known})
 
     @classmethod
+    def for_shape(cls, shape, **values) -> "InferenceRecipe":
+        """A recipe for a (height, width) input; `values`: its other fields."""
+        height, width = int(shape[0]), int(shape[1])
+        return cls(input_size=height, input_width=None if width == height else width, **values)
+
+    @classmethod
     def for_run(cls, config, metrics: dict | None) -> "InferenceRecipe":
         """A run's recipe from its config and its evaluation (the validation threshold)."""
         threshold = (metrics or {}).get("threshold_from_validation")
-        return cls(
-            input_size=config.image_size,
+        return cls.for_shape(
+            config.input_shape,
             tta=config.tta,
             threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
             threshold_source="default" if threshold is None else "validation",
@@ -71,8 +90,8 @@ class InferenceRecipe:
 
     @classmethod
     def for_model(cls, model, threshold: float = DEFAULT_THRESHOLD) -> "InferenceRecipe":
-        """The documented defaults for a bare model file: its input size, no TTA, 0.5."""
-        return cls(input_size=input_size(model), threshold=threshold)
+        """The documented defaults for a bare model file: its input shape, no TTA, 0.5."""
+        return cls.for_shape(input_shape(model), threshold=threshold)
 
 
 # The verdict of a picture the novelty check flags: none of the four labels, since a model that saw
@@ -131,17 +150,23 @@ def load_model(path):
 
 
 def input_size(model) -> int:
+    """The model's input height, pixels (a square input's side)."""
     return int(model.input_shape[1])
 
 
-def prepare(rgb: np.ndarray, size: int) -> np.ndarray:
+def input_shape(model) -> tuple[int, int]:
+    """(height, width) of the model's input, pixels."""
+    return int(model.input_shape[1]), int(model.input_shape[2])
+
+
+def prepare(rgb: np.ndarray, size: ImageSize) -> np.ndarray:
     """Full-size RGB to the model's input: fitted to 16:9, the dataset's INTER_AREA resize to
-    (size, size, 3), float32 in [0, 1]."""
+    (height, width, 3) (`size`: a square's side or (height, width)), float32 in [0, 1]."""
     return to_float(model_input(rgb, size)[0])
 
 
 def predict_arrays(model, images: np.ndarray) -> np.ndarray:
-    """(N, size, size, 3) float32 to (N, 2) probabilities, one compiled call (about 10 ms for one
+    """(N, height, width, 3) float32 to (N, 2) probabilities, one compiled call (about 10 ms for one
     image against about 90 ms for an eager call)."""
     return np.asarray(model.predict_on_batch(images), dtype=np.float32)
 
@@ -167,9 +192,9 @@ class Predictor:
     def __init__(self, model, recipe: InferenceRecipe, source: Path | None = None, reference=None):
         """`reference`: a calibrated tomjerry.inference.novelty.Reference; with it every answer also says
         whether the picture looks like the training frames."""
-        if recipe.input_size != input_size(model):
+        if recipe.input_shape != input_shape(model):
             raise ValueError(
-                f"the recipe expects {recipe.input_size} px input but the model takes {input_size(model)} px"
+                f"the recipe expects {recipe.size_text} input but the model takes {size_text(input_shape(model))}"
             )
         self.model, self.recipe, self.source, self.reference = model, recipe, source, reference
         self._with_features: Any = None  # the two-output model: Keras, or its TensorFlow Lite conversion
@@ -196,11 +221,11 @@ class Predictor:
         return cls(model, recipe, path, reference)
 
     def pixels(self, rgb: np.ndarray) -> tuple[np.ndarray, str | None]:
-        """Full-size (H, W, 3) uint8 RGB to the model's (S, S, 3) uint8 input and the shape note."""
-        return model_input(rgb, self.recipe.input_size)
+        """Full-size (H, W, 3) uint8 RGB to the model's (h, w, 3) uint8 input and the shape note."""
+        return model_input(rgb, self.recipe.input_shape)
 
     def infer(self, pixels: np.ndarray, features: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-        """(N, S, S, 3) uint8 model inputs to ((N, 2) probabilities (tom, jerry), (N, D) pooled
+        """(N, h, w, 3) uint8 model inputs to ((N, 2) probabilities (tom, jerry), (N, D) pooled
         features of the pictures as given, or None). Probabilities use the recipe's test-time
         augmentation: the mean over each picture and its mirror image, both in one call of the
         model. The features come from the same forward pass (tomjerry.inference.novelty.feature_model),
@@ -248,7 +273,7 @@ class Predictor:
         return isinstance(self._with_features, LiteModel)
 
     def features(self, pixels: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 model inputs to their (N, D) pooled features, as `infer` gives them
+        """(N, h, w, 3) uint8 model inputs to their (N, D) pooled features, as `infer` gives them
         (the pictures as given), without the mirror pass that only the probabilities use."""
         pixels = np.asarray(pixels)
         if len(pixels) == 0:
@@ -263,7 +288,7 @@ class Predictor:
         return self._with_features
 
     def probabilities(self, pixels: np.ndarray) -> np.ndarray:
-        """(N, S, S, 3) uint8 model inputs to (N, 2) probabilities, as `infer`."""
+        """(N, h, w, 3) uint8 model inputs to (N, 2) probabilities, as `infer`."""
         return self.infer(pixels, features=self.reference is not None)[0]
 
     def answer(self, p: np.ndarray, note=None, name=None, novelty: float | None = None) -> Prediction:
@@ -287,7 +312,7 @@ class Predictor:
         return self.predict_with_pixels(source, name)[0]
 
     def predict_with_pixels(self, source, name: str | None = None) -> tuple[Prediction, np.ndarray]:
-        """The Prediction and the (S, S, 3) uint8 model input it was made from (for Grad-CAM).
+        """The Prediction and the (h, w, 3) uint8 model input it was made from (for Grad-CAM).
         BadImage when the picture cannot be read."""
         found = self.predict_many([(source, name)])[0]
         if isinstance(found, BadImage):
@@ -296,7 +321,7 @@ class Predictor:
 
     def predict_many(self, sources) -> list:
         """Several pictures in one pass of the model: `sources` a list of (image bytes or path,
-        name or None); for each, (Prediction, (S, S, 3) uint8 model input) or the BadImage that
+        name or None); for each, (Prediction, (h, w, 3) uint8 model input) or the BadImage that
         reading it raised. One forward pass over all readable pictures (and their mirror images
         when the recipe uses TTA) costs less per picture than one pass each: a class's verdicts
         are batched this way (tomjerry.inference.workers.predict_batch)."""

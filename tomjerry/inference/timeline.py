@@ -20,7 +20,7 @@ import pandas as pd
 
 from tomjerry import COMBINATION_OF
 from tomjerry.data.shots import CUT_THRESHOLD, SHOT_IMAGE_SIZE, thumbnails
-from tomjerry.inference.predict import DEFAULT_THRESHOLD, InferenceRecipe, Predictor, input_size, saved_recipe
+from tomjerry.inference.predict import DEFAULT_THRESHOLD, InferenceRecipe, Predictor, input_shape, saved_recipe
 from tomjerry.inference.video import DEFAULT_SAMPLE_FPS, VideoInfo, open_video
 
 # Frames per model call: predict_on_batch pays a fixed cost per call (~10 ms on 2 cores), which a
@@ -72,7 +72,7 @@ def classify_batch(model, frames_rgb_uint8, tta: bool, recipe: InferenceRecipe |
     recipe (tomjerry.inference.predict.saved_recipe), whose TTA then replaces `tta`."""
     if len(frames_rgb_uint8) == 0:
         return np.zeros((0, 2), np.float32)
-    predictor = Predictor(model, recipe or InferenceRecipe(input_size=input_size(model), tta=tta))
+    predictor = Predictor(model, recipe or InferenceRecipe.for_shape(input_shape(model), tta=tta))
     return predictor.probabilities(np.stack([predictor.pixels(frame)[0] for frame in frames_rgb_uint8]))
 
 

@@ -185,7 +185,7 @@ class Batcher(_KeyedFutures):
 
 def predict_batch(items: list) -> list:
     """Verdicts for a Batcher: `items` (Predictor, image bytes or path, name) triples, pictures of
-    several models mixed; for each, (Prediction, (S, S, 3) uint8 model input) or the BadImage
+    several models mixed; for each, (Prediction, (h, w, 3) uint8 model input) or the BadImage
     reading it raised (tomjerry.inference.predict.Predictor.predict_many, one pass per model)."""
     results: list = [None] * len(items)
     by_model: dict[int, tuple] = {}
@@ -203,7 +203,7 @@ _explainers: dict = {}  # in a map worker process: (model file, mtime, plus_plus
 
 def draw_maps(model_file: str, stamp: float, plus_plus: bool, pixels):
     """In a worker process: the (tom, jerry) Grad-CAM maps, each (S, S) float16 in [0, 1], of one
-    (S, S, 3) uint8 model input, with the model at `model_file` (loaded once per file and mtime)."""
+    (h, w, 3) uint8 model input, with the model at `model_file` (loaded once per file and mtime)."""
     import numpy as np
 
     from tomjerry import LABELS

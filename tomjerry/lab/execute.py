@@ -14,6 +14,7 @@ from filelock import FileLock, Timeout
 
 from tomjerry import quiet
 from tomjerry.atomic import write_text
+from tomjerry.data.decoding import size_text
 from tomjerry.runs import states
 from tomjerry.runs.folder import TRAINING_LOCK, TRAINING_LOCK_HOLDER, RunFolder, now
 from tomjerry.runs.provenance import provenance, split_record
@@ -72,7 +73,7 @@ def fit_or_tune(run_dir: Path, data_path) -> dict:
     config = folder.read_config()
     keras.utils.set_random_seed(config.seed)
     # Decoding and resizing every frame takes about a minute on the real data before any epoch.
-    set_phase(run_dir, f"reading the frames at {config.image_size} px")
+    set_phase(run_dir, f"reading the frames at {size_text(config.input_shape)}")
     data = RunData(config, data_path, run_dir)
     split = split_record(config, folder.split_sha256(), pd.Series(data.split))
     record = provenance(config, data.dataset_record, split, training.visible_gpus(), replicas=0)

@@ -36,16 +36,19 @@ def register(name):
 
 def build_model(
     name: str,
-    image_size: int = 224,
+    image_size: int | tuple[int, int] = 224,
     dropout_rate: float = 0.5,
     weights: str = "imagenet",
     fine_tune_from: int | None = None,
 ) -> keras.Model:
-    """One signature for every model. `weights` matters only for pretrained models ("none" gives
+    """One signature for every model. `image_size`: a square input's side, or (height, width) in
+    pixels (a 16:9 input: the EfficientNets and InceptionV3 pool globally, so any shape fits;
+    AlexNet and ZFNet flatten their last map, so their head's size follows the shape). `weights` matters only for pretrained models ("none" gives
     random initialisation, for tests and for runs labelled as such); `fine_tune_from` is the
     first trainable block of a pretrained base (None keeps the whole base frozen)."""
-    check_model(name, image_size)
-    inputs = keras.Input((image_size, image_size, 3), name="image")
+    height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
+    check_model(name, min(height, width))
+    inputs = keras.Input((height, width, 3), name="image")
     outputs = BUILDERS[name](inputs, dropout_rate=dropout_rate, weights=weights, fine_tune_from=fine_tune_from)
     return keras.Model(inputs, outputs, name=name)
 

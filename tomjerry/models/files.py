@@ -7,7 +7,7 @@ tomjerry.inference.predict.load_model takes either."""
 import zipfile
 from pathlib import Path
 
-from tomjerry.data.decoding import one_line
+from tomjerry.data.decoding import ASPECT_TOLERANCE, FRAME_ASPECT, one_line
 
 LFS_POINTER = b"version https://git-lfs"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -101,7 +101,8 @@ def symbolic(model, attribute: str) -> list:
 
 
 def check_contract(model, name: str = "model.keras") -> None:
-    """ModelContractError unless the model takes one fixed-size square RGB input (None, S, S, 3) and
+    """ModelContractError unless the model takes one fixed-size RGB input (None, H, W, 3), square or
+    16:9 (within 5 %), and
     gives one output tensor (None, 2) from a sigmoid: tomjerry reads column 0 as tom, 1 as jerry."""
     inputs, outputs = symbolic(model, "inputs"), symbolic(model, "outputs")
     if len(inputs) != 1:
@@ -111,8 +112,10 @@ def check_contract(model, name: str = "model.keras") -> None:
         raise ModelContractError(
             f"{name} takes input of shape {shape}; tomjerry needs a fixed-size RGB image (None, H, W, 3)"
         )
-    if shape[1] != shape[2]:
-        raise ModelContractError(f"{name} takes {shape[2]}x{shape[1]} input; tomjerry feeds square frames (H = W)")
+    if shape[1] != shape[2] and abs(shape[2] / shape[1] / FRAME_ASPECT - 1) > ASPECT_TOLERANCE:
+        raise ModelContractError(
+            f"{name} takes {shape[2]}x{shape[1]} input; tomjerry feeds square or 16:9 frames (W = H or W = 16/9 H)"
+        )
     if len(outputs) != 1:
         raise ModelContractError(
             f"{name} has {len(outputs)} output heads; tomjerry needs one output of 2 sigmoid units (tom, jerry)"

@@ -9,6 +9,7 @@ from functools import cached_property
 from pathlib import Path
 
 from tomjerry.config import RunConfig, changes_from_preset
+from tomjerry.data.decoding import size_text
 from tomjerry.data.discovery import is_demo_dataset
 from tomjerry.data.splits import SPLIT_KINDS, UNTOUCHED_SEED
 from tomjerry.models.files import check_readable
@@ -142,7 +143,7 @@ class Run:
         # A preset run with options changed is another setting: "lite1-best, label_smoothing 0.1".
         changed = ", ".join(f"{key} {value}" for key, value in changes_from_preset(config).items())
         name = f"{config.model} {config.preset or config.variant}" + (f", {changed}" if changed else "")
-        parts = [name, f"{config.image_size} px"]
+        parts = [name, size_text(config.input_shape)]
         if config.tta:
             parts.append("TTA")
         if config.weights == "none" and SPECS[config.model].pretrained:

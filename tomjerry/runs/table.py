@@ -19,6 +19,7 @@ COLUMNS = [
     "split",
     "split_seed",
     "image_size",
+    "input_aspect",
     "tta",
     "dataset_name",
     "dataset_demo",
@@ -59,6 +60,7 @@ def run_summary(run: Run, scorings: int | None = None) -> dict:
         "split": split.get("kind"),
         "split_seed": split.get("seed"),
         "image_size": config.image_size if config else None,
+        "input_aspect": config.input_aspect if config else None,
         "tta": config.tta if config else None,
         "dataset": {
             "name": dataset.get("name"),

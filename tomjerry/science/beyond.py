@@ -151,7 +151,7 @@ def curve_defaults(runs: list[Run], limit: int = 4) -> list[str]:
     best = best_run(runs, with_model=False)
     if best is None or best.config is None:
         return [run.run_id for run in runs[:limit]]
-    size, setting = best.config.image_size, best.setting()
-    alike = [run for run in runs if run.config is not None and run.config.image_size == size]
+    size, setting = best.config.input_shape, best.setting()
+    alike = [run for run in runs if run.config is not None and run.config.input_shape == size]
     alike.sort(key=lambda run: (run.run_id != best.run_id, run.setting() != setting, run.run_id))
     return [run.run_id for run in alike[:limit]]

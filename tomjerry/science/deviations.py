@@ -31,7 +31,8 @@ DIFFERENCES = [
     (
         "Frames",
         "the copy used here re-encodes the Kaggle frames at 480x270 (JPEG quality 90, same 16:9); the study "
-        "read the originals (1280x720 and 854x480). Both are resized to the model's square input with INTER_AREA.",
+        "read the originals (1280x720 and 854x480). Both are resized to the model's square input with INTER_AREA; "
+        "a run with the 16:9 input shape (ours) keeps the frame's shape instead of squeezing it into a square.",
     ),
     (
         "Splits",

@@ -247,7 +247,7 @@ def new_model(config: RunConfig, steps_per_epoch: int, strategy=None):
     with strategy.scope():
         model = build_model(
             config.model,
-            config.image_size,
+            config.input_shape,
             dropout_rate=config.dropout_rate,
             weights=config.weights,
             fine_tune_from=config.fine_tune_from,

@@ -17,7 +17,7 @@ from tomjerry.runs.folder import RunFolder
 
 
 class RunData:
-    """images: (N, size, size, 3) uint8 RGB; labels: (N, 2) float32 (tom, jerry); split: (N,)
+    """images: (N, height, width, 3) uint8 RGB (config.input_shape); labels: (N, 2) float32 (tom, jerry); split: (N,)
     train/val/test; table: the N dataset rows. An existing split.csv in the run folder (or
     `split_file`) is used as it is, so a resumed or re-evaluated run keeps its split."""
 
@@ -28,7 +28,7 @@ class RunData:
         self.dataset_record = dataset_record(self.source.path, self.source.is_demo, dataset.usable)
         self._scanned = dataset
         self._shots: np.ndarray | None = None  # computed on first use (shot_groups)
-        loaded = load_images(dataset, config.image_size)
+        loaded = load_images(dataset, config.input_shape)
         self.table: pd.DataFrame = loaded.table
         self.images: np.ndarray = loaded.arrays
         self.labels: np.ndarray = label_matrix(self.table)

@@ -35,7 +35,7 @@ def score(model, data: RunData, tta: bool = False, on_phase=None) -> tuple[pd.Da
     # Frames a split leaves out ("unused") are neither trained on nor scored.
     keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
     # The run's own predictor: what Predict, Grad-CAM, the report and the command line will use.
-    predictor = Predictor(model, InferenceRecipe(input_size=int(data.images.shape[1]), tta=tta))
+    predictor = Predictor(model, InferenceRecipe.for_shape(data.images.shape[1:3], tta=tta))
     on_phase(
         f"scoring {int(keep.sum())} validation, test and challenge frames"
         + (" (and their mirror images)" if tta else "")
@@ -99,8 +99,8 @@ def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta
     folder.write_predictions(predictions)
     reference.save(folder.file(RunFolder.NOVELTY))
     folder.write_metrics(result)
-    recipe = InferenceRecipe(
-        input_size=int(data.images.shape[1]),
+    recipe = InferenceRecipe.for_shape(
+        data.images.shape[1:3],
         tta=tta,
         threshold=result["threshold_from_validation"],
         threshold_source="validation",
