@@ -178,6 +178,16 @@ def test_every_method_contains_its_estimate_and_a_constant_has_none_of_width():
         cluster_interval(scores, groups, method="normal")
 
 
+def test_an_interval_never_leaves_the_range_its_scores_can_take():
+    # 31 of 32 demo frames right in 8 shots: the bootstrap-t interval reached 100.9 % before clipping.
+    scores = np.ones(32)
+    scores[5] = 0
+    interval = cluster_interval(scores, np.repeat(np.arange(8), 4))
+    assert 0.0 <= interval.low <= interval.estimate and interval.high == pytest.approx(1.0)
+    difference = cluster_interval(np.r_[np.ones(30), -np.ones(2)], np.arange(32))
+    assert -1.0 <= difference.low and difference.high <= 1.0
+
+
 # ---- Holm ---------------------------------------------------------------------------------------
 
 

@@ -266,6 +266,9 @@ def cluster_interval(
     cluster, cluster_stratum = cluster_ids(groups, strata)
     y, n = _totals(scores, cluster)
     low, high = _bootstrap_intervals(y, n, cluster_stratum, n_boot, seed, level, (method,))[method]
+    # A bootstrap-t interval is not range-respecting (96.9 % [95.4, 100.9] on 32 demo frames); the
+    # mean of the scores cannot leave their observed range, so the interval is clipped to it.
+    low, high = np.clip([low, high], scores.min(), scores.max())
     return Interval(float(y.sum() / n.sum()), float(low), float(high), len(y), method, level)
 
 
