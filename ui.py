@@ -207,7 +207,7 @@ MAPS = Worker("tomjerry-gradcam", max_entries=128, nice=10, process=True)
 
 
 def predict_uploads(run_dir, uploads) -> list:
-    """For each (image bytes, name) of `uploads`, (Prediction, (S, S, 3) uint8 model input) through
+    """For each (image bytes, name) of `uploads`, (Prediction, (h, w, 3) uint8 model input) through
     the run's Predictor, or the BadImage reading it raised. All are queued before any is waited
     for, so the pictures of one page (and of other sessions meanwhile) share a pass of the model;
     each answer is kept per run and picture, so a rerun (one more upload, the threshold slider)
@@ -231,7 +231,7 @@ def predict_uploads(run_dir, uploads) -> list:
 
 
 def queued_heatmaps(run_dir, pixels, plus_plus: bool = False):
-    """(tom map, jerry map), each (S, S) float in [0, 1], of one (S, S, 3) uint8 model input, or
+    """(tom map, jerry map), each (h, w) float in [0, 1], of one (h, w, 3) uint8 model input, or
     None while they are being drawn: the maps of every session are computed one picture at a time
     in a low-priority worker process (MAPS; tomjerry.inference.workers says why), each picture once,
     and the page reruns by itself when its maps are ready, so no page run (and no verdict) waits

@@ -77,7 +77,8 @@ one_size = eda.single_size(frame_sizes)
 if one_size:
     st.write(
         f"All {int(frame_sizes.width.notna().sum()):,} frames are {one_size[0]} x {one_size[1]} pixels; "
-        "every model sees them resized to a square (its image size), as the study did."
+        "a model sees them resized to a square of its image size, as the study did, or keeping their 16:9 shape "
+        "(a run with the 16:9 input shape)."
     )
 else:
     chart(charts.sizes_scatter(frame_sizes))
