@@ -10,8 +10,8 @@ Prints, as Markdown:
    over the same seeds, and how often each test set has been scored (tomjerry.runs.ledger);
 2. the study grid's contrasts (tomjerry.science.answer): difference in exact match with its interval,
    the sign-flip p over shot groups and Holm's p, the verdict;
-3. paired comparisons of the shipped presets on the same frames (Lite1 against Lite0, quick against
-   lite1-best), per seed and pooled, with the group-level p;
+3. paired comparisons of the shipped presets on the same frames (Lite1 against Lite0, the 16:9 input
+   against the square, quick against the best), per seed and pooled, with the group-level p;
 4. the facts the README states about the AlexNet cells (how often they answer "Tom alone", frames
    trained on, training accuracy) and the shots splits (frames left unused);
 5. with --coverage: the simulated coverage of the three interval methods with each shots split's real
@@ -116,7 +116,14 @@ def preset_pairs(runs) -> None:
     print("### Presets paired on the same frames (exact match, points)\n")
     print("| a - b | split seed | points [95 %] | p (shot groups) | groups |")
     print("|---|---|---|---|---|")
-    for a, b in (("lite1-best", "lite0-best"), ("quick", "lite1-best"), ("quick", "lite0-best")):
+    pairs = (
+        ("lite1-best", "lite0-best"),
+        ("lite1-wide", "lite1-best"),
+        ("quick", "lite1-best"),
+        ("quick", "lite1-wide"),
+        ("quick", "lite0-best"),
+    )
+    for a, b in pairs:
         seeds = sorted(
             {seed for (preset, kind, seed) in by if preset == a and kind == "shots" and (b, "shots", seed) in by},
             key=seed_key,
