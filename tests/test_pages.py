@@ -15,7 +15,7 @@ import pytest
 from conftest import PAGES, REAL_DATA, ROOT, scaled
 from streamlit.testing.v1 import AppTest
 
-from tomjerry.config import RUN_PRESETS, options
+from tomjerry.config import BEST_PRESET, RUN_PRESETS, options
 from tomjerry.inference.predict import NOT_A_FRAME
 from tomjerry.lab.launcher import wait
 from tomjerry.runs.record import read_runs
@@ -463,7 +463,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         app = open_page(page, monkeypatch, REAL_DATA, mixed_artifacts)
         assert not app.exception, (page, app.exception)
         shown = everything_shown(app)
-        assert "lite1-best" in shown, page  # the real runs are there (the headline's preset) ...
+        assert BEST_PRESET in shown, page  # the real runs are there (the headline's preset) ...
         assert demo_name not in shown and demo.run_id not in shown and "48 px" not in shown, (
             page
         )  # ... the demo one not
@@ -478,14 +478,15 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             study = next(frame.value for frame in app.dataframe if "contrast" not in frame.value)
             assert set(study.model) <= {"alexnet", "zfnet", "inceptionv3", "efficientnet_lite0"}  # cells, no preset
             # Beyond the study: one table per split kind (shots first), one row per preset pooled over
-            # its seeds: lite1-best, lite0-best and quick on shots; lite0-best blocked; two random.
+            # its seeds: the presets on shots; lite0-best blocked; the random ones.
             from tomjerry.science.beyond import SUMMARY_COLUMNS
 
             beyond = [frame.value for frame in app.dataframe if list(frame.value.columns) == SUMMARY_COLUMNS]
             # The counts come from the shipped run folders, so shipping another run cannot break this.
             settings = shipped_settings()
             assert [len(frame) for frame in beyond] == [len(found) for found in settings.values()], settings
-            assert beyond[0].setting.str.contains("lite1-best|lite0-best| quick ").all()
+            presets = "|".join(f" {name} " for name in RUN_PRESETS if name not in ("best", "demo"))
+            assert (" " + beyond[0].setting + " ").str.contains(presets).all()
             first_kind, first_setting = next(iter(settings)), beyond[0].setting.iloc[0]
             assert set(beyond[0].seeds.iloc[0].split(", ")) == settings[first_kind][first_setting]
             cells = [r for r in read_runs(ROOT / "artifacts") if r.finished and r.test and r.preset is None]
@@ -505,7 +506,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             lead = [
                 run
                 for run in read_runs(ROOT / "artifacts")
-                if run.split.get("kind") == "shots" and run.preset == "lite1-best" and not run.untouched
+                if run.split.get("kind") == "shots" and run.preset == BEST_PRESET and not run.untouched
             ]
             exact = pooled_interval(sorted(lead, key=lambda run: run.split["seed"]))["exact_match"]
             pooled = (
@@ -514,7 +515,7 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             )
             assert pooled in [c.value for c in app.markdown], [c.value for c in app.markdown]
             # The untouched split's score of the same setting, apart (its one run and its interval).
-            spare = [run for run in read_runs(ROOT / "artifacts") if run.untouched and run.preset == "lite1-best"]
+            spare = [run for run in read_runs(ROOT / "artifacts") if run.untouched and run.preset == BEST_PRESET]
             if spare:
                 alone = pooled_interval(spare)["exact_match"]
                 line = f"seed {spare[0].split['seed']}; 95 % interval {alone.low:.1%} to {alone.high:.1%}"
@@ -542,8 +543,8 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
     )
     assert result.returncode == 0, result.stderr[-2000:]
     page = out.read_text()
-    assert "lite1-best" in page and "48 px" not in page and demo.run_id not in page and "#000001" not in page
-    # The best run with a model (lite1-best, random 42) and its own split.csv.
+    assert BEST_PRESET in page and "48 px" not in page and demo.run_id not in page and "#000001" not in page
+    # The best run with a model (the best preset's, random 42) and its own split.csv.
     assert "<b>random</b> (seed 42): 24 of 32 challenge frames are in its training split" in page
 
 
