@@ -60,3 +60,22 @@ done
 $py -m tomjerry train --preset best --epochs 1 --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed 42 --tags lever-Qa42
 $py -m tomjerry train --preset best --epochs 2 --image-size 192 --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed 42 --tags lever-Qb42
 $py scripts/ensemble_lever.py
+
+# 8. The untouched split (shots, seed 3: tomjerry.data.splits.UNTOUCHED_SEED), once per final preset,
+#    after every choice was made on the other seeds' validation frames; shipped without models.
+for preset in best quick; do
+  $py -m tomjerry train --preset "$preset" --data "$DATA" --artifacts "$OUT/untouched" --split shots --split-seed 3
+done
+
+# 9. The frame's own shape (lite1-wide: lite1-best at 240x424), piloted on the weakest seed (2)
+#    beside lite1-best run again on it, then on seeds 42 and 1 and the random split (its model
+#    ships: ship RUN_DIR --keep-model). Test-time resolution on the seed-2 lite1-best model,
+#    validation frames only (it did not help there, so its test frames were never scored), and
+#    the speed of bfloat16 and of the 16:9 input.
+$py -m tomjerry train --preset lite1-best --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed 2
+for seed in 2 42 1; do
+  $py -m tomjerry train --preset lite1-wide --data "$DATA" --artifacts "$OUT/levers" --split shots --split-seed "$seed"
+done
+$py -m tomjerry train --preset lite1-wide --data "$DATA" --artifacts "$OUT/levers" --split random --split-seed 42
+# $py scripts/test_time_resolution.py SEED2_LITE1_BEST_RUN_DIR --data "$DATA" --scales 1 1.133 1.267
+$py benchmarks/precision_shape.py
