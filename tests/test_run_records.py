@@ -347,3 +347,6 @@ def test_shipping_keeps_the_tables_and_the_model_only_when_asked(trained_run, tm
     assert read_run(tables).finished and read_run(tables).reference
     with_model = ship_reference(trained_run.path, tmp_path / "model", keep_model=True)
     assert {RunFolder.MODEL, RunFolder.NOVELTY} <= {path.name for path in with_model.iterdir()}
+    # A mistyped run id is named as missing, not as a run in some state.
+    with pytest.raises(ValueError, match="no run folder at .*-nosuch"):
+        ship_reference(trained_run.path.parent / f"{trained_run.path.name}-nosuch", tmp_path / "tables")

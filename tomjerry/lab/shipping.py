@@ -17,10 +17,13 @@ WITH_THE_MODEL = (RunFolder.NOVELTY,)
 def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
     """Copy a finished run into <artifacts>/runs/ref-<run_id>/ as shipped reference results:
     every table file, no tuner checkpoints, and the model only when asked (re-saved without the
-    optimizer's state, which halves its size). ValueError unless the run is finished."""
+    optimizer's state, which halves its size). ValueError for a path that is not a folder or a run
+    that is not finished."""
     import keras  # only to re-save a model
 
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise ValueError(f"no run folder at {run_dir}")
     status = read_status(run_dir)
     if status.get("state") != states.FINISHED:
         raise ValueError(f"run {run_dir.name} is {status.get('state')}, not finished")
