@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
+from tomjerry.config import BEST_PRESET
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import read_run, read_runs
 
@@ -92,15 +93,15 @@ def test_headline_leads_with_the_shots_split_and_shows_the_random_one():
 
     runs = read_runs(SHIPPED)
     found = headline(runs)
-    # The best run on validation among the shots-split runs is a lite1-best one; its setting leads.
-    assert found.setting == "efficientnet_lite1 lite1-best · 240 px · TTA"
+    # The best setting on validation among the shots-split runs with a model: the preset `best` names.
+    assert found.setting == "efficientnet_lite1 lite1-wide · 240x424 px · TTA" and BEST_PRESET == "lite1-wide"
     assert found.lead.kind == "shots" and found.lead.seeds == [1, 2, 42]
     assert found.lead.describe() == "shots split, mean of 3 seeds (1, 2, 42)"
     shots = [
-        run for run in runs if run.split.get("kind") == "shots" and run.preset == "lite1-best" and not run.untouched
+        run for run in runs if run.split.get("kind") == "shots" and run.preset == BEST_PRESET and not run.untouched
     ]
     assert found.lead.exact_match == pytest.approx(np.mean([run.test["exact_match_accuracy"] for run in shots]))
-    random = next(run for run in runs if run.split.get("kind") == "random" and run.preset == "lite1-best")
+    random = next(run for run in runs if run.split.get("kind") == "random" and run.preset == BEST_PRESET)
     assert found.random.kind == "random" and found.random.describe() == "random split, seed 42"
     assert found.random_setting is None  # the same setting ran on the random split
     assert found.random.binary_accuracy == pytest.approx(random.test["binary_accuracy"])

@@ -74,7 +74,7 @@ def test_no_eta_before_an_epoch_is_timed(tmp_path):
 
 
 def test_presets_say_their_time_and_quick_splits_by_shots():
-    for name in ("best", "lite1-best", "lite0-best", "quick"):
+    for name in ("best", "lite1-wide", "lite1-best", "lite0-best", "quick"):
         low, high = PRESET_MINUTES[name]
         assert f"{low}-{high} minutes" in PRESET_DESCRIPTIONS[name], name
     assert RUN_PRESETS["quick"].split == "shots"
