@@ -14,6 +14,7 @@ from typing import Callable
 import keras
 from keras import layers
 
+from tomjerry.data.decoding import height_width
 from tomjerry.models.efficientnet_lite import efficientnet_lite_features
 from tomjerry.models.specs import WeightsUnavailableError, check_model
 
@@ -46,7 +47,7 @@ def build_model(
     AlexNet and ZFNet flatten their last map, so their head's size follows the shape). `weights` matters only for pretrained models ("none" gives
     random initialisation, for tests and for runs labelled as such); `fine_tune_from` is the
     first trainable block of a pretrained base (None keeps the whole base frozen)."""
-    height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
+    height, width = height_width(image_size)
     check_model(name, min(height, width))
     inputs = keras.Input((height, width, 3), name="image")
     outputs = BUILDERS[name](inputs, dropout_rate=dropout_rate, weights=weights, fine_tune_from=fine_tune_from)
