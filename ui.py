@@ -433,6 +433,13 @@ def config_inputs(options, base, key: str, model_descriptions=None) -> dict:
         elif option.kind == "tags":
             text = where.text_input(option.label, value=", ".join(value), **common)
             values[option.name] = option.parse(text)
+        elif option.kind == "scales":
+            text = where.text_input(option.label, value=", ".join(f"{scale:g}" for scale in value), **common)
+            try:
+                values[option.name] = option.parse(text)
+            except ValueError as error:  # kept as it was, and said why
+                where.error(f"{error}; kept {', '.join(f'{scale:g}' for scale in value)}")
+                values[option.name] = value
         else:
             values[option.name] = where.text_input(option.label, value=value or "", **common)
     return values

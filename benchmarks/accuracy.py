@@ -33,7 +33,7 @@ def main():
     for run in runs:
         config = run.config
         data = RunData(config, source.path, run.path, split_file=run.folder.file(RunFolder.SPLIT))
-        _, fresh, _ = score(load_model(run.path), data, tta=config.tta)
+        _, fresh, _ = score(load_model(run.path), data, tta=config.tta, tta_scales=config.tta_scales)
         committed = run.metrics
         print(f"{run.run_id}  ({run.label()})")
         for part in ("test", "challenge"):

@@ -55,7 +55,7 @@ except ValueError as error:  # an unreadable model file or one that breaks the m
 recipe = predictor.recipe
 settings.caption(
     f"The run's inference recipe, as its evaluation used it: {recipe.size_text}, "
-    f"{'mirror-image TTA' if recipe.tta else 'no TTA'}, threshold {recipe.threshold:g} "
+    f"{recipe.tta_text}, threshold {recipe.threshold:g} "
     f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
     f"pictures of another shape: {recipe.shape_rule}. "
     + (

@@ -74,7 +74,7 @@ recipe = predictor.recipe
 source_of_threshold = "chosen on validation" if recipe.threshold_source == "validation" else recipe.threshold_source
 st.caption(
     f"Decision threshold {recipe.threshold:.2f} (the run's, {source_of_threshold})"
-    f"{'; mirror-image test-time augmentation, as the run was scored' if recipe.tta else ''}."
+    f"{f'; {recipe.tta_text}, as the run was scored' if recipe.tta or len(recipe.tta_scales) > 1 else ''}."
 )
 
 upload = st.file_uploader(

@@ -22,6 +22,16 @@ def add_data_option(parser):
     )
 
 
+def _scales(text: str) -> tuple:
+    """--tta-scales: '1,1.133' to (1.0, 1.133), argparse's message for anything else."""
+    from tomjerry.data.decoding import check_scales
+
+    try:
+        return check_scales(part for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def dataset_source(args):
     """The DataSource that --data names (tomjerry.data.discovery.find_dataset: the path given,
     $TOMJERRY_DATA, data/tom_and_jerry, ..., else the demo data), said on stderr: the one dataset
@@ -129,7 +139,7 @@ def add_run_options(parser, *scopes):
         else:
             parser.add_argument(
                 option.flag,
-                type=option.parse,
+                type=_scales if option.kind == "scales" else option.parse,
                 choices=option.choices,
                 default=None,
                 help=text,
@@ -248,6 +258,30 @@ def cmd_ship(args):
     return 0
 
 
+def cmd_rescore(args):
+    from tomjerry.lab.rescoring import rescore
+    from tomjerry.runs.record import read_run
+
+    changes = {}
+    if args.tta is not None:
+        changes["tta"] = args.tta
+    if args.tta_scales is not None:
+        changes["tta_scales"] = args.tta_scales
+    source = dataset_source(args)
+    path = rescore(args.run_dir, source.path, args.artifacts, preset=args.preset, **changes)
+    run = read_run(path)
+    test = run.test or {}
+    print(f"{path}  ({run.label()})")
+    if test:
+        low, high = test["exact_match_ci95"]
+        print(
+            f"test: exact match {test['exact_match_accuracy']:.2%} [{low:.1%}, {high:.1%}], "
+            f"binary accuracy {test['binary_accuracy']:.2%}; validation exact match "
+            f"{run.metrics['validation']['exact_match_accuracy']:.2%}"
+        )
+    return 0
+
+
 def cmd_evaluate(args):
     from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
@@ -258,7 +292,7 @@ def cmd_evaluate(args):
     config = RunFolder(run_dir).read_config()
     source = dataset_source(args)
     data = RunData(config, source.path, run_dir, split_file=args.split or RunFolder(run_dir).file(RunFolder.SPLIT))
-    _, result, _ = score(load_model(run_dir), data, tta=config.tta)
+    _, result, _ = score(load_model(run_dir), data, tta=config.tta, tta_scales=config.tta_scales)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -279,7 +313,7 @@ def cmd_predict(args):
     else:
         recipe = predictor.recipe
         print(
-            f"model {args.model}: {recipe.size_text}, TTA {'on' if recipe.tta else 'off'}, "
+            f"model {args.model}: {recipe.size_text}, {recipe.tta_text}, "
             f"threshold {recipe.threshold:g} ({recipe.threshold_source})",
             file=sys.stderr,
         )
@@ -349,7 +383,7 @@ def cmd_video(args):
     from tomjerry.inference.lite_runtime import accelerated
 
     model, note = accelerated(model_path, load_model(model_path))
-    tta = ", mirror TTA" if settings.tta and "TTA" not in label else ""
+    tta = f", {settings.tta_text}" if settings.tta_text != "no TTA" and "TTA" not in label else ""
     print(f"model: {label} (threshold {settings.threshold:.2f}{tta})", file=sys.stderr)
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -393,7 +427,7 @@ def cmd_video(args):
         print(f"model      {label}")
         print(
             f"sampled    {plural(len(result.table), 'frame')} at {result.fps_sampled:g} per second; threshold "
-            f"{result.threshold:.2f}{', mirror TTA' if result.tta else ''}"
+            f"{result.threshold:.2f}{f', {settings.tta_text}' if settings.tta_text != 'no TTA' else ''}"
         )
         print("on screen  " + ", ".join(f"{verdict} {value:.1f} s" for verdict, value in seconds.items()))
         print(
@@ -630,6 +664,21 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("--keep-model", action="store_true", help="ship the model too (re-saved without optimizer state)")
     ship.add_argument("--artifacts", metavar="DIR")
     ship.set_defaults(func=cmd_ship)
+
+    rescore = commands.add_parser(
+        "rescore",
+        help="score a finished run's weights again under another test-time recipe, as a new run "
+        "(its test frames count once more in the ledger)",
+    )
+    rescore.add_argument("run_dir", metavar="RUN_DIR")
+    add_data_option(rescore)
+    rescore.add_argument("--preset", help="take this preset's test-time recipe and name (it must train as the run did)")
+    rescore.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="mirror TTA on or off")
+    rescore.add_argument(
+        "--tta-scales", type=_scales, metavar="SCALES", help="test-time scales, e.g. 1,1.133 (1 = as trained)"
+    )
+    rescore.add_argument("--artifacts", metavar="DIR")
+    rescore.set_defaults(func=cmd_rescore)
 
     evaluate = commands.add_parser("evaluate", help="score a run's model; prints the metrics as JSON")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")

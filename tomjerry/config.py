@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tomjerry.data.decoding import INPUT_ASPECTS, input_shape
+from tomjerry.data.decoding import INPUT_ASPECTS, check_scales, input_shape
 from tomjerry.models.specs import SPECS, check_model
 
 VARIANTS = ("base", "tuned", "augmented")
@@ -110,6 +110,16 @@ class RunConfig:
         "test-time augmentation: average the predictions for the frame and its mirror image",
         kind="bool",
         label="Test-time augmentation (mirror)",
+    )
+    tta_scales: tuple = option(
+        None,
+        "multi-scale test-time augmentation: the input sizes averaged, as factors of the trained size "
+        "(1 = as trained; 1, 1.133 adds the picture 13 % larger: 240x424 and 272x480), each with its "
+        "mirror image when test-time augmentation is on",
+        kind="scales",
+        label="Test-time scales",
+        advanced=True,
+        factory=lambda: (1.0,),
     )
     split: str = option(
         "random",
@@ -264,6 +274,7 @@ class RunConfig:
         if self.strategy not in ("auto", "default", "mirrored", "multiworker"):
             raise ValueError("strategy must be auto, default, mirrored or multiworker")
         object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "tta_scales", check_scales(self.tta_scales))
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -274,7 +285,7 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "tags": list(self.tags)}
+        return {**dataclasses.asdict(self), "tags": list(self.tags), "tta_scales": list(self.tta_scales)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":
@@ -338,6 +349,8 @@ class Option:
             return float(text)
         if self.kind == "tags":
             return tuple(tag.strip() for tag in text.split(",") if tag.strip())
+        if self.kind == "scales":  # "1, 1.133": ValueError with the reason for anything else
+            return check_scales(part.strip() for part in text.split(",") if part.strip())
         return text
 
 

@@ -67,6 +67,39 @@ def height_width(size: ImageSize) -> tuple[int, int]:
     return int(size), int(size)
 
 
+# Multi-scale test-time augmentation scores the model's input also enlarged (or shrunk) by these
+# factors; each side rounds to 8 pixels like the input itself.
+SCALE_RANGE = (0.5, 2.0)
+
+
+def scaled_shape(size: ImageSize, scale: float) -> tuple[int, int]:
+    """(height, width) of an input `scale` times as large, each side rounded to 8 pixels (240x424
+    at 1.133 -> 272x480). ValueError for a scale outside SCALE_RANGE."""
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        raise ValueError(f"a test-time scale must be between {SCALE_RANGE[0]:g} and {SCALE_RANGE[1]:g}, not {scale:g}")
+    if scale == 1.0:
+        return height_width(size)
+    return tuple(int(8 * round(side * scale / 8)) for side in height_width(size))  # type: ignore[return-value]
+
+
+def check_scales(scales) -> tuple[float, ...]:
+    """The test-time scales as a tuple of floats: at least one, 1.0 (the trained size) among them,
+    no repeats, each within SCALE_RANGE. ValueError with the reason otherwise."""
+    try:
+        values = tuple(float(scale) for scale in scales)
+    except (TypeError, ValueError):
+        raise ValueError(f"test-time scales are numbers such as 1, 1.133, not {scales!r}") from None
+    if 1.0 not in values:
+        raise ValueError(
+            f"test-time scales must include 1 (the trained size), not {', '.join(f'{v:g}' for v in values)}"
+        )
+    if len(set(values)) != len(values):
+        raise ValueError("a test-time scale is given twice")
+    for value in values:
+        scaled_shape(1, value)  # the range check
+    return values
+
+
 def size_text(size: ImageSize) -> str:
     """'224 px' for a square, '240x424 px' (height x width) otherwise."""
     height, width = height_width(size)

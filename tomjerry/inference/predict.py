@@ -20,8 +20,10 @@ from tomjerry.data.decoding import (
     BadImage,
     FrameFit,
     ImageSize,
+    check_scales,
     decode_image,
     fit_of,
+    scaled_shape,
     size_text,
 )
 from tomjerry.data.images import model_input, to_float
@@ -52,6 +54,12 @@ class InferenceRecipe:
     resize: str = "INTER_AREA to input_size high and input_width wide (a square without it), then float32 in [0, 1]"
     decoder: str = DECODER
     input_width: int | None = None  # the input's width when it is not square (a 16:9 input), pixels
+    # Multi-scale TTA: the model also scores its input enlarged by these factors (1.0: as trained),
+    # and the probabilities are averaged over the scales (each with its mirror when `tta`).
+    tta_scales: tuple = (1.0,)
+
+    def __post_init__(self):
+        object.__setattr__(self, "tta_scales", check_scales(self.tta_scales))
 
     @property
     def input_shape(self) -> tuple[int, int]:
@@ -63,8 +71,25 @@ class InferenceRecipe:
         """'240 px' for a square input, '240x424 px' (height x width) for a 16:9 one."""
         return size_text(self.input_shape)
 
+    @property
+    def scale_shapes(self) -> list[tuple[int, int]]:
+        """(height, width) of the input at each test-time scale, the trained shape first."""
+        return [scaled_shape(self.input_shape, scale) for scale in sorted(self.tta_scales, key=lambda s: s != 1.0)]
+
+    @property
+    def tta_text(self) -> str:
+        """'mirror TTA', 'mirror TTA at 240x424 and 272x480 px', 'no TTA' ...: the test-time
+        augmentation in words."""
+        shapes = self.scale_shapes
+        at = ""
+        if len(shapes) > 1:
+            at = " at " + ", ".join(size_text(shape) for shape in shapes[:-1]) + f" and {size_text(shapes[-1])}"
+        if self.tta:
+            return "mirror TTA" + at
+        return f"multi-scale TTA{at}" if at else "no TTA"
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "tta_scales": list(self.tta_scales)}
 
     @classmethod
     def from_dict(cls, values: dict) -> "InferenceRecipe":
@@ -84,6 +109,7 @@ class InferenceRecipe:
         return cls.for_shape(
             config.input_shape,
             tta=config.tta,
+            tta_scales=config.tta_scales,
             threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
             threshold_source="default" if threshold is None else "validation",
         )
@@ -165,6 +191,16 @@ def prepare(rgb: np.ndarray, size: ImageSize) -> np.ndarray:
     return to_float(model_input(rgb, size)[0])
 
 
+def resized(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(N, h, w, 3) uint8 model inputs resized to (N, height, width, 3) for another test-time scale:
+    bilinear when enlarging, INTER_AREA (as the frames' own resize) when shrinking."""
+    import cv2
+
+    height, width = shape
+    method = cv2.INTER_LINEAR if height >= pixels.shape[1] else cv2.INTER_AREA
+    return np.stack([cv2.resize(picture, (width, height), interpolation=method) for picture in pixels])
+
+
 def predict_arrays(model, images: np.ndarray) -> np.ndarray:
     """(N, height, width, 3) float32 to (N, 2) probabilities, one compiled call (about 10 ms for one
     image against about 90 ms for an eager call)."""
@@ -198,6 +234,7 @@ class Predictor:
             )
         self.model, self.recipe, self.source, self.reference = model, recipe, source, reference
         self._with_features: Any = None  # the two-output model: Keras, or its TensorFlow Lite conversion
+        self._scaled: dict = {}  # (height, width) -> the model rebuilt at that input (multi-scale TTA)
         self.acceleration_note: str | None = None  # why `accelerate` kept Keras, where a caller keeps it
 
     @classmethod
@@ -228,8 +265,11 @@ class Predictor:
         """(N, h, w, 3) uint8 model inputs to ((N, 2) probabilities (tom, jerry), (N, D) pooled
         features of the pictures as given, or None). Probabilities use the recipe's test-time
         augmentation: the mean over each picture and its mirror image, both in one call of the
-        model. The features come from the same forward pass (tomjerry.inference.novelty.feature_model),
-        so they cost nothing extra."""
+        model, and with several `tta_scales` also over the input resized to each scale (bilinear,
+        scored by the model rebuilt at that size: multi-scale testing as in Simonyan & Zisserman,
+        "Very Deep Convolutional Networks", ICLR 2015, section 3.2). The features come from the
+        trained size's forward pass (tomjerry.inference.novelty.feature_model), so they cost
+        nothing extra."""
         pixels = np.asarray(pixels)
         if len(pixels) == 0:
             return np.zeros((0, 2), np.float32), None
@@ -238,17 +278,36 @@ class Predictor:
         step = BATCH // 2 if self.recipe.tta else BATCH  # a call holds the pictures and their mirrors
         probabilities, pooled = [], []
         for start in range(0, len(pixels), step):
-            batch = to_float(pixels[start : start + step])
-            count = len(batch)
-            if self.recipe.tta:
-                batch = np.concatenate([batch, batch[:, :, ::-1]])
-            if two_outputs:
-                f, p = predict_with_features(self._feature_model(), batch, len(batch))
-                pooled.append(f[:count])
-            else:
-                p = predict_arrays(self.model, batch)
-            probabilities.append((p[:count] + p[count:]) / 2 if self.recipe.tta else p)
+            chunk = pixels[start : start + step]
+            count = len(chunk)
+            per_scale = []
+            for shape in self.recipe.scale_shapes:
+                trained = shape == self.recipe.input_shape
+                batch = to_float(chunk if trained else resized(chunk, shape))
+                if self.recipe.tta:
+                    batch = np.concatenate([batch, batch[:, :, ::-1]])
+                if trained and two_outputs:
+                    f, p = predict_with_features(self._feature_model(), batch, len(batch))
+                    pooled.append(f[:count])
+                else:
+                    p = predict_arrays(self.model if trained else self._at_shape(shape), batch)
+                per_scale.append((p[:count] + p[count:]) / 2 if self.recipe.tta else p)
+            probabilities.append(np.mean(per_scale, axis=0) if len(per_scale) > 1 else per_scale[0])
         return np.concatenate(probabilities), np.concatenate(pooled) if features else None
+
+    def _at_shape(self, shape: tuple[int, int]):
+        """The model rebuilt at another input shape (tomjerry.models.builders.rebuilt_at), once."""
+        if shape not in self._scaled:
+            from tomjerry.models.builders import rebuilt_at
+
+            model = self.model
+            if not hasattr(model, "get_config"):  # a TensorFlow Lite model: rebuilt from its Keras file
+                source = getattr(model, "name", "") or self.source
+                if not source:
+                    raise ValueError("multi-scale TTA needs the Keras model file of a TensorFlow Lite model")
+                model = load_model(source)
+            self._scaled[shape] = rebuilt_at(model, shape)
+        return self._scaled[shape]
 
     def accelerate(self) -> str | None:
         """Run this predictor's forward passes through TensorFlow Lite with XNNPACK

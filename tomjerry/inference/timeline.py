@@ -51,6 +51,7 @@ class InferenceSettings:
     tta: bool
     threshold: float
     name: str
+    tta_text: str = "no TTA"  # InferenceRecipe.tta_text: the mirror and the test-time scales in words
 
 
 def inference_settings(path) -> InferenceSettings:
@@ -62,7 +63,8 @@ def inference_settings(path) -> InferenceSettings:
     recipe = saved_recipe(path)
     if recipe is None:
         return InferenceSettings(False, DEFAULT_THRESHOLD, path.name)
-    return InferenceSettings(bool(recipe.tta), float(recipe.threshold), (path if path.is_dir() else path.parent).name)
+    name = (path if path.is_dir() else path.parent).name
+    return InferenceSettings(bool(recipe.tta), float(recipe.threshold), name, recipe.tta_text)
 
 
 def classify_batch(model, frames_rgb_uint8, tta: bool, recipe: InferenceRecipe | None = None) -> np.ndarray:

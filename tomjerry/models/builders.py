@@ -54,6 +54,28 @@ def build_model(
     return keras.Model(inputs, outputs, name=name)
 
 
+def rebuilt_at(model: keras.Model, shape: tuple[int, int]) -> keras.Model:
+    """The same functional model, weights copied, taking (N, height, width, 3) inputs of another
+    shape: for multi-scale test-time augmentation (the EfficientNets and InceptionV3 pool globally,
+    so their weights fit any input). Built from the model's own config (Keras's
+    Model.get_config / from_config), so it needs no run config. ValueError when the model's layers
+    fix its input size (AlexNet and ZFNet flatten their last map into a dense layer)."""
+    height, width = (int(side) for side in shape)
+    config = model.get_config()
+    inputs = [layer for layer in config.get("layers", []) if layer.get("class_name") == "InputLayer"]
+    if len(inputs) != 1:
+        raise ValueError(f"{model.name}: only a functional model with one input can be rebuilt at another size")
+    inputs[0]["config"]["batch_shape"] = [None, height, width, 3]
+    try:
+        rebuilt = keras.Model.from_config(config)
+        rebuilt.set_weights(model.get_weights())
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{model.name} cannot score {height}x{width} inputs (its layers fix the input size): {str(error)[:200]}"
+        ) from None
+    return rebuilt
+
+
 def head(x, dropout_rate, hidden=4096, layers_count=2):
     """The classic fully connected top: Dense 4096 relu + Dropout, twice, then 2 sigmoids."""
     x = layers.Flatten(name="flatten")(x)

@@ -146,6 +146,8 @@ class Run:
         parts = [name, size_text(config.input_shape)]
         if config.tta:
             parts.append("TTA")
+        if len(config.tta_scales) > 1:
+            parts.append(f"{len(config.tta_scales)} scales")
         if config.weights == "none" and SPECS[config.model].pretrained:
             parts.append("random init")
         return parts

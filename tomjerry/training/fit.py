@@ -355,6 +355,7 @@ def fit_and_save(config: RunConfig, data: RunData, run_dir) -> dict:
             **extra,
         },
         tta=config.tta,
+        tta_scales=config.tta_scales,
     )
     shutil.rmtree(backup, ignore_errors=True)
     best_path.unlink(missing_ok=True)

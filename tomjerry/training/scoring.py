@@ -26,20 +26,21 @@ def novelty_reference(predictor: Predictor, data: RunData, features: np.ndarray,
     return fit_features(train_features).calibrate(held_out, rate)
 
 
-def score(model, data: RunData, tta: bool = False, on_phase=None) -> tuple[pd.DataFrame, dict, Reference]:
+def score(
+    model, data: RunData, tta: bool = False, on_phase=None, tta_scales=(1.0,)
+) -> tuple[pd.DataFrame, dict, Reference]:
     """Predictions for validation, test and challenge rows, their metrics, and the run's
     out-of-distribution reference (tomjerry.inference.novelty). The decision threshold and the novelty
-    threshold are chosen on validation; the test set is only scored. `on_phase(text)`, when
-    given, hears each step (a minute or more on the real frames, after the last epoch)."""
+    threshold are chosen on validation; the test set is only scored. `tta`, `tta_scales`: the
+    recipe's test-time augmentation (InferenceRecipe). `on_phase(text)`, when given, hears each
+    step (a minute or more on the real frames, after the last epoch)."""
     on_phase = on_phase or (lambda text: None)
     # Frames a split leaves out ("unused") are neither trained on nor scored.
     keep = np.isin(data.split, ("val", "test")) | data.table.challenge.to_numpy()
     # The run's own predictor: what Predict, Grad-CAM, the report and the command line will use.
-    predictor = Predictor(model, InferenceRecipe.for_shape(data.images.shape[1:3], tta=tta))
-    on_phase(
-        f"scoring {int(keep.sum())} validation, test and challenge frames"
-        + (" (and their mirror images)" if tta else "")
-    )
+    recipe = InferenceRecipe.for_shape(data.images.shape[1:3], tta=tta, tta_scales=tta_scales)
+    predictor = Predictor(model, recipe)
+    on_phase(f"scoring {int(keep.sum())} validation, test and challenge frames ({recipe.tta_text})")
     probabilities, features = predictor.infer(data.images[keep], features=True)
     if features is None:  # infer has no features for no pictures; RunData refuses an empty val or test split
         raise ValueError("no validation, test or challenge frames to score")
@@ -91,9 +92,14 @@ def score(model, data: RunData, tta: bool = False, on_phase=None) -> tuple[pd.Da
     return predictions, result, reference
 
 
-def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta: bool = False) -> dict:
-    """Score the model and write predictions.csv and metrics.json into the run folder."""
-    predictions, result, reference = score(model, data, tta, on_phase=lambda text: set_phase(run_dir, text))
+def evaluate_model(
+    model, data: RunData, run_dir, extra: dict | None = None, tta: bool = False, tta_scales=(1.0,)
+) -> dict:
+    """Score the model and write predictions.csv, metrics.json and the inference recipe
+    (inference.json) into the run folder."""
+    predictions, result, reference = score(
+        model, data, tta, on_phase=lambda text: set_phase(run_dir, text), tta_scales=tta_scales
+    )
     result.update(extra or {})
     folder = RunFolder(run_dir)
     folder.write_predictions(predictions)
@@ -102,6 +108,7 @@ def evaluate_model(model, data: RunData, run_dir, extra: dict | None = None, tta
     recipe = InferenceRecipe.for_shape(
         data.images.shape[1:3],
         tta=tta,
+        tta_scales=tta_scales,
         threshold=result["threshold_from_validation"],
         threshold_source="validation",
     )

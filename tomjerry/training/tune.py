@@ -195,6 +195,7 @@ def tune_and_save(config: RunConfig, data: RunData, run_dir: Path, **tuner_optio
             },
         },
         tta=config.tta,
+        tta_scales=config.tta_scales,
     )
 
 
