@@ -25,6 +25,23 @@ def test_info_prints_counts(demo_root):
     assert "run `validate` for the full report (identical images, unreadable files)" in result.stdout
 
 
+@pytest.mark.parametrize("command", [("info",), ("runs", "--all", "--json"), ("splits", "--seeds", "42")])
+def test_a_reader_that_stops_early_ends_the_command_quietly(demo_root, command):
+    """`python -m tomjerry runs --json | head`: the pipe closes before the command has written;
+    the command ends with 141 (the shell's SIGPIPE status), no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tomjerry", *command, "--data", str(demo_root)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # the reader is gone before the first line
+    stderr = process.stderr.read()
+    assert process.wait(timeout=scaled(120)) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr and "Exception ignored" not in stderr
+
+
 @pytest.mark.slow
 def test_validate_and_bad_path(demo_root, tmp_path):
     result = run_cli("validate", "--data", str(demo_root), "--image-size", "32")

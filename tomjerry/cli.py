@@ -781,7 +781,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The shell's exit status of a command ended by SIGPIPE (128 + 13), as `yes | head` reports for yes.
+EXIT_READER_GONE = 141
+
+
 def main(argv=None) -> int:
+    """The command line; returns the exit status. A reader that stops early (`| head`, quitting
+    `less`) ends the command quietly with EXIT_READER_GONE, no traceback: the recipe of the Python
+    docs' "Note on SIGPIPE" (signal module), as Python ignores SIGPIPE and raises BrokenPipeError."""
+    try:
+        try:
+            return run_command(argv)
+        finally:
+            # Inside the try: output still buffered would otherwise fail at exit, past any handler
+            # ("Exception ignored ... BrokenPipeError"). --help's SystemExit passes through here too.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout once more at exit: point it at devnull so that flush finds a reader.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            sys.stderr.flush()
+        except OSError:  # `2>&1 | head`: stderr went to the same closed pipe
+            os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+        return EXIT_READER_GONE
+
+
+def run_command(argv=None) -> int:
     quiet.install()  # TensorFlow's start-up lines filtered (tomjerry.quiet), before any command imports it
     args = build_parser().parse_args(argv)
     try:
