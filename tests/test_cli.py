@@ -120,6 +120,29 @@ def test_train_evaluate_predict_and_ship_from_the_command_line(demo_root, tmp_pa
     assert (reference / "metrics.json").read_text() == (tmp_path / run_dir / "metrics.json").read_text()
 
 
+def test_predict_defaults_to_the_best_run_as_video_does(trained_run, demo_root, monkeypatch, capsys, tmp_path):
+    """No --model, or --model best: the run every page defaults to (best_choice), said on stderr
+    with the reason; a path that does not exist is named plainly, with the way to the default."""
+    from tomjerry.cli import main
+    from tomjerry.runs.record import read_runs
+    from tomjerry.science.results import best_choice
+
+    monkeypatch.setenv("TOMJERRY_ARTIFACTS", str(trained_run.artifacts))
+    chosen = best_choice(read_runs())
+    frame = str(next((demo_root / "tom_and_jerry" / "tom_and_jerry" / "tom").iterdir()))
+    outputs = []
+    for model in ([], ["--model", "best"], ["--model", str(trained_run.path)]):
+        assert main(["predict", *model, frame]) == 0
+        out, err = capsys.readouterr()
+        outputs.append(out)
+        assert (f"default model: {chosen.reason}" in err) == (not model or model[1] == "best"), err
+        assert f"model {chosen.run.label()}:" in err or f"model {trained_run.path.name}:" in err
+    assert outputs[0] == outputs[1] == outputs[2] and "p_tom=" in outputs[0]
+    assert main(["predict", "--model", str(tmp_path / "nowhere"), frame]) == 2
+    err = capsys.readouterr().err
+    assert f"no run folder or model file at {tmp_path / 'nowhere'}" in err and "leave --model out" in err
+
+
 def test_run_options_are_the_config_fields():
     from tomjerry.cli import build_parser, config_from_args
     from tomjerry.config import options

@@ -297,13 +297,40 @@ def cmd_evaluate(args):
     return 0
 
 
+# --model's word for the run every page and command defaults to (tomjerry.science.results.best_choice).
+BEST_MODEL = "best"
+
+
+def chosen_model(model: str | None) -> tuple[Path, str]:
+    """(path, label) of the model that --model names: a run folder or a .keras file; absent or
+    `best`, the best run (best_choice, chosen on validation), what was picked and why said on
+    stderr. ValueError for a path that does not exist or when no finished run has a model."""
+    if model and model != BEST_MODEL:
+        path = Path(model)
+        if not path.exists():
+            raise ValueError(
+                f"no run folder or model file at {model}: give a finished run's folder or a .keras file, "
+                f"or leave --model out (or --model {BEST_MODEL}) for the best run"
+            )
+        return path, path.parent.name if path.is_file() else path.name  # the run, not model.keras
+    from tomjerry.runs.record import read_runs
+    from tomjerry.science.results import best_choice
+
+    chosen = best_choice(read_runs())
+    if chosen.run is None:
+        raise ValueError("no finished run with a saved model: train one, or pass --model RUN_DIR_OR_MODEL")
+    print(f"default model: {chosen.reason}", file=sys.stderr)  # what it picked and why
+    return chosen.run.path, chosen.run.label()
+
+
 def cmd_predict(args):
     import dataclasses
 
     from tomjerry.inference.predict import Predictor
 
+    model_path, label = chosen_model(args.model)
     # A bad model raises UnreadableModelError or ModelContractError (ValueErrors): main prints the line.
-    predictor = Predictor.from_path(args.model)
+    predictor = Predictor.from_path(model_path)
     if args.threshold is not None:
         predictor.recipe = dataclasses.replace(predictor.recipe, threshold=args.threshold, threshold_source="option")
     # From the paths, so a huge file is refused by its size before it is read.
@@ -313,7 +340,7 @@ def cmd_predict(args):
     else:
         recipe = predictor.recipe
         print(
-            f"model {args.model}: {recipe.size_text}, {recipe.tta_text}, "
+            f"model {label}: {recipe.size_text}, {recipe.tta_text}, "
             f"threshold {recipe.threshold:g} ({recipe.threshold_source})",
             file=sys.stderr,
         )
@@ -363,22 +390,11 @@ def cmd_video(args):
     from tomjerry.inference.predict import load_model, saved_recipe
     from tomjerry.inference.timeline import CSV_COLUMNS, classify_video, inference_settings
     from tomjerry.inference.video import open_video, plural
-    from tomjerry.runs.record import read_runs
-    from tomjerry.science.results import best_choice
 
     open_video(args.file, args.fps)  # a bad file or rate is refused before the model loads (seconds)
     if args.csv is not None:  # and a CSV that could not be written, before the clip is classified (minutes)
         check_writable(args.csv)
-    if args.model:
-        model_path = Path(args.model)
-        label = model_path.parent.name if model_path.is_file() else model_path.name  # the run, not model.keras
-    else:
-        chosen = best_choice(read_runs())
-        best = chosen.run
-        if best is None:
-            raise ValueError("no finished run with a saved model: train one, or pass --model RUN_DIR_OR_MODEL")
-        print(f"default model: {chosen.reason}", file=sys.stderr)  # what it picked and why
-        model_path, label = best.path, best.label()
+    model_path, label = chosen_model(args.model)
     settings = inference_settings(model_path)
     from tomjerry.inference.lite_runtime import accelerated
 
@@ -687,7 +703,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     predict = commands.add_parser("predict", help="classify images with a run's model")
-    predict.add_argument("--model", required=True, metavar="RUN_DIR_OR_MODEL_FILE")
+    predict.add_argument(
+        "--model",
+        metavar="RUN_DIR_OR_MODEL_FILE",
+        help=f"a run folder or .keras file (default, or {BEST_MODEL}: the best finished run, chosen on validation)",
+    )
     predict.add_argument(
         "--threshold",
         type=float,
@@ -700,7 +720,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     video = commands.add_parser("video", help="classify a whole clip: a timeline of Tom and Jerry, seconds on screen")
     video.add_argument("file", metavar="FILE", help="mp4, mov, webm, mkv, avi or animated gif")
-    video.add_argument("--model", metavar="RUN_DIR_OR_MODEL", help="default: the best finished run (on validation)")
+    video.add_argument(
+        "--model",
+        metavar="RUN_DIR_OR_MODEL",
+        help=f"a run folder or .keras file (default, or {BEST_MODEL}: the best finished run, chosen on validation)",
+    )
     video.add_argument(
         "--fps", type=float, default=1.0, help="frames sampled per second of video (default 1, as the dataset)"
     )
