@@ -143,6 +143,37 @@ def test_predict_defaults_to_the_best_run_as_video_does(trained_run, demo_root, 
     assert f"no run folder or model file at {tmp_path / 'nowhere'}" in err and "leave --model out" in err
 
 
+@pytest.mark.slow
+def test_evaluate_records_its_look_at_the_test_frames_in_the_ledger(trained_run, demo_root, tmp_path, capsys):
+    """`evaluate RUN_DIR` scores the test frames again: the ledger gets a line under RUN_ID@evaluate,
+    which counts as one more scoring of that test set (distinct ids, as the ledger counts; the same
+    run evaluated again adds a line, not a count); stderr says so. A folder outside <artifacts>/runs
+    has no ledger to write to, and stderr says that instead."""
+    import json
+    import shutil
+
+    from tomjerry.cli import main
+    from tomjerry.runs.ledger import read_ledger, test_set_scorings
+    from tomjerry.runs.record import read_runs
+
+    artifacts = Path(shutil.copytree(trained_run.artifacts, tmp_path / "artifacts"))
+    run_dir = artifacts / "runs" / trained_run.path.name
+    run_id = trained_run.path.name
+    assert test_set_scorings(read_runs(artifacts))[run_id] == 1
+    for _ in range(2):
+        assert main(["evaluate", str(run_dir), "--data", str(demo_root)]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out)["test"]["count"] > 0
+        assert f"recorded in the test-set ledger as {run_id}@evaluate" in err
+    entries = [entry["run_id"] for entry in read_ledger(artifacts)]
+    assert entries.count(f"{run_id}@evaluate") == 2
+    assert test_set_scorings(read_runs(artifacts))[run_id] == 2
+    elsewhere = Path(shutil.copytree(run_dir, tmp_path / "loose" / run_id))
+    assert main(["evaluate", str(elsewhere), "--data", str(demo_root)]) == 0
+    assert "not recorded in a test-set ledger" in capsys.readouterr().err
+    assert not (tmp_path / "test_ledger.jsonl").exists() and len(read_ledger(artifacts)) == len(entries)
+
+
 def test_run_options_are_the_config_fields():
     from tomjerry.cli import build_parser, config_from_args
     from tomjerry.config import options

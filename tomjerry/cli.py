@@ -282,9 +282,14 @@ def cmd_rescore(args):
     return 0
 
 
+# The ledger's id of `evaluate`'s scorings of a run: the run's id and this, one id beside the run's own.
+EVALUATE_SUFFIX = "@evaluate"
+
+
 def cmd_evaluate(args):
     from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
+    from tomjerry.runs.ledger import record_scoring
     from tomjerry.training.rundata import RunData
     from tomjerry.training.scoring import score
 
@@ -292,7 +297,19 @@ def cmd_evaluate(args):
     config = RunFolder(run_dir).read_config()
     source = dataset_source(args)
     data = RunData(config, source.path, run_dir, split_file=args.split or RunFolder(run_dir).file(RunFolder.SPLIT))
-    _, result, _ = score(load_model(run_dir), data, tta=config.tta, tta_scales=config.tta_scales)
+    predictions, result, _ = score(load_model(run_dir), data, tta=config.tta, tta_scales=config.tta_scales)
+    # Every scoring of test frames goes into the test set's ledger (tomjerry.runs.ledger), as
+    # training's does: a look at the test frames is a use of them. Under its own id, so it counts
+    # once beside the run's own scoring (this evaluation may read another split or dataset); the
+    # ledger counts distinct ids, so evaluating the same run again adds no further count.
+    folder = RunFolder(run_dir)
+    if folder.path.resolve().parent.name == "runs":
+        test = predictions.filename[(predictions.split == "test").to_numpy()]
+        scoring_id = f"{folder.run_id}{EVALUATE_SUFFIX}"
+        record_scoring(folder.path.resolve().parent.parent, scoring_id, test, data.dataset_record["fingerprint"])
+        print(f"recorded in the test-set ledger as {scoring_id} ({len(test)} test frames)", file=sys.stderr)
+    else:
+        print(f"not recorded in a test-set ledger: {run_dir} is not in an artifacts folder's runs/", file=sys.stderr)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -696,7 +713,10 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("--artifacts", metavar="DIR")
     rescore.set_defaults(func=cmd_rescore)
 
-    evaluate = commands.add_parser("evaluate", help="score a run's model; prints the metrics as JSON")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a run's model again; prints the metrics as JSON (the test-set ledger counts the look)",
+    )
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     add_data_option(evaluate)
     evaluate.add_argument("--split", metavar="SPLIT.csv", help="default: the run's own split.csv")

@@ -6,6 +6,8 @@ test frames, `record_scoring` appends a line to `<artifacts>/test_ledger.jsonl` 
 the file replaced atomically). `test_set_scorings` counts, per finished run, the distinct runs scored
 on its test frames: the ledger's lines together with the finished run folders that hash the same
 (so the shipped runs, scored before the ledger existed, count too, and a deleted run still counts).
+`python -m tomjerry evaluate RUN_DIR` records its scoring as `<run_id>@evaluate`: one more look at
+those test frames, counted once however often the same run is evaluated again.
 
 A test set is named by `test_set_sha256`: the sha256 of its sorted test file names, one a line,
 so two splits that differ only in training and validation frames share a test set. The dataset's
