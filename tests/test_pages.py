@@ -93,6 +93,17 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
     assert "exact match · random split" in labels, labels
     assert "binary accuracy · random split" in labels
     assert "the study's best · random split" in labels
+    # Ours against the study's in words, from the run: no delta arrow under the study's own number
+    # (a green "+3.55" there read as the study's figure going up).
+    from tomjerry import STUDY_BEST_BINARY_ACCURACY
+    from tomjerry.science.results import headline as find_headline
+
+    study = next(m for m in app.metric if m.label == "the study's best · random split")
+    assert not study.proto.delta, study.proto.delta
+    ours = find_headline(read_runs(finished_artifacts)).lead.binary_accuracy
+    points = (ours - STUDY_BEST_BINARY_ACCURACY) * 100
+    said = f"Ours ({ours:.2%} binary) is **{abs(points):.2f} points {'above' if points > 0 else 'below'}** the study's."
+    assert said in [c.value for c in app.markdown], [c.value for c in app.markdown]
     # The seeds and interval at full contrast (markdown), not in a light caption (issue 30, item 9).
     headline = [c.value for c in app.markdown if c.value.startswith("seed 42")]
     assert headline and "95 % interval" in headline[0], [c.value for c in app.markdown]
