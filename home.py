@@ -101,7 +101,9 @@ else:
         )
     where_from = f" · trained on {', '.join(elsewhere)} data" if elsewhere else ""
     st.write(f"Best setting (chosen on validation): **{found.setting}**{where_from}")
-    st.caption(f"Why: {best_choice(runs).reason}.")
+    chosen = best_choice(runs)
+    # The setting was just named: the reason goes on from there (a different default is named).
+    st.caption(f"Why: {chosen.why}." if chosen.setting == found.setting else f"Default of the pages: {chosen.reason}.")
     last = scores(found.lead)
     if found.untouched is not None:
         # The split no choice has seen: the honest estimate of the chosen setting on new shots.

@@ -17,7 +17,7 @@ from tomjerry.science.beyond import (
     summary_note,
 )
 from tomjerry.science.results import (
-    best_run,
+    best_choice,
     comparability,
     finished,
     made_on,
@@ -47,6 +47,13 @@ from ui import (
     runs_in_use,
     start_page,
     what_the_runs_say,
+)
+
+# The "correct" column's half frames, said where the column is shown (its title's help says it too).
+HALF_FRAMES = (
+    "**correct** is the study's count: binary accuracy x test frames. Binary accuracy averages a frame's "
+    "two labels (tom, jerry), so a frame with one of its two labels right counts as half (hence counts "
+    "ending in .5)."
 )
 
 source, dataset = start_page("Compare")
@@ -80,6 +87,7 @@ else:
     )
     on_split = cells[cells.split == split]
     st.caption(f"{challenge_note(on_split)} {shipped_note(on_split)}")
+    st.caption(HALF_FRAMES)
     for variant, title in STUDY_VARIANTS.items():
         part = on_split[on_split.variant == variant]
         st.markdown(f"**{title}**")
@@ -149,8 +157,22 @@ metric = st.radio(
 chart(charts.learning_curves({names[run_id]: by_id[run_id].folder.read_history() for run_id in picked}, metric))
 
 st.subheader("One run in detail")
-best = best_run(runs, with_model=False)
-chosen = by_id[pick_run("Run", ids, names, f"detail_run.{fresh}", index=ids.index(best.run_id) if best else 0)]
+# The run every page and command defaults to (best_choice: chosen on validation, a run with a
+# model); with no model anywhere, the same rule over every finished run.
+default = best_choice(runs)
+if default.run is None:
+    default = best_choice(runs, with_model=False)
+chosen = by_id[
+    pick_run(
+        "Run",
+        ids,
+        names,
+        f"detail_run.{fresh}",
+        index=ids.index(default.run.run_id) if default.run and default.run.run_id in ids else 0,
+    )
+]
+if default.run is not None:
+    st.caption(f"Default: **{names[default.run.run_id]}**, the run every page uses: {default.why}.")
 metrics = chosen.metrics or {}
 threshold = st.slider(
     "Decision threshold",

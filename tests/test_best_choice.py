@@ -105,3 +105,13 @@ def test_a_run_on_the_untouched_split_is_scored_apart_and_never_chosen_on(shippe
     found = answer(runs, coverage=False)
     assert found.contrasts == answer(shipped, coverage=False).contrasts  # no contrast includes it
     assert "scored there once" in answer_html(found, untouched=[sentence])
+
+
+def test_the_reason_goes_on_without_the_name_a_line_has_just_given(shipped):
+    """'Why: efficientnet_lite1 lite1-wide · 240x424 px · TTA: the best ...' said the name twice
+    under a line that had just named the setting: `why` is the reason after the name."""
+    chosen = best_choice(shipped)
+    assert chosen.reason == f"{chosen.setting}: {chosen.why}"
+    assert chosen.why.startswith("the best validation exact match") and chosen.setting not in chosen.why
+    empty = best_choice([])
+    assert empty.why == empty.reason == "no finished run yet"

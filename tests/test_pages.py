@@ -96,6 +96,7 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
     # Ours against the study's in words, from the run: no delta arrow under the study's own number
     # (a green "+3.55" there read as the study's figure going up).
     from tomjerry import STUDY_BEST_BINARY_ACCURACY
+    from tomjerry.science.results import best_choice
     from tomjerry.science.results import headline as find_headline
 
     study = next(m for m in app.metric if m.label == "the study's best · random split")
@@ -104,6 +105,8 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
     points = (ours - STUDY_BEST_BINARY_ACCURACY) * 100
     said = f"Ours ({ours:.2%} binary) is **{abs(points):.2f} points {'above' if points > 0 else 'below'}** the study's."
     assert said in [c.value for c in app.markdown], [c.value for c in app.markdown]
+    # The setting named in bold above it is not named again in the reason.
+    assert f"Why: {best_choice(read_runs(finished_artifacts)).why}." in [c.value for c in app.caption]
     # The seeds and interval at full contrast (markdown), not in a light caption (issue 30, item 9).
     headline = [c.value for c in app.markdown if c.value.startswith("seed 42")]
     assert headline and "95 % interval" in headline[0], [c.value for c in app.markdown]
@@ -596,6 +599,25 @@ def test_galleries_only_from_the_runs_own_dataset(monkeypatch, demo_root, mixed_
     assert not app.exception, app.exception
     assert gallery_captions(app) == []  # real-data probabilities on demo drawings: never
     assert any("made on other data" in c.value for c in app.caption)
+
+
+def test_compare_details_the_run_every_page_uses_and_says_why(monkeypatch, demo_root, mixed_artifacts):
+    """'One run in detail' starts at best_choice's run (the default of every page and command), not
+    the best on validation among runs without a model, and a caption says which and why; the study's
+    tables say what a half frame in 'correct' is."""
+    from tomjerry.science.results import best_choice, finished, run_names
+
+    app = open_page("pages/3_Compare.py", monkeypatch, demo_root, mixed_artifacts)
+    app.sidebar.toggle(key="all_runs").set_value(True).run()
+    assert not app.exception, app.exception
+    runs = finished(read_runs(mixed_artifacts))
+    chosen = best_choice(runs)
+    detail = next(box for box in app.selectbox if box.key.startswith("detail_run"))
+    assert detail.value == chosen.run.run_id != best_choice(runs, with_model=False).run.run_id
+    captions = [c.value for c in app.caption]
+    said = f"Default: **{run_names(runs)[chosen.run.run_id]}**, the run every page uses: {chosen.why}."
+    assert said in captions, captions
+    assert any("counts as half" in caption for caption in captions), captions
 
 
 def download_buttons(app) -> dict:

@@ -90,6 +90,12 @@ class Best:
     setting: str | None
     reason: str
 
+    @property
+    def why(self) -> str:
+        """The reason without the setting's name it opens with, for a line that has just named it."""
+        opening = f"{self.setting}: "
+        return self.reason[len(opening) :] if self.setting and self.reason.startswith(opening) else self.reason
+
 
 def _validation(run: Run) -> tuple[float, float]:
     validation = (run.metrics or {}).get("validation", {})
