@@ -55,8 +55,7 @@ except ValueError as error:  # an unreadable model file or one that breaks the m
 recipe = predictor.recipe
 settings.caption(
     f"The run's inference recipe, as its evaluation used it: {recipe.size_text}, "
-    f"{recipe.tta_text}, threshold {recipe.threshold:g} "
-    f"({'chosen on validation' if recipe.threshold_source == 'validation' else recipe.threshold_source}); "
+    f"{recipe.tta_text}, threshold {recipe.threshold_text}; "
     f"pictures of another shape: {recipe.shape_rule}. "
     + (
         f"Run through TensorFlow Lite (the same weights; probabilities equal to Keras's within {AGREEMENT:g})."
@@ -83,7 +82,9 @@ moved = (
     if threshold == recipe.threshold
     else f", moved from the run's {recipe.threshold:g}: verdicts differ from its evaluation"
 )
-answers.caption(f"Model: {name} · decision threshold {threshold:g}{moved} (settings below).")
+# The run's threshold in its context: chosen on validation, while the headline figures are at 0.5.
+decided_at = recipe.threshold_text if threshold == recipe.threshold else f"{threshold:g}"
+answers.caption(f"Model: {name} · decision threshold {decided_at}{moved} (settings below).")
 if not files:
     answers.caption(
         f"Drop one or more images above, each up to {MAX_BYTES // 2**20} MB. A larger file is refused by the "

@@ -71,9 +71,8 @@ except ValueError as error:  # an unreadable model file or one that breaks the m
     st.error(f"This run's model cannot be used: {error}")
     st.stop()
 recipe = predictor.recipe
-source_of_threshold = "chosen on validation" if recipe.threshold_source == "validation" else recipe.threshold_source
 st.caption(
-    f"Decision threshold {recipe.threshold:.2f} (the run's, {source_of_threshold})"
+    f"Decision threshold {recipe.threshold_text}"
     f"{f'; {recipe.tta_text}, as the run was scored' if recipe.tta or len(recipe.tta_scales) > 1 else ''}."
 )
 

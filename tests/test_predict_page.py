@@ -110,6 +110,16 @@ def test_predict_json_calls_the_astronaut_no_frame_and_a_real_frame_by_its_label
         assert row["verdict"] == row["label"] == truth and not any("does not look" in w for w in row["warnings"])
 
 
+def test_the_threshold_is_said_with_its_source_beside_the_headline_figures_threshold():
+    recipe = InferenceRecipe(240, threshold=0.6, threshold_source="validation")
+    assert recipe.threshold_text == "0.6 (chosen on validation; the headline figures use 0.5)"
+    same = InferenceRecipe(240, threshold=0.5, threshold_source="validation")
+    assert same.threshold_text == "0.5 (chosen on validation; the headline figures use 0.5 too)"
+    assert InferenceRecipe(240).threshold_text.startswith("0.5 (the default: a bare model file")
+    typed = InferenceRecipe(240, threshold=0.7, threshold_source="set with --threshold")
+    assert typed.threshold_text == "0.7 (set with --threshold; the headline figures use 0.5)"
+
+
 # --- the Predict page ----------------------------------------------------------------------------
 
 
@@ -139,6 +149,14 @@ def test_predict_opens_on_the_uploader_with_the_settings_folded_below(monkeypatc
     # The model and threshold in use stay in sight above the fold.
     context = [c.value for c in app.caption if c.value.startswith("Model: ")]
     assert context and "decision threshold" in context[0]
+    # ... with where the threshold comes from, beside the headline figures' 0.5 (the recipe's words).
+    from tomjerry.inference.predict import saved_recipe
+    from tomjerry.runs.record import read_runs
+
+    recipe = saved_recipe(read_runs(finished_artifacts)[0].path)
+    assert recipe.threshold_source == "validation"
+    assert f"decision threshold {recipe.threshold_text} (settings below)" in context[0], context
+    assert "chosen on validation; the headline figures use 0.5" in recipe.threshold_text
     # How a file over the limit shows, said before any is dropped (the uploader only marks it red).
     assert any("each up to 20 MB. A larger file is refused" in c.value for c in app.caption)
     # The served model runs through TensorFlow Lite, and the recipe's caption says so.

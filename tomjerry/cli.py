@@ -349,7 +349,9 @@ def cmd_predict(args):
     # A bad model raises UnreadableModelError or ModelContractError (ValueErrors): main prints the line.
     predictor = Predictor.from_path(model_path)
     if args.threshold is not None:
-        predictor.recipe = dataclasses.replace(predictor.recipe, threshold=args.threshold, threshold_source="option")
+        predictor.recipe = dataclasses.replace(
+            predictor.recipe, threshold=args.threshold, threshold_source="set with --threshold"
+        )
     # From the paths, so a huge file is refused by its size before it is read.
     results = predictor.predict_files(args.images)
     if args.json:
@@ -357,8 +359,7 @@ def cmd_predict(args):
     else:
         recipe = predictor.recipe
         print(
-            f"model {label}: {recipe.size_text}, {recipe.tta_text}, "
-            f"threshold {recipe.threshold:g} ({recipe.threshold_source})",
+            f"model {label}: {recipe.size_text}, {recipe.tta_text}, threshold {recipe.threshold_text}",
             file=sys.stderr,
         )
         for result in results:

@@ -28,6 +28,7 @@ from tomjerry.data.decoding import (
 )
 from tomjerry.data.images import model_input, to_float
 from tomjerry.inference.novelty import feature_model, load_reference, predict_with_features
+from tomjerry.metrics.evaluation import HEADLINE_THRESHOLD
 from tomjerry.models import files
 from tomjerry.runs.folder import RunFolder
 
@@ -87,6 +88,18 @@ class InferenceRecipe:
         if self.tta:
             return "mirror TTA" + at
         return f"multi-scale TTA{at}" if at else "no TTA"
+
+    @property
+    def threshold_text(self) -> str:
+        """'0.6 (chosen on validation; the headline figures use 0.5)': the decision threshold, where
+        it comes from, and how it stands to the headline figures' HEADLINE_THRESHOLD."""
+        headline = f"the headline figures use {HEADLINE_THRESHOLD:g}"
+        if self.threshold_source == "validation":
+            same = " too" if self.threshold == HEADLINE_THRESHOLD else ""
+            return f"{self.threshold:g} (chosen on validation; {headline}{same})"
+        if self.threshold_source == "default":
+            return f"{self.threshold:g} (the default: a bare model file has no validation frames to choose one on)"
+        return f"{self.threshold:g} ({self.threshold_source}; {headline})"
 
     def to_dict(self) -> dict:
         return {**asdict(self), "tta_scales": list(self.tta_scales)}
