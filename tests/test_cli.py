@@ -174,6 +174,23 @@ def test_evaluate_records_its_look_at_the_test_frames_in_the_ledger(trained_run,
     assert not (tmp_path / "test_ledger.jsonl").exists() and len(read_ledger(artifacts)) == len(entries)
 
 
+def test_the_runs_table_shows_every_label_whole(demo_root, capsys):
+    """`runs` cut labels at 57 characters, mid-word ("240x424 px · TT"): each is shown whole, in
+    columns as wide as their longest entry."""
+    from tomjerry.cli import main
+    from tomjerry.runs.record import read_runs
+
+    artifacts = ROOT / "artifacts"
+    labels = [run.label() for run in read_runs(artifacts)]
+    if not any(len(label) > 57 for label in labels):
+        pytest.skip("no shipped run with a long label in this checkout")
+    assert main(["runs", "--all", "--artifacts", str(artifacts), "--data", str(demo_root)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(any(line.startswith(f"{label} ") for line in lines) for label in labels), lines[:5]
+    state = lines[0].index("state")
+    assert all(line[state - 2 : state] == "  " for line in lines if not line.startswith("    "))
+
+
 def test_run_options_are_the_config_fields():
     from tomjerry.cli import build_parser, config_from_args
     from tomjerry.config import options

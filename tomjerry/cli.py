@@ -568,10 +568,15 @@ def cmd_runs(args):
             return ""
         return f"{value:.2%}" + (f" [{interval[0]:.1%}, {interval[1]:.1%}]" if interval else "")
 
-    print(f"{'run':<58}{'state':<13}{'dataset':<16}{'test binary [95% CI]':>24}{'test exact match [95% CI]':>28}")
+    # Columns as wide as their longest entry: a label cut mid-word ("240x424 px · TT") hid the TTA.
+    label = max(len("run"), *(len(run["label"]) for run in summaries)) + 2
+    name = max(len("dataset"), *(len(str(run["dataset"]["name"])) for run in summaries)) + 2
+    print(
+        f"{'run':<{label}}{'state':<13}{'dataset':<{name}}{'test binary [95% CI]':>24}{'test exact match [95% CI]':>28}"
+    )
     for run in summaries:
         print(
-            f"{run['label'][:57]:<58}{run['state']:<13}{str(run['dataset']['name'])[:15]:<16}"
+            f"{run['label']:<{label}}{run['state']:<13}{str(run['dataset']['name']):<{name}}"
             f"{figure(run['test_binary_accuracy'], run['test_binary_accuracy_ci95']):>24}"
             f"{figure(run['test_exact_match'], run['test_exact_match_ci95']):>28}"
         )
