@@ -291,9 +291,10 @@ def cached_heatmap(path: str, stamp: float, plus_plus: bool, pixels, label: str)
 
 
 def heatmap(run_dir, pixels, label: str, plus_plus: bool = False):
-    """The run's Grad-CAM (or Grad-CAM++) map, (S, S) float in [0, 1], of one (S, S, 3) uint8 model
-    input for `label` ("tom" or "jerry"), cached per model and pixels: each map costs about 0.4 s
-    on 2 cores, and without the cache every upload recomputed the maps of all earlier ones."""
+    """The run's Grad-CAM (or Grad-CAM++) map, (h, w) float in [0, 1], of one (h, w, 3) uint8 model
+    input (the run's input shape, square or 16:9) for `label` ("tom" or "jerry"), cached per model and
+    pixels: each map costs about 0.4 s on 2 cores, and without the cache every upload recomputed the
+    maps of all earlier ones."""
     return cached_heatmap(*_model_key(run_dir), plus_plus, pixels, label)
 
 

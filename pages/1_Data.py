@@ -89,7 +89,8 @@ rows, images = eda.sample(table, choice, count=12, seed=st.session_state.get("sa
 if st.button("Other samples"):
     st.session_state["sample_seed"] = st.session_state.get("sample_seed", 0) + 1
     st.rerun()
-st.image(images, caption=[f"{r.filename} · {r.combination}" for r in rows.itertuples()], width=160)
+# Each frame as it is (its own shape, 16:9), at the thumbnail's own size: not any model's input.
+st.image(images, caption=[f"{r.filename} · {r.combination}" for r in rows.itertuples()])
 
 st.subheader("Challenge frames")
 challenges = table[table.challenge]
@@ -97,7 +98,7 @@ if challenges.empty:
     st.caption("This dataset lists no challenge frames (challenges.csv).")
 else:
     rows, images = eda.sample(challenges, None, count=len(challenges))
-    st.image(images, caption=[f"{r.filename} · {r.combination}" for r in rows.itertuples()], width=140)
+    st.image(images, caption=[f"{r.filename} · {r.combination}" for r in rows.itertuples()])
 
 st.subheader("Validation report")
 st.caption("Every problem found; images with an error are left out, warnings are kept.")

@@ -245,8 +245,7 @@ elif made_on(chosen, fingerprint_in_use(source, dataset)):
         "confident mistakes are shown" + (f", {left_out} more are not." if left_out else ".")
     )
     st.image(
-        images,
-        width=160,
+        images,  # the frames as they are (their own shape), not the model's input
         caption=[
             f"{r.filename} · truth {r.combination}, called {called.predicted[r.filename]} · "
             f"p(tom) {called.p_tom[r.filename]:.2f}, p(jerry) {called.p_jerry[r.filename]:.2f}"

@@ -8,7 +8,7 @@ from tomjerry.data.decoding import BadImage, decode_image
 from tomjerry.data.splits import read_split_csv
 from tomjerry.inference.explain import SCALE_CAPTION, cam_caption, colour_scale, overlay_on_picture
 from tomjerry.runs.folder import RunFolder
-from tomjerry.science.results import made_on, model_choices
+from tomjerry.science.results import made_on, misclassified, model_choices
 from ui import (
     default_model_reason,
     fingerprint_in_use,
@@ -40,22 +40,46 @@ letters = "ABC"
 st.markdown("  \n".join(f"**{letter}**: {name}" for letter, name in zip(letters, picked)))
 table = dataset.usable
 left, right = st.columns(2)
-kind = left.radio("Frames", ["challenge frames", "test frames of model A"], horizontal=True, key="cam_frames")
+kind = left.radio(
+    "Frames",
+    ["challenge frames", "test frames of model A", "mistakes of model A"],
+    horizontal=True,
+    key="cam_frames",
+    help="Mistakes: the test frames model A gets wrong at its own threshold, the most confident mistake first.",
+)
 method = right.radio("Method", ["Grad-CAM", "Grad-CAM++"], horizontal=True, key="cam_method")
 first = labels[picked[0]]
 if kind == "challenge frames":
     pool = table[table.challenge]
-elif made_on(first, fingerprint_in_use(source, dataset)):
-    predictions = first.folder.read_predictions()
-    pool = table[table.filename.isin(predictions.filename[predictions.split == "test"])]
-else:
+elif not made_on(first, fingerprint_in_use(source, dataset)):
     st.info(
         f"Model A was made on other data ({first.dataset.get('name')}), so its test frames are not in the "
         "dataset in use: pick the challenge frames, or a model made on this dataset."
     )
     st.stop()
+elif kind == "test frames of model A":
+    predictions = first.folder.read_predictions()
+    pool = table[table.filename.isin(predictions.filename[predictions.split == "test"])]
+else:
+    try:
+        threshold_a = load_predictor(first.path).recipe.threshold  # the threshold its answers use
+    except ValueError as error:
+        st.error(f"A: {error}")
+        st.stop()
+    wrong = misclassified(first, threshold_a)
+    # In the ranking's order (the most confident mistake first), as Compare lists them.
+    pool = wrong[["filename"]].merge(table, on="filename", how="inner")
+    tested = int((first.test or {}).get("count") or 0)
+    st.markdown(
+        f"Model A gets **{len(wrong)}** of {tested} test frames wrong at its threshold {threshold_a:.2f} "
+        "(at least one label); the most confident mistake first."
+    )
 if pool.empty:
-    st.info("No such frames in the dataset in use.")
+    st.info(
+        "Model A gets every test frame right."
+        if kind == "mistakes of model A"
+        else "No such frames in the dataset in use."
+    )
     st.stop()
 # Which of these frames each model trained on: its maps there show what it learned, not how it
 # generalises. Only a model made on the dataset in use has its split over these files.
@@ -83,12 +107,19 @@ view = st.selectbox("Show", ["frames picked below", *pages], key="cam_view", hel
 if view == "frames picked below":
     names = [
         name
-        for name in st.multiselect("Images", list(pool.filename), default=list(pool.filename[:2]), key="cam_images")
+        # A key per kind of frames: names picked among the challenge frames are no test frames, and a
+        # shared key kept them, which left nothing picked (only the colour scale) after a switch.
+        for name in st.multiselect(
+            "Images", list(pool.filename), default=list(pool.filename[:2]), key=f"cam_images:{kind}"
+        )
         if name in set(pool.filename)
     ]
 else:
     start = pages.index(view) * PAGE
     names = list(pool.filename[start : start + PAGE])
+if not names:
+    st.info("Pick frames under **Images**, or a page of frames under **Show**.")
+    st.stop()
 st.image(colour_scale(), width=320)
 st.caption(SCALE_CAPTION)
 
@@ -123,7 +154,7 @@ for name in names:
         prediction, pixels = predictor.predict_with_pixels(Path(row.path), name)
         for j, (target, p) in enumerate((("tom", prediction.p_tom), ("jerry", prediction.p_jerry))):
             heat = heatmap(run.path, pixels, target, plus_plus=method == "Grad-CAM++")
-            # On the frame as it is, not the squeezed square the model takes.
+            # On the frame as it is, not the model's input (a squeezed square, or a smaller 16:9 copy).
             drawn, unseen = overlay_on_picture(rgb, heat, probability=p, threshold=threshold, fit=prediction.fit)
             columns[1 + 2 * i + j].image(
                 drawn,

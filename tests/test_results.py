@@ -51,7 +51,7 @@ def test_frames_keep_the_ranking(demo_root):
 
     table = scan(demo_root).usable
     ranking = pd.Series(list(table.filename[[7, 2, 30, 0]]))
-    rows, images = frames_of(ranking, table, size=32)
+    rows, images = frames_of(ranking, table, height=32)
     assert list(rows.filename) == list(ranking) and len(images) == 4
 
 

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 
 from tomjerry import COMBINATIONS
-from tomjerry.data.images import read_frame
+from tomjerry.data.decoding import FRAME_ASPECT
+from tomjerry.data.images import THUMBNAIL_HEIGHT, read_thumbnail
 from tomjerry.data.splits import SPLITS
 
 
@@ -58,18 +59,30 @@ def single_size(sizes: pd.DataFrame) -> tuple[int, int] | None:
     return (int(known.width.iloc[0]), int(known.height.iloc[0])) if len(known) == 1 else None
 
 
-def frames_of(names: pd.Series, table: pd.DataFrame, size: int = 160) -> tuple[pd.DataFrame, list]:
+def missing_picture(height: int) -> np.ndarray:
+    """A black 16:9 stand-in `height` pixels high for a frame that cannot be decoded."""
+    return np.zeros((height, int(round(height * FRAME_ASPECT)), 3), np.uint8)
+
+
+def frames_of(names: pd.Series, table: pd.DataFrame, height: int = THUMBNAIL_HEIGHT) -> tuple[pd.DataFrame, list]:
     """The rows of `table` for these file names and their pictures, in the order of `names`
-    (a ranking, such as the most confident mistakes first, keeps its order)."""
+    (a ranking, such as the most confident mistakes first, keeps its order). Each picture is the
+    frame as it is, `height` pixels high with its own aspect (images.read_thumbnail), never a model's
+    input: a 16:9 frame stays 16:9 whatever model is picked."""
     rows = pd.DataFrame({"filename": list(names)}).merge(table, on="filename", how="inner")
-    images = [read_frame(path, size) for path in rows.path]
-    return rows, [image if image is not None else np.zeros((size, size, 3), np.uint8) for image in images]
+    images = [read_thumbnail(path, height) for path in rows.path]
+    return rows, [image if image is not None else missing_picture(height) for image in images]
 
 
 def sample(
-    table: pd.DataFrame, combination: str | None = None, count: int = 12, seed: int = 0, size: int = 160
+    table: pd.DataFrame,
+    combination: str | None = None,
+    count: int = 12,
+    seed: int = 0,
+    height: int = THUMBNAIL_HEIGHT,
 ) -> tuple[pd.DataFrame, list]:
+    """Up to `count` random rows (of one combination, or "all") and their pictures, as `frames_of`."""
     rows = table if combination in (None, "all") else table[table.combination == combination]
     rows = rows.sample(min(count, len(rows)), random_state=seed) if len(rows) else rows
-    images = [read_frame(path, size) for path in rows.path]
-    return rows, [image if image is not None else np.zeros((size, size, 3), np.uint8) for image in images]
+    images = [read_thumbnail(path, height) for path in rows.path]
+    return rows, [image if image is not None else missing_picture(height) for image in images]

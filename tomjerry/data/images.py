@@ -71,8 +71,35 @@ def map_to_picture(
     return result, seen
 
 
+# A frame shown as a picture (a sample, a mistake), not as a model's input, keeps its own shape: this
+# many pixels high and as wide as its own aspect makes it (16:9 frames: 213 px), whatever model is picked.
+THUMBNAIL_HEIGHT = 120
+
+
+def thumbnail(rgb: np.ndarray, height: int = THUMBNAIL_HEIGHT) -> np.ndarray:
+    """A (H, W, 3) uint8 picture as a smaller copy of the same shape: (height, W * height / H rounded,
+    3), INTER_AREA (a picture smaller than `height` is enlarged, bilinear). ValueError for a height
+    below 1."""
+    if height < 1:
+        raise ValueError(f"a thumbnail is at least 1 pixel high, not {height}")
+    width = max(1, int(round(rgb.shape[1] * height / rgb.shape[0])))
+    method = cv2.INTER_AREA if height <= rgb.shape[0] else cv2.INTER_LINEAR
+    return cv2.resize(rgb, (width, height), interpolation=method)
+
+
+def read_thumbnail(path, height: int = THUMBNAIL_HEIGHT) -> np.ndarray | None:
+    """One dataset frame as it is (not fitted, squeezed or cropped to any model's input), `height`
+    pixels high with its own aspect (`thumbnail`); None when it cannot be decoded."""
+    try:
+        return thumbnail(decode_image(path), height)
+    except BadImage:
+        return None
+
+
 def read_frame(path, size: ImageSize) -> np.ndarray | None:
-    """One dataset frame as (height, width, 3) uint8 RGB, or None when it cannot be decoded."""
+    """One dataset frame as a model's (height, width, 3) uint8 RGB input (`model_input`: fitted to 16:9,
+    then resized to `size`), or None when it cannot be decoded. For a frame shown as a picture, use
+    `read_thumbnail`: a square `size` squeezes a 16:9 frame."""
     try:
         return model_input(decode_image(path), size)[0]
     except BadImage:

@@ -5,12 +5,15 @@ with `ReplaceToLinear` so the gradient is taken before the sigmoid saturates. (`
 refuses a 2-unit head.)
 """
 
+from dataclasses import dataclass, field
+
 import cv2
 import numpy as np
 
 from tomjerry import LABELS
-from tomjerry.data.decoding import FrameFit, fit_of
-from tomjerry.data.images import map_to_picture
+from tomjerry.data.decoding import FrameFit, decode_image, fit_of
+from tomjerry.data.images import map_to_picture, to_float
+from tomjerry.inference.predict import Prediction, Predictor
 from tomjerry.models.specs import SPECS
 
 
@@ -110,6 +113,41 @@ def overlay_on_picture(
         return drawn, None
     drawn[~seen] = (0.35 * base[~seen] + 0.65 * 128).astype(np.uint8)
     return drawn, UNSEEN_NOTE
+
+
+@dataclass
+class ExplainedFrame:
+    """One picture's Grad-CAM under a run's recipe, ready to draw: `picture` is the picture as it was
+    given (its own shape, at most `max_side` a side), `maps` one (label, probability, drawn picture of
+    picture's shape, note on greyed parts or None) per label, tom first."""
+
+    picture: np.ndarray  # (h, w, 3) uint8 RGB
+    prediction: Prediction
+    maps: list = field(default_factory=list)
+
+
+def explain_frame(predictor: Predictor, explainer: Explainer, source, name=None, max_side=SHOWN_SIDE) -> ExplainedFrame:
+    """Grad-CAM of one picture (image bytes or a path) as the Grad-CAM page draws it: the prediction and
+    the maps come from the model's own input under `predictor`'s recipe (its input shape, square or
+    16:9, its shape rule, TTA and threshold: Predictor.predict_with_pixels), and each map is drawn back
+    on the picture as it was given (`overlay_on_picture`), never on the squeezed input. BadImage when
+    the picture cannot be read."""
+    rgb = decode_image(source, name)
+    prediction, pixels = predictor.predict_with_pixels(source, name)
+    threshold = predictor.recipe.threshold
+    image = to_float(pixels[None])
+    maps = []
+    for label, p in (("tom", prediction.p_tom), ("jerry", prediction.p_jerry)):
+        heat = explainer.heatmaps(image, label)[0]
+        drawn, unseen = overlay_on_picture(
+            rgb, heat, probability=p, threshold=threshold, fit=prediction.fit, max_side=max_side
+        )
+        maps.append((label, float(p), drawn, unseen))
+    height, width = maps[0][2].shape[:2]
+    picture = (
+        rgb if (height, width) == rgb.shape[:2] else cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    )
+    return ExplainedFrame(picture, prediction, maps)
 
 
 def jet(values: np.ndarray) -> np.ndarray:

@@ -61,7 +61,7 @@ td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:right;vertical-ali
 th{background:#f4f4f4;font-weight:600;white-space:normal}
 td.text,th.text{text-align:left} td.wide{min-width:16em}
 .headline td{font-size:15px} .cams{margin-bottom:1em}
-.cams img{width:180px;margin:2px} figure{display:inline-block;margin:4px;text-align:center;font-size:12px}
+.cams img{height:150px;margin:2px} figure{display:inline-block;margin:4px;text-align:center;font-size:12px}
 .scale img{width:320px;height:14px;vertical-align:middle}
 """
 
@@ -121,37 +121,41 @@ def table_html(frame: pd.DataFrame, columns: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def gradcam_examples(rows: pd.DataFrame, run: Run) -> str:
+# The pictures of the Grad-CAM section are inlined at most this many pixels a side: twice the width
+# they are shown at (a sharp picture on a high-density screen), and 9 of them keep the file a few MB.
+EXAMPLE_SIDE = 400
+
+
+def gradcam_examples(rows: pd.DataFrame, run: Run, max_side: int = EXAMPLE_SIDE) -> str:
     """Grad-CAM pictures of `rows` (dataset rows: path, filename, combination) under `run`'s own
-    recipe, one figure per frame and label, as HTML."""
-    from tomjerry.data.images import read_frame, to_float
-    from tomjerry.inference.explain import SCALE_CAPTION, Explainer, cam_caption, colour_scale, overlay
+    recipe, one figure per frame and label, as HTML. The maps are computed on the run's own input
+    (its shape, square or 16:9) and drawn on the frame as it is (tomjerry.inference.explain.explain_frame,
+    as the Grad-CAM page draws them), at most `max_side` pixels a side; a frame keeps its shape."""
+    from tomjerry.data.decoding import BadImage
+    from tomjerry.inference.explain import SCALE_CAPTION, Explainer, cam_caption, colour_scale, explain_frame
     from tomjerry.inference.predict import Predictor
 
     predictor = Predictor.from_path(run.path)  # the run's own recipe: the answers its evaluation gives
     explainer = Explainer(predictor.model)
     threshold = predictor.recipe.threshold
-    parts = [f"<p class='scale'><img src='{png(colour_scale())}'> {html.escape(SCALE_CAPTION)}</p>"]
+    parts = [
+        f"<p class='scale'><img src='{png(colour_scale())}'> {html.escape(SCALE_CAPTION)}</p>",
+        f"<p class='note'>Maps computed on the model's {html.escape(predictor.recipe.size_text)} input "
+        f"({html.escape(predictor.recipe.tta_text)}, threshold {threshold:.2f}) and drawn on the frame as it is.</p>",
+    ]
     for row in rows.itertuples():
         path, name = Path(str(row.path)), str(row.filename)
-        frame = read_frame(path, 224)
-        if frame is None:  # a frame that cannot be decoded has nothing to explain
+        try:
+            explained = explain_frame(predictor, explainer, path, name, max_side=max_side)
+        except BadImage:  # a frame that cannot be decoded has nothing to explain
             continue
-        prediction, pixels = predictor.predict_with_pixels(path, name)
-        image = to_float(pixels[None])
         pictures = [
-            f'<figure><img src="{png(frame)}"><figcaption>{html.escape(name)} '
+            f'<figure><img src="{png(explained.picture)}"><figcaption>{html.escape(name)} '
             f"(truth: {row.combination})</figcaption></figure>"
         ]
-        for label, p in (("tom", prediction.p_tom), ("jerry", prediction.p_jerry)):
-            if p is None:  # only a prediction with an error has no probability
-                continue
-            heat = explainer.heatmaps(image, label)[0]
-            big = cv2.resize(overlay(image[0], heat, probability=float(p), threshold=threshold), (224, 224))
-            pictures.append(
-                f'<figure><img src="{png(big)}"><figcaption>'
-                f"{html.escape(cam_caption(label, float(p), threshold))}</figcaption></figure>"
-            )
+        for label, p, drawn, unseen in explained.maps:
+            caption = cam_caption(label, p, threshold) + (f" · {unseen}" if unseen else "")
+            pictures.append(f'<figure><img src="{png(drawn)}"><figcaption>{html.escape(caption)}</figcaption></figure>')
         parts.append('<div class="cams">' + "".join(pictures) + "</div>")
     return "".join(parts)
 

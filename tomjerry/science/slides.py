@@ -29,6 +29,7 @@ from tomjerry.science.results import made_on, misclassified
 # Charts are drawn for a slide: wide, and large type that a room can read.
 CHART_FONT = 18
 MISTAKES_SHOWN = 6
+MISTAKE_HEIGHT = 288  # pixels; a 16:9 frame is then 512 wide, sharp at 24 % of a 1920-pixel projector
 # Characters of the differences' text a slide holds in its type size (about 1,300 at 1280x720).
 DIFFERENCES_CHARACTERS = 1300
 
@@ -50,12 +51,12 @@ table{border-collapse:collapse;font-size:.95em;margin:.3em 0}
 td,th{padding:.25em .8em;border-bottom:2px solid #ddd;text-align:right}
 th{text-align:right;background:#f3f4f6} td.text,th.text{text-align:left}
 .camrow{display:flex;flex-wrap:wrap;align-items:flex-start;column-gap:2vw} .camrow p{flex-basis:100%}
-.cams img{height:19vh;margin:.2vh}
-.cams figure{display:inline-block;margin:.2vh .3vw;text-align:center;font-size:.6em;max-width:20vh;vertical-align:top}
+.cams img{height:15vh;width:auto;margin:.2vh}
+.cams figure{display:inline-block;margin:.2vh .3vw;text-align:center;font-size:.6em;max-width:28vw;vertical-align:top}
 .differences li{margin:.35em 0}
 .scale img{width:30vw;height:1.2vh;vertical-align:middle} .scale{font-size:.65em}
-.mistakes{display:flex;flex-wrap:wrap;gap:1vw} .mistakes figure{margin:0;width:13.5vw;font-size:.7em}
-.mistakes img{width:13.5vw;height:13.5vw;object-fit:cover}
+.mistakes{display:flex;flex-wrap:wrap;gap:1vw} .mistakes figure{margin:0;width:24vw;font-size:.7em}
+.mistakes img{width:100%;height:auto}
 .demo{background:#fff3cd;padding:.3em .6em;border-radius:6px}
 nav{position:fixed;right:2vw;bottom:1.5vh;font-size:16px;color:#444}
 @media print{
@@ -322,7 +323,8 @@ def mistakes_slide(data: ReportData) -> Slide:
         return Slide("The mistakes", f"<p>{esc(data.best_name)} gets every test frame right.</p>")
     shown = wrong.head(MISTAKES_SHOWN)
     if made_on(best, dataset_fingerprint(data.dataset.usable)):
-        rows, images = eda.frames_of(shown.filename, data.dataset.usable, size=224)
+        # The frames as they are (their own shape, 16:9), not any model's input: 24 % of a slide wide.
+        rows, images = eda.frames_of(shown.filename, data.dataset.usable, height=MISTAKE_HEIGHT)
         called = shown.set_index("filename")
         figures = [
             f"<figure><img src='{png(image)}' alt='{esc(row.filename)}'><figcaption>truth <b>{esc(row.combination)}"
