@@ -119,8 +119,11 @@ def preset_pairs(runs) -> None:
     pairs = (
         ("lite1-best", "lite0-best"),
         ("lite1-wide", "lite1-best"),
+        ("lite1-wide-ms", "lite1-wide"),
+        ("lite1-wide-ms", "lite1-best"),
         ("quick", "lite1-best"),
         ("quick", "lite1-wide"),
+        ("quick", "lite1-wide-ms"),
         ("quick", "lite0-best"),
     )
     for a, b in pairs:
