@@ -122,6 +122,15 @@ if not names:
     st.stop()
 st.image(colour_scale(), width=320)
 st.caption(SCALE_CAPTION)
+for letter, label in zip(letters, picked):
+    try:
+        recipe = load_predictor(labels[label].path).recipe
+    except ValueError:  # said beside its maps below
+        continue
+    st.caption(
+        f"{letter}: probabilities from the run's recipe ({recipe.tta_text}, threshold {recipe.threshold:.2f}); "
+        f"maps computed on its {recipe.size_text} input and drawn on the frame as it is."
+    )
 
 # Maps are computed once per model, method and frame (cached): a progress line while they are.
 total, done = len(names) * len(picked), 0

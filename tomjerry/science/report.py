@@ -140,8 +140,9 @@ def gradcam_examples(rows: pd.DataFrame, run: Run, max_side: int = EXAMPLE_SIDE)
     threshold = predictor.recipe.threshold
     parts = [
         f"<p class='scale'><img src='{png(colour_scale())}'> {html.escape(SCALE_CAPTION)}</p>",
-        f"<p class='note'>Maps computed on the model's {html.escape(predictor.recipe.size_text)} input "
-        f"({html.escape(predictor.recipe.tta_text)}, threshold {threshold:.2f}) and drawn on the frame as it is.</p>",
+        f"<p class='note'>Probabilities from the run's recipe ({html.escape(predictor.recipe.tta_text)}, threshold "
+        f"{threshold:.2f}); maps computed on the model's {html.escape(predictor.recipe.size_text)} input and drawn "
+        "on the frame as it is.</p>",
     ]
     for row in rows.itertuples():
         path, name = Path(str(row.path)), str(row.filename)
