@@ -94,7 +94,8 @@ def test_headline_leads_with_the_shots_split_and_shows_the_random_one():
     runs = read_runs(SHIPPED)
     found = headline(runs)
     # The best setting on validation among the shots-split runs with a model: the preset `best` names.
-    assert found.setting == "efficientnet_lite1 lite1-wide · 240x424 px · TTA" and BEST_PRESET == "lite1-wide"
+    assert found.setting == "efficientnet_lite1 lite1-wide-ms · 240x424 px · TTA · 2 scales"
+    assert BEST_PRESET == "lite1-wide-ms"
     assert found.lead.kind == "shots" and found.lead.seeds == [1, 2, 42]
     assert found.lead.describe() == "shots split, mean of 3 seeds (1, 2, 42)"
     shots = [
