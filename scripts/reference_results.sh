@@ -79,3 +79,20 @@ done
 $py -m tomjerry train --preset lite1-wide --data "$DATA" --artifacts "$OUT/levers" --split random --split-seed 42
 # $py scripts/test_time_resolution.py SEED2_LITE1_BEST_RUN_DIR --data "$DATA" --scales 1 1.133 1.267
 $py benchmarks/precision_shape.py
+
+# 10. Multi-scale TTA (lite1-wide-ms): step 9's lite1-wide runs (three shots seeds, random 42) and
+#     its untouched run scored again at 240x424 and 304x536 (no training: `rescore` makes a run with
+#     the same weights). The scales were chosen first on validation frames only, with the script
+#     below (each lite1-wide shots run at 1, 1.133 and 1.267, mirror on and off); the random run's
+#     rescored model ships (ship RUN_DIR --keep-model).
+# $py scripts/multiscale_validation.py LITE1_WIDE_SHOTS_RUN_DIRS... --data "$DATA"   (validation frames only)
+for run in "$OUT"/levers/runs/*; do
+  if grep -q '"preset": "lite1-wide"' "$run/config.json" 2>/dev/null; then
+    $py -m tomjerry rescore "$run" --preset lite1-wide-ms --data "$DATA" --artifacts "$OUT/levers"
+  fi
+done
+for run in "$OUT"/untouched/runs/*; do
+  if grep -q '"preset": "lite1-wide"' "$run/config.json" 2>/dev/null; then
+    $py -m tomjerry rescore "$run" --preset lite1-wide-ms --data "$DATA" --artifacts "$OUT/untouched"
+  fi
+done
