@@ -134,6 +134,8 @@ def explain_frame(predictor: Predictor, explainer: Explainer, source, name=None,
     the picture cannot be read."""
     rgb = decode_image(source, name)
     prediction, pixels = predictor.predict_with_pixels(source, name)
+    if prediction.p_tom is None or prediction.p_jerry is None:  # predict_with_pixels raises BadImage instead
+        raise ValueError(f"{name or source}: no probabilities to explain")
     threshold = predictor.recipe.threshold
     image = to_float(pixels[None])
     maps = []
