@@ -367,3 +367,16 @@ def test_a_preset_trains_on_any_split_file_it_is_given(demo_root, tmp_path, pres
     assert provenance["split"]["kind"] == "file"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["split_counts"] == {side: int((split.split == side).sum()) for side in ("train", "val", "test")}
+
+
+def test_rescore_and_evaluate_help_say_what_they_do_and_that_the_ledger_counts_it():
+    import argparse
+
+    from tomjerry.cli import build_parser
+
+    subparsers = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    rescore = " ".join(subparsers.choices["rescore"].format_help().split())
+    assert "new run folder" in rescore and "test-set ledger" in rescore
+    assert "RUN_DIR the finished run folder whose weights are scored again" in rescore
+    evaluate = " ".join(subparsers.choices["evaluate"].format_help().split())
+    assert "records a scoring in the test-set ledger" in evaluate

@@ -708,8 +708,13 @@ def build_parser() -> argparse.ArgumentParser:
         "rescore",
         help="score a finished run's weights again under another test-time recipe, as a new run "
         "(its test frames count once more in the ledger)",
+        description="Score a finished run's saved weights again under another test-time recipe (--preset, --tta, "
+        "--tta-scales), without training: the scoring is written as a new run folder (under --artifacts); the "
+        "source run is left as it was. Its test frames count once more in the test-set ledger (one more look at them).",
     )
-    rescore.add_argument("run_dir", metavar="RUN_DIR")
+    rescore.add_argument(
+        "run_dir", metavar="RUN_DIR", help="the finished run folder whose weights are scored again (it is not changed)"
+    )
     add_data_option(rescore)
     rescore.add_argument("--preset", help="take this preset's test-time recipe and name (it must train as the run did)")
     rescore.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None, help="mirror TTA on or off")
@@ -722,8 +727,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser(
         "evaluate",
         help="score a run's model again; prints the metrics as JSON (the test-set ledger counts the look)",
+        description="Score a run's model again on its test frames and print the metrics as JSON. Evaluating "
+        "records a scoring in the test-set ledger: each look at a test set is counted, as every run's is.",
     )
-    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR", help="the run folder whose model is scored")
     add_data_option(evaluate)
     evaluate.add_argument("--split", metavar="SPLIT.csv", help="default: the run's own split.csv")
     evaluate.set_defaults(func=cmd_evaluate)
