@@ -58,7 +58,14 @@ settings.caption(
     f"{recipe.tta_text}, threshold {recipe.threshold_text}; "
     f"pictures of another shape: {recipe.shape_rule}. "
     + (
-        f"Run through TensorFlow Lite (the same weights; probabilities equal to Keras's within {AGREEMENT:g})."
+        (
+            # The enlarged test-time pass runs in Keras (inference.predict): only the trained size is Lite's.
+            "The trained size runs through TensorFlow Lite (probabilities equal to Keras's within "
+            f"{AGREEMENT:g}); the enlarged size{'s' if len(recipe.tta_scales) > 2 else ''} in Keras (the same "
+            "weights)."
+            if len(recipe.tta_scales) > 1
+            else f"Run through TensorFlow Lite (the same weights; probabilities equal to Keras's within {AGREEMENT:g})."
+        )
         if predictor.accelerated
         else f"{predictor.acceleration_note}."
     )
