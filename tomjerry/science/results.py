@@ -221,11 +221,20 @@ class SplitResult:
         return min(values), max(values)
 
 
+def seed_order(run: Run) -> tuple:
+    """Sort key of runs by split seed (no seed last, then the run id): the one order in which pooled
+    intervals resample, so the same runs always give the same interval."""
+    seed = run.split.get("seed")
+    return (seed is None, seed if isinstance(seed, (int, float)) else 0, str(seed), run.run_id)
+
+
 def pooled_interval(runs: list[Run], threshold: float = 0.5) -> dict | None:
     """One setting's test scores over its split seeds as one estimate each (exact match, binary
     accuracy: frame-pooled means) with 95 % studentized cluster-bootstrap intervals over (seed,
     linked shot group) clusters, resampled within each seed (stats.cluster_interval); None when a
-    run's predictions cannot be read."""
+    run's predictions cannot be read. The runs are taken in seed order whatever order they come in,
+    so every page, table and script gets the same resamples and the same interval."""
+    runs = sorted(runs, key=seed_order)
     try:
         frames = [test_frames(run, threshold) for run in runs]
     except (OSError, ValueError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError):
@@ -574,6 +583,7 @@ def pooled_comparison(pairs: list[tuple[Run, Run]], threshold: float = 0.5) -> d
     (stats.sign_flip_test). ValueError (with the reason) when a pair was not tested on the same frames."""
     if not pairs:
         raise ValueError("no pair of runs to compare")
+    pairs = sorted(pairs, key=lambda pair: seed_order(pair[0]))  # one interval whatever the callers' order
     a_exact, b_exact, a_labels, b_labels, groups, strata, grouped = _paired_frames(pairs, threshold)
     exact = cluster_interval(a_exact - b_exact, groups, strata)
     binary = cluster_interval(a_labels.mean(axis=1) - b_labels.mean(axis=1), groups, strata)
