@@ -475,7 +475,8 @@ def what_the_runs_say(runs, container=st):
     """'What the runs say' (tomjerry.science.answer), where Compare and the Report open: a sentence per
     question, computed from the verdicts; the table of every model x contrast with its pooled
     difference, interval, group-level p and Holm's p; the model that leads; the study's own figures
-    labelled with their split. Cached per set of runs (the coverage simulation takes seconds)."""
+    labelled with their split. Cached per set of runs (the coverage simulation takes seconds).
+    Returns the Answer shown (tomjerry.science.answer.Answer)."""
     import pandas as pd
 
     from tomjerry.science.results import best_choice, untouched_results, untouched_sentence
@@ -524,6 +525,7 @@ def what_the_runs_say(runs, container=st):
     for result in untouched_results(runs):  # scored once on a split no choice has seen
         container.markdown(untouched_sentence(result))
     container.caption(f"{found.method()} {found.study} Default model of the pages: {best_choice(runs).reason}.")
+    return found
 
 
 def default_model_reason(runs, container=st):

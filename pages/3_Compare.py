@@ -8,10 +8,12 @@ from tomjerry.data.eda import frames_of
 from tomjerry.runs.folder import RunFolder
 from tomjerry.science import charts
 from tomjerry.science.beyond import (
+    LEVER_NOTE,
     SPLIT_TITLES,
     SUMMARY_COLUMNS,
     curve_defaults,
     interval_label,
+    lever_steps,
     preset_summary,
     split_kinds,
     summary_note,
@@ -64,7 +66,7 @@ if not runs:
     st.stop()
 names = run_names(runs)
 table = study_tables(runs)
-what_the_runs_say(every_run)  # says the untouched split's scores apart
+found = what_the_runs_say(every_run)  # says the untouched split's scores apart
 
 st.subheader("The study's tables, rebuilt from the run folders")
 st.caption(
@@ -86,6 +88,8 @@ else:
         "shots kept on one side. The number is the split's seed.",
     )
     on_split = cells[cells.split == split]
+    if pooled_apart := found.table_note(split):  # the table's vs_base is this split's, the answer's pooled
+        st.caption(pooled_apart)
     st.caption(f"{challenge_note(on_split)} {shipped_note(on_split)}")
     st.caption(HALF_FRAMES)
     for variant, title in STUDY_VARIANTS.items():
@@ -113,6 +117,11 @@ if len(beyond):
         st.markdown(f"**{SPLIT_TITLES.get(kind, kind)}**")
         results_table(summary[summary.split == kind], SUMMARY_COLUMNS)
     chart(charts.preset_bars(summary), key="preset_bars")
+    steps = lever_steps(runs)
+    if steps:
+        st.markdown("**What each step adds** (exact match, paired on the same test frames)")
+        st.markdown("\n".join(f"- {step.sentence()}" for step in steps))
+        st.caption(LEVER_NOTE)
 
 comparison = split_comparison(runs)
 if not comparison.empty:

@@ -3,6 +3,7 @@ self-contained HTML file of at least eight <section> slides that loads nothing f
 in a real headless Chromium the arrow keys and a click move between slides, and printed, each
 slide is a page."""
 
+import html
 import os
 import re
 import shutil
@@ -114,6 +115,12 @@ def test_the_deck_with_grad_cam_shows_challenge_frames(tmp_path, demo_root, fini
     (gradcam,) = re.findall(r"<section[^>]*><h2>Where the model looks.*?</section>", page, re.S)
     assert gradcam.count("src='data:image/png;base64,") + gradcam.count('src="data:image/png;base64,') >= 3
     assert "Skipped" not in gradcam
+    # Each example says whether it is a challenge frame and its side of the model's split (example_note).
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", html.unescape(gradcam))
+    assert any(
+        re.search(r"\(truth: [a-z_]+; (a|not a) challenge frame · in (this model's training|its \w+) split", c)
+        for c in captions
+    ), captions
 
 
 @pytest.mark.slow
@@ -180,3 +187,66 @@ def test_the_report_page_presents_the_deck(monkeypatch, demo_root, finished_arti
     assert not app.exception, app.exception
     (present,) = [b for b in app.get("download_button") if b.proto.label.startswith("Present")]
     assert "slides" in present.proto.label
+
+
+def test_the_split_slide_names_its_setting_and_says_its_figures_come_from_different_runs():
+    import types
+
+    import pandas as pd
+
+    from tomjerry.science.slides import split_slide
+
+    comparison = pd.DataFrame(
+        {
+            "setting": ["lite0-best", "lite0-best"],
+            "split": ["random", "shots"],
+            "seeds": ["42", "1, 2, 42"],
+            "runs": [1, 3],
+            "exact_match": [0.95, 0.862],
+        }
+    )
+    slide = split_slide(types.SimpleNamespace(comparison=comparison), None)
+    body = " ".join(slide.body.split())
+    assert "<b>lite0-best</b> reads <b>+8.8 points</b> higher on the random split" in body
+    assert "The same model" not in body
+    assert "different runs of lite0-best" in body
+    assert "the random split seed 42 run against the mean of 3 shots split runs (seeds 1, 2, 42)" in body
+
+
+def test_the_grid_slide_says_the_answer_pools_seeds_its_table_does_not():
+    import types
+
+    import pandas as pd
+
+    from tomjerry.science.answer import Answer
+    from tomjerry.science.slides import grid_slide
+
+    cells = pd.DataFrame(
+        {"model": ["alexnet", "alexnet"], "variant": ["base", "tuned"], "exact_match": [0.6, 0.675]}
+        | {"exact_match_ci95": ["", ""]}
+    )
+    found = Answer("shots", [types.SimpleNamespace(seeds=[1, 42])], None, [], "")
+    data = types.SimpleNamespace(shown_split="shots 42", on_split=cells, cells_note="", answer=found)
+    body = " ".join(grid_slide(data).body.split())
+    assert (
+        "This table: shots seed 42 alone. The study&#x27;s answer (next slide) pools every seed both cells ran on (1, 42)"
+        in body
+    )
+    # The answer pooling this one split alone: nothing to tell apart.
+    alone = Answer("shots", [types.SimpleNamespace(seeds=[42])], None, [], "")
+    assert "This table" not in grid_slide(types.SimpleNamespace(**{**vars(data), "answer": alone})).body
+
+
+def test_each_grad_cam_example_says_challenge_or_not_and_its_side_of_the_models_split():
+    import pandas as pd
+
+    from tomjerry.science.report import example_note, example_sides
+
+    rows = pd.DataFrame({"filename": ["a.jpg", "b.jpg", "c.jpg"], "challenge": [True, False, True]})
+    split = pd.DataFrame({"filename": ["a.jpg", "b.jpg"], "split": ["train", "test"]})
+    sides = example_sides(rows, split)
+    assert sides == {"a.jpg": "train", "b.jpg": "test", "c.jpg": None}
+    assert example_sides(rows, None) == {"a.jpg": None, "b.jpg": None, "c.jpg": None}
+    assert example_note(True, "train") == "a challenge frame · in this model's training split"
+    assert example_note(False, "test") == "not a challenge frame · in its test split, not trained on"
+    assert example_note(True, None).endswith("its side of the split unknown")

@@ -111,6 +111,26 @@ class Answer:
             f"over the same clusters, then Holm over all {len(self.contrasts)} contrasts. Verdict rule: {self.rule}."
         )
 
+    def table_note(self, shown_split: str, said: str = "'What the runs say' above") -> str:
+        """A caption for a study table shown on one split ('shots 42', as study_tables.split_name gives)
+        whose per-split differences (vs_base) sit under this answer: what the table covers against the
+        seeds the answer pools (`said`: where the answer is shown), so the two sets of differences are
+        not read as one. '' when they agree
+        (the answer pools that one split alone) or there is no answer to compare with."""
+        if not self.contrasts:
+            return ""
+        kind, _, seed = shown_split.partition(" ")
+        seeds = sorted({s for c in self.contrasts for s in c.seeds}, key=lambda s: (s is None, s or 0))
+        if kind == self.split and [str(s) for s in seeds] == [seed]:
+            return ""
+        pooled = ", ".join(str(s) for s in seeds)
+        where = "" if kind == self.split else f" of the {self.split} split"
+        alone = f"{kind} seed {seed}" if seed else kind
+        return (
+            f"This table: {alone} alone. {said} pools every seed{where} both cells ran on "
+            f"({pooled}), so its differences can differ from this table's."
+        )
+
     def to_json(self) -> list[dict]:
         """The list `answer --json` prints: one object per model x contrast."""
         return [asdict(contrast) for contrast in self.contrasts]

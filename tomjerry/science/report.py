@@ -24,7 +24,15 @@ from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
 from tomjerry.science.answer import answer
-from tomjerry.science.beyond import SPLIT_TITLES, SUMMARY_COLUMNS, preset_summary, split_kinds, summary_note
+from tomjerry.science.beyond import (
+    LEVER_NOTE,
+    SPLIT_TITLES,
+    SUMMARY_COLUMNS,
+    lever_steps,
+    preset_summary,
+    split_kinds,
+    summary_note,
+)
 from tomjerry.science.deviations import DIFFERENCES
 from tomjerry.science.results import (
     COLUMNS,
@@ -126,11 +134,38 @@ def table_html(frame: pd.DataFrame, columns: list[str]) -> str:
 EXAMPLE_SIDE = 400
 
 
-def gradcam_examples(rows: pd.DataFrame, run: Run, max_side: int = EXAMPLE_SIDE) -> str:
-    """Grad-CAM pictures of `rows` (dataset rows: path, filename, combination) under `run`'s own
-    recipe, one figure per frame and label, as HTML. The maps are computed on the run's own input
+# Where an example frame was in the model's own split, in words (the sides read_split_csv gives).
+SIDE_WORDS = {
+    "train": "in this model's training split",
+    "val": "in its validation split, not trained on",
+    "test": "in its test split, not trained on",
+}
+
+
+def example_sides(rows: pd.DataFrame, split: pd.DataFrame | None) -> dict[str, str | None]:
+    """filename -> the side ('train', 'val' or 'test') of the model's split (best_split: filename,
+    split) each of `rows` (dataset rows with filename) was on; None for every frame when `split` is
+    None (the run was not made on this dataset, or its split.csv is unreadable) or a frame it lacks.
+    The one place the report and the deck say which example frames a model trained on."""
+    sides = split.set_index("filename").split if split is not None else pd.Series(dtype=object)
+    return {str(name): sides.get(name) for name in rows.filename}
+
+
+def example_note(challenge: bool, side: str | None) -> str:
+    """An example frame's context in words: challenge frame or not, and its side of the model's split."""
+    where = SIDE_WORDS.get(side, f"in its {side} split") if side is not None else "its side of the split unknown"
+    return f"{'a' if challenge else 'not a'} challenge frame · {where}"
+
+
+def gradcam_examples(
+    rows: pd.DataFrame, run: Run, max_side: int = EXAMPLE_SIDE, split: pd.DataFrame | None = None
+) -> str:
+    """Grad-CAM pictures of `rows` (dataset rows: path, filename, combination, challenge) under `run`'s
+    own recipe, one figure per frame and label, as HTML. The maps are computed on the run's own input
     (its shape, square or 16:9) and drawn on the frame as it is (tomjerry.inference.explain.explain_frame,
-    as the Grad-CAM page draws them), at most `max_side` pixels a side; a frame keeps its shape."""
+    as the Grad-CAM page draws them), at most `max_side` pixels a side; a frame keeps its shape. Each
+    frame's caption says whether it is a challenge frame and where it was in `split` (the run's own
+    split, best_split; example_note)."""
     from tomjerry.data.decoding import BadImage
     from tomjerry.inference.explain import SCALE_CAPTION, Explainer, cam_caption, colour_scale, explain_frame
     from tomjerry.inference.predict import Predictor
@@ -144,15 +179,17 @@ def gradcam_examples(rows: pd.DataFrame, run: Run, max_side: int = EXAMPLE_SIDE)
         f"{threshold:.2f}); maps computed on the model's {html.escape(predictor.recipe.size_text)} input and drawn "
         "on the frame as it is.</p>",
     ]
+    sides = example_sides(rows, split)
     for row in rows.itertuples():
         path, name = Path(str(row.path)), str(row.filename)
         try:
             explained = explain_frame(predictor, explainer, path, name, max_side=max_side)
         except BadImage:  # a frame that cannot be decoded has nothing to explain
             continue
+        note = example_note(bool(getattr(row, "challenge", False)), sides[name])
         pictures = [
             f'<figure><img src="{png(explained.picture)}"><figcaption>{html.escape(name)} '
-            f"(truth: {row.combination})</figcaption></figure>"
+            f"(truth: {row.combination}; {html.escape(note)})</figcaption></figure>"
         ]
         for label, p, drawn, unseen in explained.maps:
             caption = cam_caption(label, p, threshold) + (f" · {unseen}" if unseen else "")
@@ -315,6 +352,7 @@ class ReportData:
     examples: pd.DataFrame
     generated: datetime = field(default_factory=datetime.now)
     beyond_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lever_steps: list = field(default_factory=list)  # science.beyond.lever_steps: what each preset step adds
     answer: object = None
     best_reason: str = ""
     untouched: list = field(default_factory=list)  # a sentence per setting scored on the untouched split
@@ -385,6 +423,7 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
         challenge_in_training=metrics.get("challenge_in_training", "?"),
         examples=rows if not rows.empty else table.head(examples),
         beyond_summary=preset_summary(runs),
+        lever_steps=lever_steps(runs),
         answer=answer(runs),
         best_reason=best_choice(runs).reason,
         untouched=untouched,
@@ -424,7 +463,7 @@ def render_report(data: ReportData, with_gradcam: bool = True) -> str:
         out.append(challenge_html(data, figures))
         if with_gradcam:
             out.append("<h2>6. Where the model looks (Grad-CAM)</h2>")
-            out.append(gradcam_examples(data.examples, data.best))
+            out.append(gradcam_examples(data.examples, data.best, split=data.split))
     out.append(
         "<h2>Differences from the study and the papers</h2><ul>"
         + "".join(f"<li><b>{html.escape(title)}</b>: {html.escape(text)}</li>" for title, text in DIFFERENCES)
@@ -494,6 +533,12 @@ def results_html(data: ReportData, figures: Figures) -> str:
             out.append(f"<h4>{html.escape(SPLIT_TITLES.get(kind, kind))}</h4>")
             out.append(table_html(summary[summary.split == kind], SUMMARY_COLUMNS))
         out.append(figures(charts.preset_bars(summary)))
+        if data.lever_steps:
+            out.append(
+                "<h4>What each step adds (exact match, paired on the same test frames)</h4><ul>"
+                + "".join(f"<li>{html.escape(step.sentence())}</li>" for step in data.lever_steps)
+                + f"</ul><p class='note'>{html.escape(LEVER_NOTE)}</p>"
+            )
     if not data.comparison.empty:
         out.append(
             "<h3>One setting on several splits</h3>"

@@ -23,7 +23,7 @@ from tomjerry.data.dataset import Dataset, dataset_fingerprint
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
 from tomjerry.science.deviations import DIFFERENCES
-from tomjerry.science.report import Figures, ReportData, gradcam_examples, png, report_data
+from tomjerry.science.report import Figures, ReportData, example_sides, gradcam_examples, png, report_data
 from tomjerry.science.results import made_on, misclassified
 
 # Charts are drawn for a slide: wide, and large type that a room can read.
@@ -191,9 +191,20 @@ def split_slide(data: ReportData, figures: Figures) -> Slide:
         "Why the split matters",
         intro + "<table><thead><tr><th class='text'>setting (exact match)</th><th>random split</th>"
         f"<th>shots split</th><th>random - shots, points</th></tr></thead><tbody>{''.join(table_rows)}</tbody></table>"
-        f"<p class='big'>The same model reads <b>{gap:+.1f} points</b> higher on the random split: that much of "
-        "its score is remembering shots, not recognising Tom and Jerry.</p>",
+        f"<p class='big'><b>{esc(setting)}</b> reads <b>{gap:+.1f} points</b> higher on the random split: that "
+        "much of its score is remembering shots, not recognising Tom and Jerry.</p>"
+        f"<p class='note'>The two figures come from different runs of {esc(setting)} (one setting, trained "
+        f"separately on each split): {runs_text(random)} against {runs_text(other)}.</p>",
     )
+
+
+def runs_text(row) -> str:
+    """A split_comparison row's runs in words: 'the random split seed 42 run', 'the mean of 3 shots split
+    runs (seeds 1, 2, 42)'."""
+    count = int(getattr(row, "runs", 1) or 1)
+    if count == 1:
+        return f"the {row.split} split seed {row.seeds} run"
+    return f"the mean of {count} {row.split} split runs (seeds {row.seeds})"
 
 
 def grid_slide(data: ReportData) -> Slide:
@@ -201,6 +212,9 @@ def grid_slide(data: ReportData) -> Slide:
     if data.shown_split is None or data.on_split.empty:
         return Slide("The study's grid", "<p>No cell of the study's grid has finished on this dataset yet.</p>")
     cells = data.on_split
+    # The answer's slide (next) pools seeds; this table is one split's (Answer.table_note).
+    found = data.answer
+    pooled_apart = found.table_note(data.shown_split, "The study's answer (next slide)") if found is not None else ""
     variants = [v for v in ("base", "tuned", "augmented") if v in set(cells.variant)]
     head = "".join(f"<th>{esc(v)}</th>" for v in variants)
     rows = []
@@ -221,7 +235,8 @@ def grid_slide(data: ReportData) -> Slide:
         "tuned (Keras Tuner picks the learning rate on validation), and tuned with augmentation. Test exact "
         "match (both labels right), its 95 % interval below.</p>"
         f"<table><thead><tr><th class='text'>model</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-        f"<p class='note'>{esc(data.cells_note)}</p>",
+        + (f"<p class='note'>{esc(pooled_apart)}</p>" if pooled_apart else "")
+        + f"<p class='note'>{esc(data.cells_note)}</p>",
     )
 
 
@@ -294,8 +309,7 @@ def gradcam_slide(data: ReportData, with_gradcam: bool) -> Slide:
     rows = data.examples
     in_training = ""
     if data.split is not None and len(rows):
-        sides = data.split.set_index("filename").split
-        trained = [name for name in rows.filename if sides.get(name) == "train"]
+        trained = [name for name, side in example_sides(rows, data.split).items() if side == "train"]
         in_training = (
             f"<p class='note'>{len(trained)} of these {len(rows)} frames were in this model's training split"
             + (f" ({esc(', '.join(trained))})" if trained else "")
@@ -305,7 +319,7 @@ def gradcam_slide(data: ReportData, with_gradcam: bool) -> Slide:
         title,
         f"<p>{esc(data.best_name or '')}: the red areas raised its answer for each label.</p>"
         + in_training
-        + f"<div class='camrow'>{gradcam_examples(rows, data.best)}</div>",
+        + f"<div class='camrow'>{gradcam_examples(rows, data.best, split=data.split)}</div>",
     )
 
 
