@@ -118,7 +118,8 @@ for warning in result.warnings:
 info = result.info
 cuts = result.cut_times()
 st.caption(
-    f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:.3g} frames per second, "
+    f"{upload.name}: {info.codec}, {info.width}x{info.height}, {info.fps:.3g} "
+    f"frame{'' if f'{info.fps:.3g}' == '1' else 's'} per second, "
     f"{result.duration_s:.1f} s; {plural(len(table), 'frame')} sampled at {result.fps_sampled:g} per second, "
     f"{plural(len(cuts) + 1, 'shot')}; decoding {result.decode_seconds:.1f} s, classifying {result.classify_seconds:.1f} s."
 )

@@ -471,6 +471,10 @@ def test_the_timeline_chart_has_its_own_template_colours_threshold_and_cuts(clip
     result = classify_video(clip, model)
     figure = video_timeline(result.table, 0.5, result.cut_times())
     assert figure.layout.template.layout.paper_bgcolor == "white"  # plotly_white, not the app's theme
+    # Readable on a projector: the legend and every axis's ticks and title at 16 px or more.
+    assert figure.layout.legend.font.size >= 16 and figure.layout.template.layout.font.size >= 16
+    for axis in (figure.layout.xaxis, figure.layout.xaxis2, figure.layout.yaxis):
+        assert axis.tickfont.size >= 16 and axis.title.font.size >= 16
     traces = {trace.name: trace for trace in figure.data}
     tom, times = traces["p(tom)"], result.table.time_s.tolist()
     # every sampled frame, then the last value held for one step: the line ends where the band ends

@@ -263,7 +263,12 @@ def preset_bars(summary: pd.DataFrame, title="Exact match of each preset, pooled
 
 # The video timeline sets its template and every colour itself: inside the app Streamlit's theme
 # would otherwise fill unset colours with placeholders that render black once exported.
-TIMELINE_TEMPLATE = "plotly_white"
+# Its type is read from a projector across a room (issue: the legend was ~10 px): 16 px at least for
+# the legend, the axes' ticks and their titles, set in the template and again on the figure's axes.
+TIMELINE_FONT = 16
+TIMELINE_TEMPLATE = go.layout.Template(pio.templates["plotly_white"])
+TIMELINE_TEMPLATE.layout.font = {"family": TEMPLATE.layout.font.family, "size": TIMELINE_FONT}
+TIMELINE_TEMPLATE.layout.legend = {"font": {"size": TIMELINE_FONT}}
 TIMELINE_LINES = {"tom": COLOURS["tom"], "jerry": COLOURS["jerry"], "threshold": "#555555", "cut": "#7a7a7a"}
 
 
@@ -346,6 +351,8 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
     figure.update_xaxes(range=[0, end])  # the clip, from its start: a 0.1 s clip is not centred on 0
     figure.update_yaxes(visible=False, range=[0, 1], row=2, col=1)
     figure.update_xaxes(title="time (s)", row=2, col=1)
+    figure.update_xaxes(tickfont_size=TIMELINE_FONT, title_font_size=TIMELINE_FONT)
+    figure.update_yaxes(tickfont_size=TIMELINE_FONT, title_font_size=TIMELINE_FONT)
     return figure.update_layout(
         template=TIMELINE_TEMPLATE,
         colorway=list(TIMELINE_LINES.values()),
@@ -354,6 +361,6 @@ def video_timeline(table: pd.DataFrame, threshold: float, cuts):
         bargap=0,
         title="Tom and Jerry over time",
         # Below the time axis: above the plot, a phone's width wrapped the legend over the title.
-        legend=LEGEND_BELOW,
+        legend={**LEGEND_BELOW, "font": {"size": TIMELINE_FONT}},
         margin=dict(t=60, b=120),
     )
