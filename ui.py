@@ -456,6 +456,13 @@ def pick_run(label, ids, names, key, container=st, **options):
     return choice if choice in ids else ids[0]
 
 
+def mark_untouched(names: dict, runs) -> dict:
+    """run_id -> name as `names`, the untouched split's runs (Run.untouched: scored once, never chosen
+    on) marked '(untouched split)': a picker that opened on one showed only 'shots 3', a split like any."""
+    untouched = {run.run_id for run in runs if run.untouched}
+    return {run_id: f"{name} (untouched split)" if run_id in untouched else name for run_id, name in names.items()}
+
+
 def pick_runs(label, ids, names, key, default, container=st, **options) -> list:
     """The multiselect of pick_run; names no longer on offer are dropped."""
     chosen = container.multiselect(

@@ -31,6 +31,7 @@ from ui import (
     chart,
     config_inputs,
     fingerprint_in_use,
+    mark_untouched,
     pick_run,
     results_table,
     runs_in_use,
@@ -103,8 +104,9 @@ with st.expander("Run the study's grid (base, tuned, augmented for each model)")
 
 st.subheader("Live view")
 records = runs_in_use(source, dataset)
-# Distinct names (a repeated label gets its id's hash): the browser answers with the name.
-names = run_names(records)
+# Distinct names (a repeated label gets its id's hash): the browser answers with the name. The
+# untouched split's runs say so (the picker may open on one).
+names = mark_untouched(run_names(records), records)
 runs = runs_table(records)
 runs["label"] = runs.run_id.map(names)
 if runs.empty:

@@ -119,3 +119,15 @@ def test_train_page_defaults_to_demo_on_demo_data_and_shows_no_none(monkeypatch,
     assert "progress" in table and table.progress.str.startswith("finished · ").all()
     assert "None" not in table.to_csv()
     assert any("refreshes itself while one is" in c.value for c in app.caption)  # idle: no auto-rerun
+
+
+def test_the_live_views_picker_marks_the_untouched_splits_runs(tmp_path):
+    from tomjerry.data.splits import UNTOUCHED_SEED
+    from tomjerry.science.results import run_names
+    from ui import mark_untouched
+
+    runs = [read_run(create_run(RunConfig(split="shots", split_seed=seed), tmp_path)) for seed in (UNTOUCHED_SEED, 42)]
+    names = mark_untouched(run_names(runs), runs)
+    untouched, other = (names[run.run_id] for run in runs)
+    assert untouched == f"{runs[0].label()} (untouched split)"
+    assert other == runs[1].label() and "untouched" not in other
