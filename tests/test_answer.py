@@ -90,3 +90,19 @@ def test_the_command_prints_the_json(shipped, tmp_path):
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert len(rows) == 9 and all(KEYS <= set(row) for row in rows)
+
+
+def test_a_study_table_on_one_seed_says_the_answer_pools_every_seed(shipped):
+    found = answer(shipped, coverage=False)
+    seeds = sorted({seed for c in found.contrasts for seed in c.seeds})
+    assert len(seeds) > 1  # the shipped grid ran on several shots seeds
+    note = found.table_note(f"shots {seeds[-1]}")
+    pooled = ", ".join(str(seed) for seed in seeds)
+    assert note == (
+        f"This table: shots seed {seeds[-1]} alone. 'What the runs say' above pools every seed both cells ran on "
+        f"({pooled}), so its differences can differ from this table's."
+    )
+    assert "of the shots split" in found.table_note("random 42")  # another split kind says which kind it pools
+    # The answer of one seed's cells alone pools nothing more than its table shows: no note.
+    on_42 = answer([r for r in shipped if r.split.get("seed") == 42], coverage=False)
+    assert on_42.table_note("shots 42") == ""
