@@ -213,8 +213,12 @@ def grid_slide(data: ReportData) -> Slide:
         return Slide("The study's grid", "<p>No cell of the study's grid has finished on this dataset yet.</p>")
     cells = data.on_split
     # The answer's slide (next) pools seeds; this table is one split's (Answer.table_note).
+    from tomjerry.science.answer import Answer
+
     found = data.answer
-    pooled_apart = found.table_note(data.shown_split, "The study's answer (next slide)") if found is not None else ""
+    pooled_apart = (
+        found.table_note(data.shown_split, "The study's answer (next slide)") if isinstance(found, Answer) else ""
+    )
     variants = [v for v in ("base", "tuned", "augmented") if v in set(cells.variant)]
     head = "".join(f"<th>{esc(v)}</th>" for v in variants)
     rows = []
