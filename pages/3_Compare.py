@@ -8,10 +8,12 @@ from tomjerry.data.eda import frames_of
 from tomjerry.runs.folder import RunFolder
 from tomjerry.science import charts
 from tomjerry.science.beyond import (
+    LEVER_NOTE,
     SPLIT_TITLES,
     SUMMARY_COLUMNS,
     curve_defaults,
     interval_label,
+    lever_steps,
     preset_summary,
     split_kinds,
     summary_note,
@@ -115,6 +117,11 @@ if len(beyond):
         st.markdown(f"**{SPLIT_TITLES.get(kind, kind)}**")
         results_table(summary[summary.split == kind], SUMMARY_COLUMNS)
     chart(charts.preset_bars(summary), key="preset_bars")
+    steps = lever_steps(runs)
+    if steps:
+        st.markdown("**What each step adds** (exact match, paired on the same test frames)")
+        st.markdown("\n".join(f"- {step.sentence()}" for step in steps))
+        st.caption(LEVER_NOTE)
 
 comparison = split_comparison(runs)
 if not comparison.empty:

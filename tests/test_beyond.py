@@ -3,6 +3,7 @@ kind, then setting, one row per setting pooled over its split seeds with one int
 learning curves named as a reader says them, their default of one image size."""
 
 import numpy as np
+import pytest
 from conftest import ROOT
 
 from tomjerry.runs.record import read_runs
@@ -101,3 +102,33 @@ def test_the_default_curves_share_one_image_size():
     sizes = {run.config.input_shape for run in runs if run.run_id in picked}
     alike = [run for run in runs if run.config.input_shape in sizes]
     assert len(picked) == min(4, len(alike)) and len(sizes) == 1, sizes
+
+
+def test_each_lever_step_is_paired_on_the_same_frames_holm_adjusted_and_judged_by_the_answers_rule():
+    from statsmodels.stats.multitest import multipletests
+
+    from tomjerry.science.beyond import LEVER_STEPS, lever_steps
+    from tomjerry.science.results import pooled_comparison
+
+    steps = lever_steps(SHIPPED)
+    names = {(step.preset, step.against) for step in steps}
+    assert ("lite1-wide", "lite1-best") in names and ("lite1-wide-ms", "lite1-wide") in names
+    assert [(s.preset, s.against) for s in steps] == [(a, b) for a, b, _ in LEVER_STEPS if (a, b) in names]
+    np.testing.assert_allclose([s.p_holm for s in steps], multipletests([s.p_group for s in steps], method="holm")[1])
+    wide = next(step for step in steps if step.preset == "lite1-wide")
+    # The same estimate a direct paired comparison of the shipped runs gives, over seeds 1, 2 and 42.
+    by = {
+        (r.preset, r.split["seed"]): r
+        for r in SHIPPED
+        if r.preset in ("lite1-wide", "lite1-best") and r.split.get("kind") == "shots" and not r.untouched
+    }
+    direct = pooled_comparison([(by[("lite1-wide", s)], by[("lite1-best", s)]) for s in (1, 2, 42)])
+    assert wide.difference == pytest.approx(direct["exact_match_difference"]["difference"] * 100)
+    assert wide.seeds == [1, 2, 42] and wide.groups == 192 and wide.verdict == "helps"
+    for step in steps:
+        low, high = step.ci95
+        assert low <= step.difference <= high and str(step.groups) in step.sentence()
+        if step.verdict == "helps":
+            assert step.p_holm < 0.05 and low > 0
+        else:
+            assert step.verdict.startswith(("hurts", "inconclusive"))

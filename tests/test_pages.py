@@ -485,11 +485,14 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             run.untouched for run in read_runs(ROOT / "artifacts")
         ):
             assert "on the untouched split, seed" in shown, page  # What the runs say, apart from every table
+            assert "What each step adds" in shown, page  # each lever beyond the study, paired, in words
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
             # seed 42's complete grid first; seeds whose grid is still running after it.
             options = app.selectbox(key="study_split").options
             assert options[0] == "shots 42" and set(options) <= {"shots 42", "shots 1", "shots 2"}
+            # What each step beyond the study adds, in words, paired over shot groups (science.beyond).
+            assert "What each step adds" in shown and "The frame's own 16:9 shape" in shown
             # The first table after 'What the runs say' (whose table has a contrast column).
             study = next(frame.value for frame in app.dataframe if "contrast" not in frame.value)
             assert set(study.model) <= {"alexnet", "zfnet", "inceptionv3", "efficientnet_lite0"}  # cells, no preset

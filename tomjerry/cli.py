@@ -591,6 +591,7 @@ def cmd_answer(args):
     from tomjerry.runs.record import read_runs
     from tomjerry.runs.table import on_dataset
     from tomjerry.science.answer import answer
+    from tomjerry.science.beyond import LEVER_NOTE, lever_steps
     from tomjerry.science.results import best_choice, untouched_results, untouched_sentence
 
     dataset = open_dataset(args)
@@ -611,6 +612,12 @@ def cmd_answer(args):
         print(f"- {contrast.sentence()}")
     if found.leader:
         print(found.leader.sentence)
+    steps = lever_steps(runs)
+    if steps:
+        print("What each step beyond the study adds (exact match, paired on the same test frames):")
+        for step in steps:
+            print(f"- {step.sentence()}")
+        print(f"  {LEVER_NOTE}")
     print(f"Best setting: {best_choice(runs).reason}.")
     for result in untouched_results(runs):
         print(untouched_sentence(result))

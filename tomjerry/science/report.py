@@ -24,7 +24,15 @@ from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
 from tomjerry.science.answer import answer
-from tomjerry.science.beyond import SPLIT_TITLES, SUMMARY_COLUMNS, preset_summary, split_kinds, summary_note
+from tomjerry.science.beyond import (
+    LEVER_NOTE,
+    SPLIT_TITLES,
+    SUMMARY_COLUMNS,
+    lever_steps,
+    preset_summary,
+    split_kinds,
+    summary_note,
+)
 from tomjerry.science.deviations import DIFFERENCES
 from tomjerry.science.results import (
     COLUMNS,
@@ -344,6 +352,7 @@ class ReportData:
     examples: pd.DataFrame
     generated: datetime = field(default_factory=datetime.now)
     beyond_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lever_steps: list = field(default_factory=list)  # science.beyond.lever_steps: what each preset step adds
     answer: object = None
     best_reason: str = ""
     untouched: list = field(default_factory=list)  # a sentence per setting scored on the untouched split
@@ -414,6 +423,7 @@ def report_data(dataset: Dataset, runs: list[Run], artifacts=None, examples: int
         challenge_in_training=metrics.get("challenge_in_training", "?"),
         examples=rows if not rows.empty else table.head(examples),
         beyond_summary=preset_summary(runs),
+        lever_steps=lever_steps(runs),
         answer=answer(runs),
         best_reason=best_choice(runs).reason,
         untouched=untouched,
@@ -523,6 +533,12 @@ def results_html(data: ReportData, figures: Figures) -> str:
             out.append(f"<h4>{html.escape(SPLIT_TITLES.get(kind, kind))}</h4>")
             out.append(table_html(summary[summary.split == kind], SUMMARY_COLUMNS))
         out.append(figures(charts.preset_bars(summary)))
+        if data.lever_steps:
+            out.append(
+                "<h4>What each step adds (exact match, paired on the same test frames)</h4><ul>"
+                + "".join(f"<li>{html.escape(step.sentence())}</li>" for step in data.lever_steps)
+                + f"</ul><p class='note'>{html.escape(LEVER_NOTE)}</p>"
+            )
     if not data.comparison.empty:
         out.append(
             "<h3>One setting on several splits</h3>"
