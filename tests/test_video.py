@@ -453,7 +453,7 @@ def test_the_temporary_copy_is_deleted_whatever_happens(clip):
 
 def test_inference_settings_come_from_the_run(model, demo_root, tmp_path):
     run_dir = make_run(tmp_path, model, demo_root, tta=True, threshold=0.35)
-    assert inference_settings(run_dir) == timeline.InferenceSettings(True, 0.35, run_dir.name)
+    assert inference_settings(run_dir) == timeline.InferenceSettings(True, 0.35, run_dir.name, "mirror TTA")
     assert inference_settings(run_dir / "model.keras").threshold == 0.35
     bare = tmp_path / "bare.keras"
     model.save(bare)
