@@ -229,7 +229,10 @@ def preset_bars(summary: pd.DataFrame, title="Exact match of each preset, pooled
     """One bar per row of tomjerry.science.beyond.preset_summary (split kind, then setting, best
     first within a kind): exact match with its 95 % interval as error bars, the split kind as the
     outer label so scores of different split kinds are never read as one ranking."""
-    labels = [f"{setting}  (seeds {seeds})" for setting, seeds in zip(summary.setting, summary.seeds)]
+    labels = [
+        f"{setting}  (seed{'s' if ',' in str(seeds) else ''} {seeds})"
+        for setting, seeds in zip(summary.setting, summary.seeds)
+    ]
     figure = go.Figure(
         go.Bar(
             y=[list(summary.split), labels],
