@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tomjerry.config import RUN_PRESETS, RunConfig, options
-from tomjerry.data.decoding import check_scales, scaled_shape
+from tomjerry.data.decoding import check_scales, parse_scales, scaled_shape
 from tomjerry.inference.predict import InferenceRecipe, Predictor
 from tomjerry.models.builders import rebuilt_at
 
@@ -30,6 +30,10 @@ def test_scales_have_known_shapes_and_refuse_what_cannot_be_scored():
         check_scales([1, 1.0])
     with pytest.raises(ValueError, match="numbers such as"):
         check_scales(["1", "big"])
+    # The one spelling the command line and the Train form read; the error names what was typed.
+    assert parse_scales(" 1, 1.133 ") == (1.0, 1.133)
+    with pytest.raises(ValueError, match=r"not \['1', 'big'\]"):
+        parse_scales("1,big")
 
 
 def test_the_config_and_the_recipe_keep_the_scales_and_old_files_read_as_one_scale():

@@ -24,10 +24,10 @@ def add_data_option(parser):
 
 def _scales(text: str) -> tuple:
     """--tta-scales: '1,1.133' to (1.0, 1.133), argparse's message for anything else."""
-    from tomjerry.data.decoding import check_scales
+    from tomjerry.data.decoding import parse_scales
 
     try:
-        return check_scales(part for part in text.split(",") if part.strip())
+        return parse_scales(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tomjerry.data.decoding import INPUT_ASPECTS, check_scales, input_shape
+from tomjerry.data.decoding import INPUT_ASPECTS, check_scales, input_shape, parse_scales
 from tomjerry.models.specs import SPECS, check_model
 
 VARIANTS = ("base", "tuned", "augmented")
@@ -350,7 +350,7 @@ class Option:
         if self.kind == "tags":
             return tuple(tag.strip() for tag in text.split(",") if tag.strip())
         if self.kind == "scales":  # "1, 1.133": ValueError with the reason for anything else
-            return check_scales(part.strip() for part in text.split(",") if part.strip())
+            return parse_scales(text)
         return text
 
 

@@ -100,6 +100,12 @@ def check_scales(scales) -> tuple[float, ...]:
     return values
 
 
+def parse_scales(text: str) -> tuple[float, ...]:
+    """'1, 1.133' (the command line's and the Train form's spelling) to check_scales's (1.0, 1.133).
+    ValueError with the reason otherwise."""
+    return check_scales([part.strip() for part in text.split(",") if part.strip()])
+
+
 def size_text(size: ImageSize) -> str:
     """'224 px' for a square, '240x424 px' (height x width) otherwise."""
     height, width = height_width(size)
