@@ -18,7 +18,7 @@ from tomjerry.data.decoding import size_text
 from tomjerry.runs import states
 from tomjerry.runs.folder import TRAINING_LOCK, TRAINING_LOCK_HOLDER, RunFolder, now
 from tomjerry.runs.provenance import provenance, split_record
-from tomjerry.runs.status import HOST, Heartbeat, set_phase, update_status
+from tomjerry.runs.status import HOST, Heartbeat, mark_finished, set_phase, update_status
 
 # How long a run waits for another run to free the training lock before it gives up.
 LOCK_TIMEOUT_SECONDS = 24 * 3600
@@ -127,18 +127,7 @@ def execute_run(run_dir, data_path=None, lock_timeout: float = LOCK_TIMEOUT_SECO
         write_text(folder.file(RunFolder.ERROR), traceback.format_exc())
         update_status(run_dir, state=states.FAILED, finished=now(), error=message[:2000])
         raise
-    update_status(
-        run_dir,
-        state=states.FINISHED,
-        finished=now(),
-        progress=1.0,
-        eta_seconds=0,
-        phase=None,
-        train_seconds=round(time.time() - started, 1),
-        message=None,
-        test_binary_accuracy=result["test"].get("binary_accuracy"),
-        test_exact_match=result["test"].get("exact_match_accuracy"),
-    )
+    mark_finished(run_dir, result, train_seconds=round(time.time() - started, 1))
     return result
 
 

@@ -17,7 +17,7 @@ from tomjerry.config import RUN_PRESETS, RunConfig
 from tomjerry.runs import states
 from tomjerry.runs.folder import RunFolder, now
 from tomjerry.runs.lifecycle import create_run
-from tomjerry.runs.status import HOST, Heartbeat, read_status, update_status
+from tomjerry.runs.status import HOST, Heartbeat, mark_finished, read_status, update_status
 
 # What a scoring may change: the test-time recipe and the names a run goes by.
 TEST_TIME_FIELDS = ("tta", "tta_scales")
@@ -74,7 +74,8 @@ def rescore(run_dir, data_path=None, artifacts=None, preset: str | None = None, 
         raise ValueError(f"run {source.run_id} is {status.get('state')}, not finished")
     if not source.model_path.is_file():
         raise ValueError(f"run {source.run_id} kept no model file to score")
-    config = rescored_config(source.read_config(), preset, **changes)
+    trained = source.read_config()
+    config = rescored_config(trained, preset, **changes)
     path = create_run(config, artifacts, data_path)
     target = RunFolder(path)
     for name in KEPT:
@@ -86,35 +87,31 @@ def rescore(run_dir, data_path=None, artifacts=None, preset: str | None = None, 
     try:
         with Heartbeat(path):
             update_status(path, state=states.RUNNING, started=now(), phase=f"scoring again ({source.run_id})")
-            result = _score(source, target, config, data_path)
+            result = _score(source, target, trained, config, data_path)
     except BaseException as error:
         update_status(path, state=states.FAILED, finished=now(), error=f"{type(error).__name__}: {error}"[:2000])
         raise
-    update_status(
+    mark_finished(
         path,
-        state=states.FINISHED,
-        finished=now(),
-        progress=1.0,
-        eta_seconds=0,
-        phase=None,
+        result,
         epoch=status.get("epoch"),
         epochs=status.get("epochs"),
         train_seconds=status.get("train_seconds"),
         rescore_seconds=round(time.time() - started, 1),
-        test_binary_accuracy=result["test"].get("binary_accuracy"),
-        test_exact_match=result["test"].get("exact_match_accuracy"),
     )
     return path
 
 
-def _score(source: RunFolder, target: RunFolder, config: RunConfig, data_path) -> dict:
+def _score(source: RunFolder, target: RunFolder, trained: RunConfig, config: RunConfig, data_path) -> dict:
     from tomjerry.inference.predict import load_model
     from tomjerry.training.rundata import RunData
     from tomjerry.training.scoring import evaluate_model
 
     data = RunData(config, data_path, target.path, split_file=target.file(RunFolder.SPLIT))
     record = source.read_json(RunFolder.PROVENANCE) or {}
-    record["rescored_from"] = {"run_id": source.run_id, "at": now(), "changed": _changed(source, config)}
+    before = trained.to_dict()
+    changed = {name: value for name, value in config.to_dict().items() if before.get(name) != value}
+    record["rescored_from"] = {"run_id": source.run_id, "at": now(), "changed": changed}
     target.write_json(RunFolder.PROVENANCE, record)
     kept = source.read_metrics() or {}
     extra = {key: kept[key] for key in ("train_seconds", "replicas", "epochs_run", "best_epoch") if key in kept}
@@ -122,8 +119,3 @@ def _score(source: RunFolder, target: RunFolder, config: RunConfig, data_path) -
     extra["rescored_from"] = source.run_id
     model = load_model(target.path)
     return evaluate_model(model, data, target.path, extra, tta=config.tta, tta_scales=config.tta_scales)
-
-
-def _changed(source: RunFolder, config: RunConfig) -> dict:
-    before = source.read_config().to_dict()
-    return {name: value for name, value in config.to_dict().items() if before.get(name) != value}

@@ -41,6 +41,24 @@ def update_status(run_dir, state: str | None = None, **fields) -> dict:
     return stored
 
 
+def mark_finished(run_dir, result: dict, **fields) -> dict:
+    """The run's status once its scoring is written: finished, nothing left to do, and its test
+    scores from `result` (metrics.json's content) for the runs table; `fields` add what the caller
+    knows (train_seconds, ...). ValueError from the state transition as update_status."""
+    return update_status(
+        run_dir,
+        state=states.FINISHED,
+        finished=now(),
+        progress=1.0,
+        eta_seconds=0,
+        phase=None,
+        message=None,
+        test_binary_accuracy=result["test"].get("binary_accuracy"),
+        test_exact_match=result["test"].get("exact_match_accuracy"),
+        **fields,
+    )
+
+
 def set_phase(run_dir, phase: str | None) -> dict:
     """Say what the run is doing between and around its epochs ("reading the frames", "scoring
     the validation, test and challenge frames", ...): the minutes an epoch counter cannot show.
