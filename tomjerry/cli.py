@@ -289,7 +289,7 @@ EVALUATE_SUFFIX = "@evaluate"
 def cmd_evaluate(args):
     from tomjerry.inference.predict import load_model
     from tomjerry.runs.folder import RunFolder
-    from tomjerry.runs.ledger import record_scoring
+    from tomjerry.runs.ledger import record_run_scoring
     from tomjerry.training.rundata import RunData
     from tomjerry.training.scoring import score
 
@@ -303,11 +303,10 @@ def cmd_evaluate(args):
     # once beside the run's own scoring (this evaluation may read another split or dataset); the
     # ledger counts distinct ids, so evaluating the same run again adds no further count.
     folder = RunFolder(run_dir)
-    if folder.path.resolve().parent.name == "runs":
-        test = predictions.filename[(predictions.split == "test").to_numpy()]
-        scoring_id = f"{folder.run_id}{EVALUATE_SUFFIX}"
-        record_scoring(folder.path.resolve().parent.parent, scoring_id, test, data.dataset_record["fingerprint"])
-        print(f"recorded in the test-set ledger as {scoring_id} ({len(test)} test frames)", file=sys.stderr)
+    scoring_id = f"{folder.run_id}{EVALUATE_SUFFIX}"
+    if record_run_scoring(folder, predictions, data.dataset_record["fingerprint"], scoring_id):
+        tested = int((predictions.split == "test").sum())
+        print(f"recorded in the test-set ledger as {scoring_id} ({tested} test frames)", file=sys.stderr)
     else:
         print(f"not recorded in a test-set ledger: {run_dir} is not in an artifacts folder's runs/", file=sys.stderr)
     print(json.dumps(result, indent=2))

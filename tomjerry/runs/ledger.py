@@ -80,6 +80,22 @@ def read_ledger(artifacts) -> list[dict]:
     return entries
 
 
+def record_run_scoring(
+    folder: RunFolder, predictions, dataset_fingerprint: str | None, scoring_id: str | None = None
+) -> str | None:
+    """Record a scoring of the run in `folder` (its predictions table: a `split` and a `filename`
+    column) in the ledger of the artifacts folder that holds it (<artifacts>/runs/<run_id>), under
+    `scoring_id` (default: the run's id). Returns the id recorded, or None for a run folder that is
+    not inside an artifacts folder's runs/ (it has no ledger)."""
+    path = folder.path.resolve()
+    if path.parent.name != "runs":
+        return None
+    test = predictions.filename[(predictions.split == "test").to_numpy()]
+    scoring_id = scoring_id or folder.run_id
+    record_scoring(path.parent.parent, scoring_id, test, dataset_fingerprint)
+    return scoring_id
+
+
 def record_scoring(artifacts, run_id: str, test_filenames, dataset_fingerprint: str | None) -> dict:
     """Append that run `run_id` was scored on these test frames; returns the entry. Safe for
     several processes: the read-append-replace happens under LEDGER_LOCK."""

@@ -8,7 +8,7 @@ from tomjerry.inference.novelty import DEFAULT_FALSE_ALARM_RATE, DEFAULT_MAX_IMA
 from tomjerry.inference.predict import InferenceRecipe, Predictor
 from tomjerry.metrics.evaluation import choose_threshold, metrics, metrics_from_predictions
 from tomjerry.runs.folder import RunFolder
-from tomjerry.runs.ledger import record_scoring
+from tomjerry.runs.ledger import record_run_scoring
 from tomjerry.runs.status import set_phase
 from tomjerry.training.rundata import RunData
 
@@ -115,7 +115,5 @@ def evaluate_model(
     folder.write_json(RunFolder.INFERENCE, recipe.to_dict())
     # The test set's ledger (tomjerry.runs.ledger): every scoring counts, a re-evaluation too,
     # kept in the artifacts folder that holds the run (<artifacts>/runs/<run_id>).
-    if folder.path.parent.name == "runs":
-        test = predictions.filename[(predictions.split == "test").to_numpy()]
-        record_scoring(folder.path.parent.parent, folder.run_id, test, data.dataset_record["fingerprint"])
+    record_run_scoring(folder, predictions, data.dataset_record["fingerprint"])
     return result
