@@ -64,14 +64,20 @@ def missing_picture(height: int) -> np.ndarray:
     return np.zeros((height, int(round(height * FRAME_ASPECT)), 3), np.uint8)
 
 
+def pictures(paths, height: int = THUMBNAIL_HEIGHT) -> list:
+    """Each frame at `paths` as it is (images.read_thumbnail), a black 16:9 stand-in for one that
+    cannot be decoded."""
+    found = [read_thumbnail(path, height) for path in paths]
+    return [image if image is not None else missing_picture(height) for image in found]
+
+
 def frames_of(names: pd.Series, table: pd.DataFrame, height: int = THUMBNAIL_HEIGHT) -> tuple[pd.DataFrame, list]:
     """The rows of `table` for these file names and their pictures, in the order of `names`
     (a ranking, such as the most confident mistakes first, keeps its order). Each picture is the
     frame as it is, `height` pixels high with its own aspect (images.read_thumbnail), never a model's
     input: a 16:9 frame stays 16:9 whatever model is picked."""
     rows = pd.DataFrame({"filename": list(names)}).merge(table, on="filename", how="inner")
-    images = [read_thumbnail(path, height) for path in rows.path]
-    return rows, [image if image is not None else missing_picture(height) for image in images]
+    return rows, pictures(rows.path, height)
 
 
 def sample(
@@ -84,5 +90,4 @@ def sample(
     """Up to `count` random rows (of one combination, or "all") and their pictures, as `frames_of`."""
     rows = table if combination in (None, "all") else table[table.combination == combination]
     rows = rows.sample(min(count, len(rows)), random_state=seed) if len(rows) else rows
-    images = [read_thumbnail(path, height) for path in rows.path]
-    return rows, [image if image is not None else missing_picture(height) for image in images]
+    return rows, pictures(rows.path, height)
