@@ -15,7 +15,15 @@ import pandas as pd
 from tomjerry.metrics.stats import holm
 from tomjerry.runs.record import Run
 from tomjerry.science.answer import verdict
-from tomjerry.science.results import SPLIT_ORDER, best_run, finished, pooled_comparison, pooled_interval, test_frames
+from tomjerry.science.results import (
+    SPLIT_ORDER,
+    best_run,
+    finished,
+    pooled_comparison,
+    pooled_interval,
+    seed_order,
+    test_frames,
+)
 
 # What a summary row shows in the app and the report: few and narrow, so it fits 1280 px.
 SUMMARY_COLUMNS = ["setting", "seeds", "exact_match", "exact_match_ci95", "binary_accuracy", "seconds"]
@@ -43,7 +51,7 @@ def pooled_exact_match(runs: list[Run]) -> dict:
     ValueError when a run's predictions cannot be read."""
     if not runs:
         raise ValueError("pooled_exact_match needs at least one run")
-    runs = sorted(runs, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
+    runs = sorted(runs, key=seed_order)
     pooled = pooled_interval(runs)
     if pooled is None:
         raise ValueError(f"the predictions of {', '.join(run.run_id for run in runs)} cannot all be read")
@@ -96,7 +104,7 @@ def preset_summary(runs: list[Run]) -> pd.DataFrame:
         groups.setdefault((run.split.get("kind") or "file", run.setting()), []).append(run)
     rows = []
     for (kind, setting), members in groups.items():
-        members = sorted(members, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
+        members = sorted(members, key=seed_order)
         pooled = pooled_exact_match(members)
         counts = np.array([run.test.get("count") or 0 for run in members], float)
         binary = np.array([run.test.get("binary_accuracy") or 0 for run in members], float)
@@ -210,14 +218,18 @@ def lever_steps(runs: list[Run]) -> list[LeverStep]:
     }
     found = []
     for preset, against, lever in LEVER_STEPS:
-        # A shots split always has a seed; str() keeps a stray None from breaking the sort.
-        seeds = sorted(
-            {seed for (name, seed) in by if name == preset and (against, seed) in by},
-            key=lambda seed: (not isinstance(seed, int), seed if isinstance(seed, int) else 0, str(seed)),
+        pairs = sorted(
+            (
+                (run, by[(against, seed)])
+                for (name, seed), run in by.items()
+                if name == preset and (against, seed) in by
+            ),
+            key=lambda pair: seed_order(pair[0]),
         )
-        if not seeds:
+        if not pairs:
             continue
-        result = pooled_comparison([(by[(preset, seed)], by[(against, seed)]) for seed in seeds])
+        seeds = [run.split.get("seed") for run, _ in pairs]
+        result = pooled_comparison(pairs)
         exact = result["exact_match_difference"]
         found.append((preset, against, lever, exact, result, seeds))
     adjusted: list = list(holm([result["group_test"]["p_value"] for *_, result, _ in found])) if found else []

@@ -249,7 +249,7 @@ def pooled_interval(runs: list[Run], threshold: float = 0.5) -> dict | None:
 
 def split_result(kind: str, runs: list[Run], scorings: dict | None = None) -> SplitResult:
     """scorings: run_id -> test_set_scorings (tomjerry.runs.ledger), counted here when not given."""
-    runs = sorted(runs, key=lambda run: (run.split.get("seed") is None, run.split.get("seed") or 0))
+    runs = sorted(runs, key=seed_order)
     test = [run.test for run in runs]
     scorings = test_set_scorings(runs) if scorings is None else scorings
     pooled = pooled_interval(runs)
