@@ -50,4 +50,7 @@ else:
         on_click="ignore",
         key="present",
     )
-st.iframe(page, height=1400)
+# The file opens with the same "What the runs say" as this page's top: shown once, the preview
+# of the whole file waits behind a click.
+with st.expander("Preview the report file (it opens with the same answer as above)"):
+    st.iframe(page, height=1400)
