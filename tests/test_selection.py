@@ -208,6 +208,47 @@ def test_a_tuned_cell_run_again_reuses_its_trials_and_keeps_the_old_run(demo_roo
     assert not any((tmp_path / "shipped" / "runs").glob("*/model.keras"))
 
 
+def test_shipping_a_study_leaves_a_skipped_models_failed_cell_behind(finished_artifacts, tmp_path):
+    """A model the study could not run (InceptionV3 without its weights) leaves a failed cell and a
+    reason in the record: the study ships without that cell, the reason with it; any other cell that
+    has not finished still stops the shipping."""
+    import shutil
+
+    from tomjerry.lab.shipping import ship_study
+
+    finished = next(p for p in (finished_artifacts / "runs").iterdir() if (p / "metrics.json").is_file())
+    shutil.copytree(finished, tmp_path / "runs" / finished.name)
+    failed = tmp_path / "runs" / "20260101-000001-inceptionv3-base-000000"
+    failed.mkdir()
+    (failed / "status.json").write_text(json.dumps({"state": "failed", "error": "no weights"}))
+    folder = tmp_path / "studies" / "20260101-000000-tiny"
+    folder.mkdir(parents=True)
+    cells = [
+        {"model": "efficientnet_lite0", "variant": "base", "rank": 0, "run_id": finished.name},
+        {"model": "inceptionv3", "variant": "base", "rank": 0, "run_id": failed.name},
+    ]
+    record = {
+        "preset": "tiny",
+        "split": "random",
+        "models": ["efficientnet_lite0", "inceptionv3"],
+        "cells": cells,
+        "skipped": [{"model": "inceptionv3", "reason": "InceptionV3's ImageNet weights are not on this machine"}],
+    }
+    (folder / "study.json").write_text(json.dumps(record))
+
+    shipped = ship_study(folder, tmp_path / "shipped")
+    written = json.loads((shipped / "study.json").read_text())
+    assert written["runs"] == [f"ref-{finished.name}"] and [c["model"] for c in written["cells"]] == [
+        "efficientnet_lite0"
+    ]
+    assert written["skipped"] == record["skipped"]
+    assert sorted(p.name for p in (tmp_path / "shipped" / "runs").iterdir()) == [f"ref-{finished.name}"]
+
+    (folder / "study.json").write_text(json.dumps({**record, "skipped": []}))
+    with pytest.raises(ValueError, match="is failed, not finished"):
+        ship_study(folder, tmp_path / "again")
+
+
 def test_a_tuned_run_records_which_epoch_of_its_kept_trial_was_evaluated():
     from tomjerry.training.tune import kept_epochs
 

@@ -51,8 +51,10 @@ def ship_reference(run_dir, artifacts=None, keep_model: bool = False) -> Path:
 def ship_study(study_folder, artifacts=None, note: str | None = None) -> Path:
     """Ship a finished study: each of its kept cells (not superseded or replaced) as a reference
     run (ship_reference, no models), and its record as <artifacts>/studies/ref-<name>/ with the
-    shipped run ids and a summary.csv rebuilt from the shipped folders. ValueError for a folder
-    without a study.json or with a cell that has not finished."""
+    shipped run ids and a summary.csv rebuilt from the shipped folders. A skipped model's cells
+    (the record's "skipped", e.g. InceptionV3 without its ImageNet weights) stay behind: their run
+    failed for the reason the record keeps and ships with it. ValueError for a folder without a
+    study.json or with another cell that has not finished."""
     from tomjerry.atomic import write_csv, write_json
     from tomjerry.lab.study import study_record
     from tomjerry.runs.folder import artifacts_dir
@@ -62,7 +64,8 @@ def ship_study(study_folder, artifacts=None, note: str | None = None) -> Path:
     study_folder = Path(study_folder)
     record = study_record(study_folder)
     runs_folder = study_folder.parent.parent / "runs"
-    kept = [cell for cell in record.get("cells", []) if not cell.get("superseded")]
+    skipped = {entry["model"] for entry in record.get("skipped", [])}
+    kept = [cell for cell in record.get("cells", []) if not cell.get("superseded") and cell["model"] not in skipped]
     shipped = [ship_reference(runs_folder / cell["run_id"], artifacts) for cell in kept]
     renamed = {cell["run_id"]: path.name for cell, path in zip(kept, shipped)}
     record = {
