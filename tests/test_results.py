@@ -122,6 +122,23 @@ def test_headline_takes_the_blocked_split_when_no_run_has_the_shots_split(tmp_pa
     assert found.random.binary_accuracy == pytest.approx(0.9781, abs=1e-4)  # lite0-best, random 42
 
 
+def test_study_splits_put_the_most_cells_first_then_the_grid_that_ran_first():
+    from tomjerry.science.study_tables import study_splits
+
+    def cells(split, started, n):
+        return [{"split": split, "preset": None, "run_id": f"ref-{started}-m-{i}"} for i in range(n)]
+
+    table = pd.DataFrame(
+        cells("shots 1", "20261206-022534", 9)
+        + cells("shots 42", "20261202-054457", 9)
+        + cells("shots 2", "20261201-000000", 3)
+        + cells("random 42", "20261130-000000", 9)
+        + [{"split": "random 42", "preset": "quick", "run_id": "20261101-000000-q"}]
+    )
+    # Equal counts: the more leakage-resistant kind, then the seed whose grid started first (not "1" < "42").
+    assert study_splits(table) == ["shots 42", "shots 1", "random 42", "shots 2"]
+
+
 def test_study_cells_on_one_split_and_presets_beyond():
     from tomjerry.science.study_tables import beyond_study, study_cells, study_splits, study_tables
 

@@ -188,13 +188,17 @@ def shipped_note(rows: pd.DataFrame) -> str:
 
 def study_splits(table: pd.DataFrame) -> list[str]:
     """The splits the study's cells ran on, the one with the most cells first (ties: the more
-    leakage-resistant kind first): the study's tables show one split at a time."""
+    leakage-resistant kind first, then the split the grid ran on first, by its earliest run's
+    start): the study's tables show one split at a time. Once a second seed's grid is complete
+    the first one (shots 42, the audited grid) still opens the page."""
     cells = study_cells(table)
     counts = cells.split.value_counts()
+    # A run id starts with its start time (YYYYMMDD-HHMMSS), after "ref-" when shipped.
+    started = cells.run_id.str.removeprefix("ref-").groupby(cells.split).min()
 
     def order(split: str):
         kind = split.split()[0]
-        return -counts[split], SPLIT_RESISTANCE.index(kind) if kind in SPLIT_RESISTANCE else 9, split
+        return -counts[split], SPLIT_RESISTANCE.index(kind) if kind in SPLIT_RESISTANCE else 9, started[split], split
 
     return sorted(counts.index, key=order)
 
