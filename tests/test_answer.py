@@ -51,7 +51,9 @@ def test_every_model_and_contrast_of_the_shipped_grid(shipped):
     p = [c.p_group for c in found.contrasts]
     np.testing.assert_allclose([c.p_holm for c in found.contrasts], multipletests(p, method="holm")[1])
     alexnet = next(c for c in found.contrasts if (c.model, c.contrast) == ("alexnet", "tuned - base"))
-    # Every contrast pools the seeds both of its cells ran on: AlexNet's grid ran on shots seeds 42 and 1.
+    # Every contrast pools the seeds both of its cells ran on: the grid ran complete on shots seeds 42
+    # and 1, so every model x contrast rests on at least two split seeds (issue 26's done-when).
+    assert all(len(c.seeds) >= 2 and {42, 1} <= set(c.seeds) for c in found.contrasts), found.contrasts
     assert {42, 1} <= set(alexnet.seeds) and alexnet.groups > 89
     assert alexnet.groups == sum(c.groups for c in _on_seed(shipped, 42, 1) if c.contrast == "tuned - base")
     assert alexnet.ci95[0] < 0 < alexnet.ci95[1] and alexnet.verdict.startswith("inconclusive: anywhere from -")
@@ -90,6 +92,7 @@ def test_the_command_prints_the_json(shipped, tmp_path):
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     assert len(rows) == 9 and all(KEYS <= set(row) for row in rows)
+    assert all(len(row["seeds"]) >= 2 for row in rows), [row["seeds"] for row in rows]
 
 
 def test_a_study_table_on_one_seed_says_the_answer_pools_every_seed(shipped):
