@@ -496,7 +496,7 @@ def what_the_runs_say(runs, container=st):
             "No study cells to compare yet: the answer needs a model's base, tuned and augmented runs tested on "
             "the same frames (`python -m tomjerry study`)."
         )
-    for sentence in found.summary:
+    for sentence in found.said:
         container.markdown(f"**{sentence}**")
     if found.contrasts:
         # Five columns fit at 1280 px; the seeds, groups and test-set count go to a line beneath when

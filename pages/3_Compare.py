@@ -34,6 +34,7 @@ from tomjerry.science.study_tables import (
     beyond_study,
     challenge_note,
     shipped_note,
+    short_reason,
     skipped_models,
     study_cells,
     study_splits,
@@ -103,7 +104,9 @@ else:
         results_table(part, ["model", "exact_match", "exact_match_ci95", "binary_accuracy", "correct", "vs_base"])
     chart(charts.accuracy_bars(on_split, f"Test accuracy: the study's cells ({split} split)"))
 for model, reason in skipped_models(artifacts()).items():
-    st.warning(f"**{model} was not run**: {reason}")
+    st.info(f"**{model} was not run**: {short_reason(reason)}.")
+    with st.expander(f"Why {model} was not run, and how to run it"):
+        st.markdown(reason)
 
 beyond = beyond_study(table)
 if len(beyond):

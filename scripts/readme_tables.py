@@ -104,7 +104,7 @@ def grid_table(runs, scorings) -> None:
             f"| {c.p_holm:.2g} | {c.verdict} | {', '.join(map(str, c.seeds))} | {c.groups} | {covered} |"
         )
     print()
-    for sentence in found.summary:
+    for sentence in found.said:
         print(f"- {sentence}")
     if found.leader:
         print(f"- {found.leader.sentence}")

@@ -109,3 +109,65 @@ def test_a_study_table_on_one_seed_says_the_answer_pools_every_seed(shipped):
     # The answer of one seed's cells alone pools nothing more than its table shows: no note.
     on_42 = answer([r for r in shipped if r.split.get("seed") == 42], coverage=False)
     assert on_42.table_note("shots 42") == ""
+
+
+def test_a_tuned_cell_that_kept_its_bases_rate_is_called_a_re_run(shipped):
+    """On a seed where the search kept the base's own learning rate, tuned - base compares two runs of
+    one recipe: the contrast names that seed and the tuning sentence says it, from the runs' own rates."""
+    from tomjerry.science.answer import _rate
+
+    found = answer(shipped, coverage=False)
+    for contrast in found.contrasts:
+        if contrast.contrast != "tuned - base":
+            assert contrast.same_rate_seeds == []
+            continue
+        kept = []
+        for seed in contrast.seeds:
+            on_seed = {
+                run.config.variant: run
+                for run in shipped
+                if run.preset is None
+                and run.config
+                and run.config.model == contrast.model
+                and run.split.get("kind") == "shots"
+                and run.split.get("seed") == seed
+            }
+            tuned_rate = on_seed["tuned"].metrics["tuning"]["best_learning_rate"]
+            if tuned_rate == on_seed["base"].config.learning_rate:
+                kept.append(seed)
+        assert contrast.same_rate_seeds == kept, contrast.model
+        assert ("is a re-run of one recipe" in contrast.sentence()) == bool(kept)
+    # The shipped grid: seed 1's three searches all kept 1e-3, the base's rate; seed 42's Lite0 too.
+    by_model = {c.model: c.same_rate_seeds for c in found.contrasts if c.contrast == "tuned - base"}
+    assert by_model == {"alexnet": [1], "zfnet": [1], "efficientnet_lite0": [1, 42]}
+    (tuning,) = [sentence for sentence in found.summary if sentence.startswith("Does tuning help?")]
+    assert "seeds 1 (every model) and 42 (efficientnet_lite0)" in tuning and "second run of 'base'" in tuning
+    assert _rate(next(r for r in shipped if r.preset is None and r.config.variant == "base")) == pytest.approx(1e-3)
+
+
+def test_which_model_is_best_is_said_with_the_pages_best_and_the_grids_leader(shipped):
+    from tomjerry.science.results import best_choice, headline
+
+    found = answer(shipped, coverage=False)
+    top = headline(shipped)
+    assert found.best.startswith(f"Which model is best? {best_choice(shipped).setting}")
+    assert found.said == [*found.summary, found.best]
+    assert (
+        f"{top.lead.exact_match:.1%} test exact match" in found.best
+        and f"over {top.lead.groups} shot groups" in found.best
+    )
+    if top.untouched is not None:
+        assert f"{top.untouched.exact_match:.1%} on the untouched split" in found.best
+    assert f"{found.leader.model} {found.leader.cell} leads with {found.leader.exact_match:.1%}" in found.best
+
+
+def test_a_skipped_models_reason_is_cut_to_its_opening_clause_for_the_pages():
+    from tomjerry.science.study_tables import short_reason
+
+    full = (
+        "InceptionV3's ImageNet weights are not on this machine and could not be downloaded (Exception: URL fetch "
+        "failure on https://x/y.h5: None --; no network?). Put y.h5 (md5 bc) in /root/.keras/models and try again."
+    )
+    assert short_reason(full) == "InceptionV3's ImageNet weights are not on this machine and could not be downloaded"
+    assert short_reason("no weights.") == "no weights"
+    assert short_reason("weights missing; see the log") == "weights missing"

@@ -605,7 +605,7 @@ def cmd_answer(args):
             "No study cells (base, tuned, augmented of one model on the same test frames) among the runs on this dataset."
         )
     print("What the runs say")
-    for sentence in found.summary:
+    for sentence in found.said:
         print(f"  {sentence}")
     for contrast in found.contrasts:
         print(f"- {contrast.sentence()}")

@@ -12,12 +12,16 @@ contrast (tuned - base, augmented - tuned, augmented - base):
   contrasts of all models (the family of questions the study asks);
 - a verdict from fixed rules (VERDICT_RULE): "helps", "hurts", or "inconclusive: anywhere from
   -a to +b points".
-Then which model leads: each model's cell chosen on validation (pooled over seeds), the leader the
-best of those on validation, with its test exact match, interval, and its paired difference with the
-runner-up. The study's own figures stand beside, labelled with their split.
+Where a tuned cell's search kept its base's own learning rate, its tuned - base on that seed is a
+second run of one recipe, not an effect of tuning: the contrast names those seeds and the tuning
+sentence says so. Then which model is best: the one best of every page (results.headline, chosen on
+validation) with its pooled test score and its untouched-split score; and which of the grid's models
+leads: each model's cell chosen on validation (pooled over seeds), the leader the best of those on
+validation, with its test exact match, interval, and its paired difference with the runner-up. The
+study's own figures stand beside, labelled with their split.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -63,6 +67,9 @@ class Contrast:
     approximate: bool
     test_set_scorings: list  # per seed: how many runs were scored on that test set
     study: str | None  # the study's own figure for this contrast, labelled with its split
+    # tuned - base only: the seeds on which the search kept the base's own learning rate, where the
+    # difference is a second run of one recipe (the noise of a re-run), not an effect of tuning.
+    same_rate_seeds: list = field(default_factory=list)
 
     def sentence(self) -> str:
         """'alexnet, tuned - base: +7.5 points [-2.0, +16.2] (89 shot groups of shots seed 42),
@@ -71,10 +78,17 @@ class Contrast:
         interval = f"[{self.ci95[0]:+.1f}, {self.ci95[1]:+.1f}]"
         if self.approximate:
             interval += f" (approximate: covers {self.coverage:.0%} in simulation)"
+        rerun = ""
+        if self.same_rate_seeds:
+            named = ", ".join(str(seed) for seed in self.same_rate_seeds)
+            rerun = (
+                f" On seed{'s' if len(self.same_rate_seeds) > 1 else ''} {named} the search kept the base's own "
+                "learning rate, so there this difference is a re-run of one recipe, not tuning."
+            )
         return (
             f"{self.model}, {self.contrast}: {self.difference:+.1f} points {interval} over {self.groups} "
             f"shot groups of {self.split} seed{'s' if len(self.seeds) > 1 else ''} {seeds}; p {self.p_group:.2g} "
-            f"over shot groups, {self.p_holm:.2g} after Holm: {self.verdict}."
+            f"over shot groups, {self.p_holm:.2g} after Holm: {self.verdict}.{rerun}"
         )
 
 
@@ -97,9 +111,16 @@ class Answer:
     split: str | None  # the split kind the answer is on
     contrasts: list  # Contrast
     leader: Leader | None
-    summary: list  # sentences, computed from the contrasts
+    summary: list  # sentences, computed from the contrasts: does tuning help, does augmentation help
     study: str  # the study's own figures, labelled with their split
     rule: str = VERDICT_RULE
+    best: str = ""  # 'Which model is best? ...' (results.headline: the one best of every page), '' without one
+
+    @property
+    def said(self) -> list[str]:
+        """The answer's sentences in the order the pages and the command show them: the questions, then
+        which model is best."""
+        return [*self.summary, *([self.best] if self.best else [])]
 
     def method(self) -> str:
         """How the numbers were made, in one paragraph (empty when there is nothing to compare)."""
@@ -195,7 +216,7 @@ def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None)
 
     kind, cells = study_cells(runs)
     if kind is None:  # no study cell finished: nothing to contrast
-        return Answer(None, [], None, _summary([]), _study_text())
+        return Answer(None, [], None, _summary([]), _study_text(), best=_best(runs, None))
     scorings = test_set_scorings(runs) if scorings is None else scorings
     models = sorted({model for model, _, _ in cells})
     found = []
@@ -243,10 +264,50 @@ def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None)
                 approximate=bool(covered is not None and covered < COVERAGE_REQUIRED),
                 test_set_scorings=[scorings.get(a.run_id) for a, _ in pairs],
                 study=study,
+                same_rate_seeds=[seed for seed, (tuned, base) in zip(seeds, pairs) if _rate(tuned) == _rate(base)]
+                if name == "tuned - base"
+                else [],
             )
         )
     leader = _leader(cells, kind)
-    return Answer(kind, contrasts, leader, _summary(contrasts), _study_text())
+    return Answer(kind, contrasts, leader, _summary(contrasts), _study_text(), best=_best(runs, leader))
+
+
+def _rate(run: Run) -> float | None:
+    """The learning rate a run trained with: its search's kept rate for a tuned cell, else its config's."""
+    tuning = (run.metrics or {}).get("tuning") or {}
+    rate = tuning.get("best_learning_rate", run.config.learning_rate if run.config else None)
+    return None if rate is None else float(rate)
+
+
+def _best(runs: list[Run], leader: "Leader | None") -> str:
+    """'Which model is best?' in one sentence, '' without a finished tested run: the one best of every
+    page (results.headline: chosen on validation, never on test) with its pooled test exact match and
+    interval on the most leakage-resistant split kind, its score on the untouched split where it was
+    scored there, and the grid's leader beside it (the study's own models)."""
+    from tomjerry.science.results import headline
+
+    found = headline(runs)
+    if found is None:
+        return ""
+    lead, untouched = found.lead, found.untouched
+    beyond = any(run.preset for run in lead.runs)
+    interval = lead.exact_match_ci95
+    text = (
+        f"Which model is best? {found.setting}{', a setting beyond the study' if beyond else ''}, chosen on "
+        f"validation: {lead.exact_match:.1%} test exact match"
+        + (f" [{interval[0]:.1%}, {interval[1]:.1%}]" if interval else "")
+        + (f" over {lead.groups} shot groups" if lead.groups else "")
+        + f" on the {lead.describe()}"
+    )
+    if untouched is not None:
+        text += f"; {untouched.exact_match:.1%} on the {untouched.describe()}, scored there once"
+    if leader is not None and beyond:
+        text += (
+            f". Of the study's own models, {leader.model} {leader.cell} leads with {leader.exact_match:.1%} "
+            f"on {lead.kind} split seeds {', '.join(str(seed) for seed in leader.seeds)}"
+        )
+    return text + "."
 
 
 def _study_text() -> str:
@@ -274,7 +335,7 @@ def _summary(contrasts: list[Contrast]) -> list[str]:
         if not settled:
             low = min(c.ci95[0] for c in rows)
             high = max(c.ci95[1] for c in rows)
-            sentences.append(
+            sentence = (
                 f"{question} The runs cannot tell: no contrast survives Holm's correction on {where}; "
                 f"the effects could be anywhere from {low:+.1f} to {high:+.1f} points of exact match. "
                 "Inconclusive, not 'no effect'."
@@ -282,8 +343,29 @@ def _summary(contrasts: list[Contrast]) -> list[str]:
         else:
             said = "; ".join(f"{c.verdict} for {c.model} ({c.contrast}, {c.difference:+.1f} points)" for c in settled)
             rest = len(rows) - len(settled)
-            sentences.append(f"{question} On {where}: {said}" + (f"; {rest} other(s) inconclusive." if rest else "."))
+            sentence = f"{question} On {where}: {said}" + (f"; {rest} other(s) inconclusive." if rest else ".")
+        sentences.append(sentence + _reruns(rows))
     return sentences
+
+
+def _reruns(rows: list[Contrast]) -> str:
+    """' On shots seed 1 every search kept the base's own learning rate: ...' ('' when none did)."""
+    by_seed: dict = {}
+    for c in rows:
+        for seed in c.same_rate_seeds:
+            by_seed.setdefault(seed, []).append(c.model)
+    parts = []
+    for seed in sorted(by_seed, key=lambda s: (s is None, s or 0)):
+        models = by_seed[seed]
+        tuned_there = [c.model for c in rows if seed in c.seeds]
+        parts.append(f"{seed} ({'every model' if set(models) == set(tuned_there) else ', '.join(models)})")
+    if not parts:
+        return ""
+    return (
+        f" Note: the search kept the base's own learning rate on {rows[0].split} seed{'s' if len(parts) > 1 else ''} "
+        f"{' and '.join(parts)}, so there 'tuned' is a second run of 'base' and its difference is the noise of a "
+        "re-run, not an effect of tuning."
+    )
 
 
 def _leader(cells: dict, kind: str | None) -> Leader | None:

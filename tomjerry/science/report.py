@@ -53,6 +53,7 @@ from tomjerry.science.study_tables import (
     beyond_study,
     challenge_note,
     shipped_note,
+    short_reason,
     skipped_models,
     study_cells,
     study_splits,
@@ -244,7 +245,7 @@ def answer_html(found, best_reason: str = "", untouched: list | None = None) -> 
             "<p>No study cells to compare yet: the answer needs a model's base, tuned and augmented runs tested "
             "on the same frames.</p>"
         )
-    parts.extend(f"<p><b>{html.escape(sentence)}</b></p>" for sentence in found.summary)
+    parts.extend(f"<p><b>{html.escape(sentence)}</b></p>" for sentence in found.said)
     if found.contrasts:
         rows = []
         for c in found.contrasts:
@@ -522,7 +523,10 @@ def results_html(data: ReportData, figures: Figures) -> str:
             )
         out.append(figures(charts.accuracy_bars(data.on_split, f"Test accuracy: the study's cells ({shown} split)")))
     for model, reason in data.skipped.items():
-        out.append(f"<p class='demo'><b>{html.escape(model)} was not run</b>: {html.escape(reason)}</p>")
+        out.append(
+            f"<p><b>{html.escape(model)} was not run</b>: {html.escape(short_reason(reason))}.</p>"
+            f"<details><summary>Why, and how to run it</summary><p>{html.escape(reason)}</p></details>"
+        )
     if len(data.beyond_summary):
         summary = data.beyond_summary
         out.append(

@@ -419,5 +419,10 @@ def render_slides(slides: list[Slide], generated: str = "") -> str:
 def build_slides(dataset: Dataset, runs: list[Run], artifacts=None, with_gradcam: bool = True) -> str:
     """The deck about `dataset` from `runs` (the runs made on it): report_data, then the slides."""
     data = report_data(dataset, runs, artifacts)
-    generated = f"Generated {data.generated:%Y-%m-%d %H:%M} by tomjerry from {len(data.runs)} finished run(s)."
+    # data.runs leaves out the runs on the untouched split (shown apart, in no mean): counted here too,
+    # so the deck's count matches Home's.
+    apart = len(data.untouched)
+    generated = f"Generated {data.generated:%Y-%m-%d %H:%M} by tomjerry from {len(data.runs)} finished run(s)" + (
+        f" and {apart} on the untouched split, shown apart." if apart else "."
+    )
     return render_slides(slides_for(data, with_gradcam=with_gradcam), generated)

@@ -220,6 +220,15 @@ def format_table(table: pd.DataFrame, variant: str) -> str:
     return "\n".join(lines)
 
 
+def short_reason(reason: str) -> str:
+    """A skipped model's reason cut to its opening clause, for a page projected in class (the full text,
+    with the exception, the file's md5 and folder, goes beside it on request): 'InceptionV3's ImageNet
+    weights are not on this machine and could not be downloaded (URL fetch failure ...; no network?).
+    Put ...' gives 'InceptionV3's ImageNet weights are not on this machine and could not be downloaded'."""
+    cut = min((i for i in (reason.find(" ("), reason.find("; "), reason.find(". ")) if i > 0), default=len(reason))
+    return reason[:cut].rstrip(".")
+
+
 def skipped_models(artifacts=None) -> dict:
     """Models a study could not run, with the reason (e.g. no ImageNet weights offline)."""
     skipped = {}
