@@ -126,17 +126,42 @@ def test_study_splits_put_the_most_cells_first_then_the_grid_that_ran_first():
     from tomjerry.science.study_tables import study_splits
 
     def cells(split, started, n):
-        return [{"split": split, "preset": None, "run_id": f"ref-{started}-m-{i}"} for i in range(n)]
+        return [
+            {"model": "alexnet", "variant": "base", "split": split, "preset": None, "run_id": f"ref-{started}-m-{i}"}
+            for i in range(n)
+        ]
 
     table = pd.DataFrame(
         cells("shots 1", "20261206-022534", 9)
         + cells("shots 42", "20261202-054457", 9)
         + cells("shots 2", "20261201-000000", 3)
         + cells("random 42", "20261130-000000", 9)
-        + [{"split": "random 42", "preset": "quick", "run_id": "20261101-000000-q"}]
+        + [{"model": "efficientnet_lite0", "variant": "base", "split": "random 42", "preset": "quick", "run_id": "q"}]
     )
     # Equal counts: the more leakage-resistant kind, then the seed whose grid started first (not "1" < "42").
     assert study_splits(table) == ["shots 42", "shots 1", "random 42", "shots 2"]
+
+
+def test_study_cells_come_in_one_order_on_every_seed():
+    from tomjerry.science.study_tables import study_cells
+
+    table = pd.DataFrame(
+        {
+            "model": ["zfnet", "efficientnet_lite0", "alexnet", "alexnet", "zfnet", "efficientnet_lite0", "alexnet"],
+            "variant": ["tuned", "base", "augmented", "base", "base", "base", "base"],
+            "split": ["shots 42", "shots 42", "shots 42", "shots 42", "shots 1", "shots 1", "shots 1"],
+            "preset": [None, None, None, None, None, None, "quick"],
+        }
+    )
+    cells = study_cells(table)
+    on_42 = cells[cells.split == "shots 42"]
+    assert list(zip(on_42.model, on_42.variant)) == [
+        ("alexnet", "base"),
+        ("alexnet", "augmented"),
+        ("zfnet", "tuned"),
+        ("efficientnet_lite0", "base"),
+    ]
+    assert list(cells[cells.split == "shots 1"].model) == ["zfnet", "efficientnet_lite0"]  # the preset run left out
 
 
 def test_study_cells_on_one_split_and_presets_beyond():

@@ -8,6 +8,7 @@ that makes these runs is tomjerry.lab.study."""
 import pandas as pd
 
 from tomjerry.atomic import read_json
+from tomjerry.models.specs import SPECS
 from tomjerry.runs import states
 from tomjerry.runs.folder import artifacts_dir
 from tomjerry.runs.record import Run
@@ -152,8 +153,18 @@ BEYOND_COLUMNS = [
 
 
 def study_cells(table: pd.DataFrame) -> pd.DataFrame:
-    """The study's cells: runs that started from no preset (a preset is work beyond the study)."""
-    return table[table.preset.isna()]
+    """The study's cells: runs that started from no preset (a preset is work beyond the study), in one
+    fixed order, the model registry's (AlexNet, ZFNet, InceptionV3, EfficientNet-Lite0) and then base,
+    tuned, augmented: every table and chart of any split seed lists them alike (the run folders' order
+    had moved the bars when a class switched seeds)."""
+    cells = table[table.preset.isna()]
+    models, variants = list(SPECS), list(STUDY_VARIANTS)
+
+    def rank(column: pd.Series) -> pd.Series:
+        order = models if column.name == "model" else variants
+        return column.map(lambda value: order.index(value) if value in order else len(order))
+
+    return cells.sort_values(["model", "variant"], key=rank, kind="stable")
 
 
 def beyond_study(table: pd.DataFrame) -> pd.DataFrame:
