@@ -100,8 +100,12 @@ else:
             st.caption("no finished run on this split")
             continue
         # The model only (the table is one variant on one split): the columns fit 1280 px; F1 per label,
-        # challenge frames, learning rate and time are in the report and each run's metrics.
-        results_table(part, ["model", "exact_match", "exact_match_ci95", "binary_accuracy", "correct", "vs_base"])
+        # challenge frames and time are in the report and each run's metrics. The learning rate stays:
+        # a tuned cell that kept its base's rate is a re-run, which the table should let a class see.
+        results_table(
+            part,
+            ["model", "exact_match", "exact_match_ci95", "binary_accuracy", "correct", "vs_base", "learning_rate"],
+        )
     chart(charts.accuracy_bars(on_split, f"Test accuracy: the study's cells ({split} split)"))
 for model, reason in skipped_models(artifacts()).items():
     st.info(f"**{model} was not run**: {short_reason(reason)}.")

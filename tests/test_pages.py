@@ -90,8 +90,8 @@ def test_home_is_named_home_and_shows_the_headline(monkeypatch, demo_root, finis
     assert not app.exception, app.exception
     labels = [m.label for m in app.metric]
     # One finished run on the random split: it leads, labelled with its split, beside the study.
-    assert "exact match · random split" in labels, labels
-    assert "binary accuracy · random split" in labels
+    assert "test exact match · random split" in labels, labels
+    assert "test binary accuracy · random split" in labels
     assert "the study's best · random split" in labels
     # Ours against the study's in words, from the run: no delta arrow under the study's own number
     # (a green "+3.55" there read as the study's figure going up).
@@ -517,8 +517,8 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
         if page == "app.py":
             labels = [m.label for m in app.metric]
             results = [label for label in labels if label.endswith(" split")]  # after the dataset's counts
-            assert results[0] == "exact match · shots split", labels  # the most leakage-resistant first
-            assert "binary accuracy · random split" in labels
+            assert results[0] == "test exact match · shots split", labels  # the most leakage-resistant first
+            assert "test binary accuracy · random split" in labels
             # The lead over its three seeds is one estimate with one interval over (seed, shot group) clusters.
             from tomjerry.science.results import pooled_interval
 

@@ -205,12 +205,32 @@ def test_the_split_slide_names_its_setting_and_says_its_figures_come_from_differ
             "exact_match": [0.95, 0.862],
         }
     )
-    slide = split_slide(types.SimpleNamespace(comparison=comparison), None)
+    slide = split_slide(types.SimpleNamespace(comparison=comparison, headline=None), None)
     body = " ".join(slide.body.split())
     assert "<b>lite0-best</b> reads <b>+8.8 points</b> higher on the random split" in body
     assert "The same model" not in body
     assert "different runs of lite0-best" in body
     assert "the random split seed 42 run against the mean of 3 shots split runs (seeds 1, 2, 42)" in body
+
+    # The sentence speaks of the deck's best setting where it ran on both kinds, not of the table's first row.
+    both = pd.concat(
+        [
+            comparison,
+            pd.DataFrame(
+                {
+                    "setting": ["lite1-wide-ms", "lite1-wide-ms"],
+                    "split": ["random", "shots"],
+                    "seeds": ["42", "1, 2, 42"],
+                    "runs": [1, 3],
+                    "exact_match": [0.965, 0.932],
+                }
+            ),
+        ]
+    )
+    best = types.SimpleNamespace(setting="lite1-wide-ms")
+    body = " ".join(split_slide(types.SimpleNamespace(comparison=both, headline=best), None).body.split())
+    assert "<b>lite1-wide-ms</b> reads <b>+3.3 points</b> higher on the random split" in body
+    assert body.count("<tr>") == 3  # both settings stay in the table
 
 
 def test_the_grid_slide_says_the_answer_pools_seeds_its_table_does_not():

@@ -260,7 +260,7 @@ def preset_bars(summary: pd.DataFrame, title="Exact match of each preset, pooled
         )
     )
     figure.update_yaxes(autorange="reversed", title=None, automargin=True)
-    figure.update_xaxes(tickformat=".0%", range=[0, 1.02], title="test exact match (both labels right)")
+    figure.update_xaxes(tickformat=".0%", range=[0, 1.02], title="test exact match")
     return styled(figure, title=title, height=130 + 44 * len(summary), showlegend=False, margin={"l": 10, "t": 60})
 
 
