@@ -497,7 +497,9 @@ def what_the_runs_say(runs, container=st):
             "the same frames (`python -m tomjerry study`)."
         )
     for sentence in found.said:
-        container.markdown(f"**{sentence}**")
+        # The question in bold, its answer in plain text: a wall of bold read as one block on a projector.
+        question, mark, rest = sentence.partition("? ")
+        container.markdown(f"**{question}?** {rest}" if mark else f"**{sentence}**")
     if found.contrasts:
         # Five columns fit at 1280 px; the seeds, groups and test-set count go to a line beneath when
         # every row shares them (a column each made the table scroll sideways on a projector).

@@ -485,6 +485,9 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             run.untouched for run in read_runs(ROOT / "artifacts")
         ):
             assert "on the untouched split, seed" in shown, page  # What the runs say, apart from every table
+            # Which model is best, said in words with the one best's name (the question in bold).
+            best = [line for line in shown.splitlines() if line.startswith("**Which model is best?** ")]
+            assert best and BEST_PRESET in best[0], page
             assert "What each step adds" in shown, page  # each lever beyond the study, paired, in words
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.

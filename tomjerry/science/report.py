@@ -245,7 +245,13 @@ def answer_html(found, best_reason: str = "", untouched: list | None = None) -> 
             "<p>No study cells to compare yet: the answer needs a model's base, tuned and augmented runs tested "
             "on the same frames.</p>"
         )
-    parts.extend(f"<p><b>{html.escape(sentence)}</b></p>" for sentence in found.said)
+    for sentence in found.said:  # the question in bold, its answer in plain text
+        question, mark, rest = sentence.partition("? ")
+        parts.append(
+            f"<p><b>{html.escape(question)}?</b> {html.escape(rest)}</p>"
+            if mark
+            else f"<p><b>{html.escape(sentence)}</b></p>"
+        )
     if found.contrasts:
         rows = []
         for c in found.contrasts:
