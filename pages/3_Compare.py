@@ -262,6 +262,7 @@ elif made_on(chosen, fingerprint_in_use(source, dataset)):
     )
     st.image(
         images,  # the frames as they are (their own shape), not the model's input
+        width=250,  # three to a row at 1280 px: at their own width, twelve frames stacked 2,500 px tall
         caption=[
             f"{r.filename} · truth {r.combination}, called {called.predicted[r.filename]} · "
             f"p(tom) {called.p_tom[r.filename]:.2f}, p(jerry) {called.p_jerry[r.filename]:.2f}"
