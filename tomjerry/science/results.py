@@ -388,7 +388,7 @@ class Column:
 COLUMNS = {
     "run": Column("run", "Model, variant or preset, split with its seed, image size, TTA.", width=280),
     "setting": Column("setting", "What was trained, whichever split it was tested on.", width=250),
-    "model": Column("model", width=150),
+    "model": Column("model", width=130),
     "split": Column(
         "split",
         "Which frames were held out: random (the study's), blocked (runs of 50 frames kept "
@@ -418,11 +418,12 @@ COLUMNS = {
         width=88,
     ),
     "exact_match_ci95": Column(
-        # Beside 'exact match' in every table; the longer title was cut at 1280 px.
-        "95 % interval",
+        # Names its metric (a table may hold binary accuracy beside it) and fits its column at 1280 px,
+        # where "exact match, 95 % interval" was cut.
+        "exact match 95 % CI",
         "Exact match's 95 % interval: a bootstrap over shots (frames of one "
         "shot are resampled together, as they are not independent).",
-        width=110,
+        width=140,
     ),
     "vs_base": Column(
         "vs base (points)",
@@ -430,7 +431,7 @@ COLUMNS = {
         "points, with its 95 % interval (studentized bootstrap over linked shot groups) and the p-value of "
         "a sign-flip test over those groups (frames of one shot move together); * where the interval "
         "excludes zero (a difference the test set can tell).",
-        width=200,
+        width=170,
     ),
     "test_set_scorings": Column(
         "test set scored",
@@ -451,7 +452,7 @@ COLUMNS = {
         width=85,
     ),
     "learning_rate": Column(
-        "learning rate", "The rate trained with (a tuned run: the search's best).", kind="rate", width=90
+        "learning rate", "The rate trained with (a tuned run: the search's best).", kind="rate", width=85
     ),
     "seconds": Column(
         "time (s)", "Seconds to train and evaluate (the shipped runs: 2 CPU cores).", kind="seconds", width=70
