@@ -171,3 +171,17 @@ def test_a_skipped_models_reason_is_cut_to_its_opening_clause_for_the_pages():
     assert short_reason(full) == "InceptionV3's ImageNet weights are not on this machine and could not be downloaded"
     assert short_reason("no weights.") == "no weights"
     assert short_reason("weights missing; see the log") == "weights missing"
+
+
+def test_the_grids_leader_is_judged_on_the_seeds_the_whole_grid_ran_on(shipped):
+    """While a seed's grid is still running, its finished models are not ranked on frames the others
+    never saw: the leader comes from the seeds on which every model ran every variant."""
+    from tomjerry.science.answer import VARIANTS, study_cells
+
+    found = answer(shipped, coverage=False)
+    _, cells = study_cells(shipped)
+    models = {model for model, _, _ in cells}
+    seeds = {seed for _, _, seed in cells}
+    complete = sorted(s for s in seeds if all((m, v, s) in cells for m in models for v in VARIANTS))
+    assert complete and sorted(found.leader.seeds) == complete
+    assert f"shots seeds {', '.join(str(s) for s in complete)}" in found.leader.sentence

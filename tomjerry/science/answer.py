@@ -370,7 +370,15 @@ def _reruns(rows: list[Contrast]) -> str:
 
 def _leader(cells: dict, kind: str | None) -> Leader | None:
     """Each model's cell chosen on validation (pooled over its seeds), the leader the best of them on
-    validation; its pooled test score with its interval, and its paired difference with the runner-up."""
+    validation; its pooled test score with its interval, and its paired difference with the runner-up.
+    Judged on the split seeds on which the whole grid ran (every model, every variant) where there are
+    any: a model whose grid is still running on a further seed would otherwise be ranked on other
+    frames than the rest (validation means over different seeds)."""
+    models = {model for model, _, _ in cells}
+    seeds_run = {seed for _, _, seed in cells}
+    complete = {seed for seed in seeds_run if all((m, v, seed) in cells for m in models for v in VARIANTS)}
+    if complete:
+        cells = {key: run for key, run in cells.items() if key[2] in complete}
     chosen = {}
     for model in sorted({model for model, _, _ in cells}):
         options = {}
