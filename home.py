@@ -110,7 +110,8 @@ else:
         # The split no choice has seen: the honest estimate of the chosen setting on new shots.
         st.caption(
             f"On the **untouched** split (shots, seed {found.untouched.seeds[0]}): no preset, rule or model was chosen "
-            "on it; it scores the final setting once, apart from every mean and table."
+            "on it; each setting tried there was scored on it once (so its test set counts one scoring per "
+            "setting), apart from every mean and table."
         )
         scores(found.untouched)
     if found.lead.kind == "random":

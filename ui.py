@@ -501,34 +501,42 @@ def what_the_runs_say(runs, container=st):
         question, mark, rest = sentence.partition("? ")
         container.markdown(f"**{question}?** {rest}" if mark else f"**{sentence}**")
     if found.contrasts:
-        # Five columns fit at 1280 px; the seeds, groups and test-set count go to a line beneath when
-        # every row shares them (a column each made the table scroll sideways on a projector).
-        context = [
-            f"split seeds {', '.join(str(s) for s in c.seeds)} · {c.groups} shot groups · test set "
-            f"scored {', '.join(str(n) for n in c.test_set_scorings)} times"
-            for c in found.contrasts
-        ]
-        shared = len(set(context)) == 1
+        # Six short columns fit at 1280 px: the seeds each row rests on stay in the table (they differ
+        # while a seed's grid is still running); an approximate interval is marked and explained
+        # beneath, and how often each test set was scored goes to a line beneath.
         rows = []
-        for c, evidence in zip(found.contrasts, context):
-            interval = f"{c.difference:+.1f} [{c.ci95[0]:+.1f}, {c.ci95[1]:+.1f}]"
-            if c.approximate:
-                interval += f" approximate (covers {c.coverage:.0%})"
-            row = {
-                "model": c.model,
-                "contrast": c.contrast,
-                "exact match, points [95 % interval]": interval,
-                "p: shot groups / Holm": f"{c.p_group:.2g} / {c.p_holm:.2g}",
-                # 'inconclusive: anywhere from a to b points' repeats the interval beside it and was
-                # cut at 1280 px: the table gives the verdict's word, the sentences above its range.
-                "verdict": c.verdict.split(":")[0],
-            }
-            if not shared:
-                row["evidence"] = evidence
-            rows.append(row)
+        for c in found.contrasts:
+            rows.append(
+                {
+                    "model": c.model,
+                    "contrast": c.contrast,
+                    "points [95 % interval]": f"{c.difference:+.1f} [{c.ci95[0]:+.1f}, {c.ci95[1]:+.1f}]"
+                    + (" *" if c.approximate else ""),
+                    "p: groups / Holm": f"{c.p_group:.2g} / {c.p_holm:.2g}",
+                    # 'inconclusive: anywhere from a to b points' repeats the interval beside it: the
+                    # table gives the verdict's word, the sentences above its range.
+                    "verdict": c.verdict.split(":")[0],
+                    "seeds (groups)": f"{', '.join(str(s) for s in c.seeds)} ({c.groups})",
+                }
+            )
         container.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        if shared:
-            container.markdown(f"Every row: {context[0]}.")
+        notes = []
+        covered = sorted({f"{c.coverage:.0%}" for c in found.contrasts if c.approximate})
+        if covered:
+            notes.append(
+                f"\\* approximate: a simulation with these rows' shot-group sizes covers {', '.join(covered)} "
+                "for a nominal 95 % interval (93 % required)."
+            )
+        scored = {}
+        for c in found.contrasts:
+            scored.update({seed: count for seed, count in zip(c.seeds, c.test_set_scorings) if count})
+        if scored:
+            said = ", ".join(
+                f"seed {seed} {scored[seed]} times" for seed in sorted(scored, key=lambda s: (s is None, s or 0))
+            )
+            notes.append(f"Test sets scored ({found.split} split): {said}.")
+        if notes:
+            container.markdown(" ".join(notes))
     if found.leader is not None:
         container.markdown(found.leader.sentence)
     for result in untouched_results(runs):  # scored once on a split no choice has seen

@@ -33,6 +33,7 @@ from tomjerry.science.study_tables import (
     STUDY_VARIANTS,
     beyond_study,
     challenge_note,
+    missing_cells,
     shipped_note,
     short_reason,
     skipped_models,
@@ -89,6 +90,8 @@ else:
         "shots kept on one side. The number is the split's seed.",
     )
     on_split = cells[cells.split == split]
+    if missing := missing_cells(cells, split):
+        st.info(f"This split's grid is not complete: {missing}.")
     if pooled_apart := found.table_note(split):  # the table's vs_base is this split's, the answer's pooled
         st.caption(pooled_apart)
     st.caption(f"{challenge_note(on_split)} {shipped_note(on_split)}")
@@ -122,7 +125,9 @@ if len(beyond):
     )
     for kind in split_kinds(summary):
         st.markdown(f"**{SPLIT_TITLES.get(kind, kind)}**")
-        results_table(summary[summary.split == kind], SUMMARY_COLUMNS)
+        # Without the training time (the report and the README give it): with the long setting names
+        # the table was wider than the page at 1280 px and cut binary accuracy off.
+        results_table(summary[summary.split == kind], [c for c in SUMMARY_COLUMNS if c != "seconds"])
     chart(charts.preset_bars(summary), key="preset_bars")
     steps = lever_steps(runs)
     if steps:

@@ -185,3 +185,16 @@ def test_the_grids_leader_is_judged_on_the_seeds_the_whole_grid_ran_on(shipped):
     complete = sorted(s for s in seeds if all((m, v, s) in cells for m in models for v in VARIANTS))
     assert complete and sorted(found.leader.seeds) == complete
     assert f"shots seeds {', '.join(str(s) for s in complete)}" in found.leader.sentence
+
+
+def test_the_sentences_say_which_seeds_every_row_rests_on_and_which_rest_on_more(shipped):
+    from dataclasses import replace
+
+    from tomjerry.science.answer import _where
+
+    row = answer(shipped, coverage=False).contrasts[0]
+    two = [replace(row, model=m, seeds=[1, 42]) for m in ("alexnet", "zfnet")]
+    assert _where(two) == "shots seeds 1, 42"
+    three = [*two, replace(row, model="efficientnet_lite0", seeds=[1, 2, 42])]
+    assert _where(three) == "shots seeds 1, 42 (efficientnet_lite0 also 2)"
+    assert _where([replace(row, seeds=[42])]) == "shots seed 42"

@@ -310,3 +310,22 @@ def test_a_pooled_interval_is_the_same_whatever_order_its_runs_come_in():
     }
     pairs = [(run, best[run.split["seed"]]) for run in runs]
     assert pooled_comparison(pairs) == pooled_comparison(pairs[::-1])
+
+
+def test_a_split_whose_grid_is_not_complete_says_which_cells_it_lacks():
+    from tomjerry.science.study_tables import missing_cells
+
+    cells = pd.DataFrame(
+        {
+            "model": ["alexnet"] * 3 + ["zfnet"] * 3 + ["alexnet"],
+            "variant": ["base", "tuned", "augmented"] * 2 + ["base"],
+            "split": ["shots 42"] * 6 + ["shots 2"],
+        }
+    )
+    assert missing_cells(cells, "shots 42") == ""
+    said = missing_cells(cells, "shots 2")
+    assert said.startswith("alexnet tuned and augmented; zfnet base, tuned and augmented have no finished run")
+    others = pd.DataFrame(
+        {"model": ["alexnet", "alexnet", "zfnet", "zfnet"], "variant": ["tuned", "augmented", "base", "augmented"]}
+    ).assign(split="shots 2")
+    assert missing_cells(pd.concat([cells, others]), "shots 2").startswith("zfnet tuned has no finished run on it")

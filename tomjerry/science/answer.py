@@ -330,8 +330,7 @@ def _summary(contrasts: list[Contrast]) -> list[str]:
         if not rows:
             continue
         settled = [c for c in rows if not c.verdict.startswith("inconclusive")]
-        seeds = sorted({seed for c in rows for seed in c.seeds}, key=lambda s: (s is None, s or 0))
-        where = f"{rows[0].split} seed{'s' if len(seeds) > 1 else ''} {', '.join(str(s) for s in seeds)}"
+        where = _where(rows)
         if not settled:
             low = min(c.ci95[0] for c in rows)
             high = max(c.ci95[1] for c in rows)
@@ -346,6 +345,31 @@ def _summary(contrasts: list[Contrast]) -> list[str]:
             sentence = f"{question} On {where}: {said}" + (f"; {rest} other(s) inconclusive." if rest else ".")
         sentences.append(sentence + _reruns(rows))
     return sentences
+
+
+def _where(rows: list[Contrast]) -> str:
+    """'shots seeds 1, 42', or while a seed's grid is still running for some models, 'shots seeds 1, 42
+    (efficientnet_lite0 also 2)': the seeds every row rests on, then the models that rest on more."""
+
+    def order(seeds):
+        return sorted(seeds, key=lambda s: (s is None, s or 0))
+
+    common = set.intersection(*(set(c.seeds) for c in rows))
+    text = f"{rows[0].split} seed{'s' if len(common) > 1 else ''} {', '.join(str(s) for s in order(common))}"
+    extra: dict = {}
+    for c in rows:
+        more = tuple(order(set(c.seeds) - common))
+        if more and c.model not in extra.get(more, []):
+            extra.setdefault(more, []).append(c.model)
+    if extra:
+        text += (
+            " ("
+            + "; ".join(
+                f"{' and '.join(models)} also {', '.join(str(s) for s in more)}" for more, models in extra.items()
+            )
+            + ")"
+        )
+    return text
 
 
 def _reruns(rows: list[Contrast]) -> str:

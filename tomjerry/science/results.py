@@ -395,7 +395,7 @@ COLUMNS = {
         "together) or shots (whole shots kept together).",
         width=80,
     ),
-    "seeds": Column("split seeds", "The split seeds averaged over.", width=95),
+    "seeds": Column("split seeds", "The split seeds averaged over.", width=85),
     "runs": Column("runs", "How many runs (split seeds) the row averages.", kind="number", width=55),
     "correct": Column(
         "correct",

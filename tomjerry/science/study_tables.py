@@ -197,6 +197,34 @@ def shipped_note(rows: pd.DataFrame) -> str:
     )
 
 
+def missing_cells(cells: pd.DataFrame, split: str) -> str:
+    """'' when `split` holds every cell (model x variant) that the study's cells hold on any split;
+    else which are missing, in words: 'zfnet base, tuned and augmented; alexnet tuned and augmented
+    have no finished run on it (a grid still running, or stopped: `study --resume` continues it)'.
+    `cells`: study_cells' frame (columns model, variant, split)."""
+    on_split = set(zip(cells.model[cells.split == split], cells.variant[cells.split == split]))
+    wanted = [
+        (m, v)
+        for m in dict.fromkeys(cells.model)
+        for v in STUDY_VARIANTS
+        if (m, v) in set(zip(cells.model, cells.variant))
+    ]
+    gone: dict = {}
+    for model, variant in wanted:
+        if (model, variant) not in on_split:
+            gone.setdefault(model, []).append(variant)
+    if not gone:
+        return ""
+    said = "; ".join(
+        f"{model} " + (variants[0] if len(variants) == 1 else f"{', '.join(variants[:-1])} and {variants[-1]}")
+        for model, variants in gone.items()
+    )
+    return (
+        f"{said} ha{'s' if len(gone) == 1 and len(next(iter(gone.values()))) == 1 else 've'} no finished run on it "
+        "(a grid still running, or stopped: `study --resume` continues it)"
+    )
+
+
 def study_splits(table: pd.DataFrame) -> list[str]:
     """The splits the study's cells ran on, the one with the most cells first (ties: the more
     leakage-resistant kind first, then the split the grid ran on first, by its earliest run's
