@@ -55,7 +55,7 @@ def test_every_model_and_contrast_of_the_shipped_grid(shipped):
     # and 1, so every model x contrast rests on at least two split seeds (issue 26's done-when).
     assert all(len(c.seeds) >= 2 and {42, 1} <= set(c.seeds) for c in found.contrasts), found.contrasts
     assert {42, 1} <= set(alexnet.seeds) and alexnet.groups > 89
-    assert alexnet.groups == sum(c.groups for c in _on_seed(shipped, 42, 1) if c.contrast == "tuned - base")
+    assert alexnet.groups == sum(c.groups for c in _on_seed(shipped, *alexnet.seeds) if c.contrast == "tuned - base")
     assert alexnet.ci95[0] < 0 < alexnet.ci95[1] and alexnet.verdict.startswith("inconclusive: anywhere from -")
     # The audit's shot-level p for AlexNet tuned - base on seed 42 alone: 0.11-0.12 (the frame-level
     # McNemar said 0.0095).
@@ -137,11 +137,13 @@ def test_a_tuned_cell_that_kept_its_bases_rate_is_called_a_re_run(shipped):
                 kept.append(seed)
         assert contrast.same_rate_seeds == kept, contrast.model
         assert ("is a re-run of one recipe" in contrast.sentence()) == bool(kept)
-    # The shipped grid: seed 1's three searches all kept 1e-3, the base's rate; seed 42's Lite0 too.
+    # The shipped grid: seed 1's three searches all kept 1e-3, the base's rate; seed 42's Lite0 and
+    # seed 2's AlexNet too.
     by_model = {c.model: c.same_rate_seeds for c in found.contrasts if c.contrast == "tuned - base"}
-    assert by_model == {"alexnet": [1], "zfnet": [1], "efficientnet_lite0": [1, 42]}
+    assert by_model == {"alexnet": [1, 2], "zfnet": [1], "efficientnet_lite0": [1, 42]}
     (tuning,) = [sentence for sentence in found.summary if sentence.startswith("Does tuning help?")]
-    assert "seeds 1 (every model) and 42 (efficientnet_lite0)" in tuning and "second run of 'base'" in tuning
+    assert "seeds 1 (every model), 2 (alexnet) and 42 (efficientnet_lite0)" in tuning
+    assert "second run of 'base'" in tuning
     assert _rate(next(r for r in shipped if r.preset is None and r.config.variant == "base")) == pytest.approx(1e-3)
 
 

@@ -387,7 +387,7 @@ def _reruns(rows: list[Contrast]) -> str:
         return ""
     return (
         f" Note: the search kept the base's own learning rate on {rows[0].split} seed{'s' if len(parts) > 1 else ''} "
-        f"{' and '.join(parts)}, so there 'tuned' is a second run of 'base' and its difference is the noise of a "
+        f"{', '.join(parts[:-1]) + ' and ' + parts[-1] if len(parts) > 1 else parts[0]}, so there 'tuned' is a second run of 'base' and its difference is the noise of a "
         "re-run, not an effect of tuning."
     )
 
