@@ -486,7 +486,8 @@ def what_the_runs_say(runs, container=st):
     Returns the Answer shown (tomjerry.science.answer.Answer)."""
     import pandas as pd
 
-    from tomjerry.science.results import best_choice, untouched_results, untouched_sentence
+    from tomjerry.science.answer import split_question
+    from tomjerry.science.results import best_choice, sorted_seeds, untouched_results, untouched_sentence
 
     state = ",".join(f"{run.run_id}:{run.state}" for run in runs)
     found = cached_answer(state, runs)
@@ -498,8 +499,8 @@ def what_the_runs_say(runs, container=st):
         )
     for sentence in found.said:
         # The question in bold, its answer in plain text: a wall of bold read as one block on a projector.
-        question, mark, rest = sentence.partition("? ")
-        container.markdown(f"**{question}?** {rest}" if mark else f"**{sentence}**")
+        question, rest = split_question(sentence)
+        container.markdown(f"**{question}** {rest}" if question else f"**{sentence}**")
     if found.contrasts:
         # Six short columns fit at 1280 px: the seeds each row rests on stay in the table (they differ
         # while a seed's grid is still running); an approximate interval is marked and explained
@@ -531,9 +532,7 @@ def what_the_runs_say(runs, container=st):
         for c in found.contrasts:
             scored.update({seed: count for seed, count in zip(c.seeds, c.test_set_scorings) if count})
         if scored:
-            said = ", ".join(
-                f"seed {seed} {scored[seed]} times" for seed in sorted(scored, key=lambda s: (s is None, s or 0))
-            )
+            said = ", ".join(f"seed {seed} {scored[seed]} times" for seed in sorted_seeds(scored))
             notes.append(f"Test sets scored ({found.split} split): {said}.")
         if notes:
             container.markdown(" ".join(notes))

@@ -114,7 +114,7 @@ def test_a_study_table_on_one_seed_says_the_answer_pools_every_seed(shipped):
 def test_a_tuned_cell_that_kept_its_bases_rate_is_called_a_re_run(shipped):
     """On a seed where the search kept the base's own learning rate, tuned - base compares two runs of
     one recipe: the contrast names that seed and the tuning sentence says it, from the runs' own rates."""
-    from tomjerry.science.answer import _rate
+    from tomjerry.science.results import learning_rate
 
     found = answer(shipped, coverage=False)
     for contrast in found.contrasts:
@@ -144,7 +144,9 @@ def test_a_tuned_cell_that_kept_its_bases_rate_is_called_a_re_run(shipped):
     (tuning,) = [sentence for sentence in found.summary if sentence.startswith("Does tuning help?")]
     assert "seeds 1 (every model), 2 (alexnet) and 42 (efficientnet_lite0)" in tuning
     assert "second run of 'base'" in tuning
-    assert _rate(next(r for r in shipped if r.preset is None and r.config.variant == "base")) == pytest.approx(1e-3)
+    assert learning_rate(next(r for r in shipped if r.preset is None and r.config.variant == "base")) == pytest.approx(
+        1e-3
+    )
 
 
 def test_which_model_is_best_is_said_with_the_pages_best_and_the_grids_leader(shipped):

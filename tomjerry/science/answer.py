@@ -33,8 +33,10 @@ from tomjerry.science.results import (
     _paired_frames,
     _validation,
     finished,
+    learning_rate,
     pooled_comparison,
     pooled_interval,
+    sorted_seeds,
 )
 
 VARIANTS = ("base", "tuned", "augmented")
@@ -141,7 +143,7 @@ class Answer:
         if not self.contrasts:
             return ""
         kind, _, seed = shown_split.partition(" ")
-        seeds = sorted({s for c in self.contrasts for s in c.seeds}, key=lambda s: (s is None, s or 0))
+        seeds = sorted_seeds({s for c in self.contrasts for s in c.seeds})
         if kind == self.split and [str(s) for s in seeds] == [seed]:
             return ""
         pooled = ", ".join(str(s) for s in seeds)
@@ -205,10 +207,6 @@ def interval_coverage(pairs: list[tuple[Run, Run]]) -> float:
     return _coverage(tuple(int(size) for size in sizes), tuple(int(s) for s in cluster_stratum))
 
 
-def _seeds(runs_by_seed: dict) -> list:
-    return sorted(runs_by_seed, key=lambda seed: (seed is None, seed or 0))
-
-
 def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None) -> Answer:
     """The answer from these runs (see the module's docstring). coverage: simulate each interval's
     coverage (a second or two per distinct set of test sets); scorings: run_id -> test_set_scorings."""
@@ -227,7 +225,7 @@ def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None)
                 for (m, variant, seed) in cells
                 if m == model and variant == first and (model, second, seed) in cells
             ]
-            seeds = sorted(set(seeds), key=lambda seed: (seed is None, seed or 0))
+            seeds = sorted_seeds(set(seeds))
             pairs = [(cells[(model, first, seed)], cells[(model, second, seed)]) for seed in seeds]
             try:
                 result = pooled_comparison(pairs) if pairs else None
@@ -264,20 +262,15 @@ def answer(runs: list[Run], coverage: bool = True, scorings: dict | None = None)
                 approximate=bool(covered is not None and covered < COVERAGE_REQUIRED),
                 test_set_scorings=[scorings.get(a.run_id) for a, _ in pairs],
                 study=study,
-                same_rate_seeds=[seed for seed, (tuned, base) in zip(seeds, pairs) if _rate(tuned) == _rate(base)]
+                same_rate_seeds=[
+                    seed for seed, (tuned, base) in zip(seeds, pairs) if learning_rate(tuned) == learning_rate(base)
+                ]
                 if name == "tuned - base"
                 else [],
             )
         )
     leader = _leader(cells, kind)
     return Answer(kind, contrasts, leader, _summary(contrasts), _study_text(), best=_best(runs, leader))
-
-
-def _rate(run: Run) -> float | None:
-    """The learning rate a run trained with: its search's kept rate for a tuned cell, else its config's."""
-    tuning = (run.metrics or {}).get("tuning") or {}
-    rate = tuning.get("best_learning_rate", run.config.learning_rate if run.config else None)
-    return None if rate is None else float(rate)
 
 
 def _best(runs: list[Run], leader: "Leader | None") -> str:
@@ -308,6 +301,13 @@ def _best(runs: list[Run], leader: "Leader | None") -> str:
             f"on {lead.kind} split seeds {', '.join(str(seed) for seed in leader.seeds)}"
         )
     return text + "."
+
+
+def split_question(sentence: str) -> tuple[str, str]:
+    """('Does tuning help?', 'The runs cannot tell: ...') for one of Answer.said's sentences, so a page can
+    set the question apart (bold) from its answer; ('', sentence) for a sentence that asks nothing."""
+    question, mark, rest = sentence.partition("? ")
+    return (f"{question}?", rest) if mark else ("", sentence)
 
 
 def _study_text() -> str:
@@ -350,15 +350,11 @@ def _summary(contrasts: list[Contrast]) -> list[str]:
 def _where(rows: list[Contrast]) -> str:
     """'shots seeds 1, 42', or while a seed's grid is still running for some models, 'shots seeds 1, 42
     (efficientnet_lite0 also 2)': the seeds every row rests on, then the models that rest on more."""
-
-    def order(seeds):
-        return sorted(seeds, key=lambda s: (s is None, s or 0))
-
     common = set.intersection(*(set(c.seeds) for c in rows))
-    text = f"{rows[0].split} seed{'s' if len(common) > 1 else ''} {', '.join(str(s) for s in order(common))}"
+    text = f"{rows[0].split} seed{'s' if len(common) > 1 else ''} {', '.join(str(s) for s in sorted_seeds(common))}"
     extra: dict = {}
     for c in rows:
-        more = tuple(order(set(c.seeds) - common))
+        more = tuple(sorted_seeds(set(c.seeds) - common))
         if more and c.model not in extra.get(more, []):
             extra.setdefault(more, []).append(c.model)
     if extra:
@@ -379,7 +375,7 @@ def _reruns(rows: list[Contrast]) -> str:
         for seed in c.same_rate_seeds:
             by_seed.setdefault(seed, []).append(c.model)
     parts = []
-    for seed in sorted(by_seed, key=lambda s: (s is None, s or 0)):
+    for seed in sorted_seeds(by_seed):
         models = by_seed[seed]
         tuned_there = [c.model for c in rows if seed in c.seeds]
         parts.append(f"{seed} ({'every model' if set(models) == set(tuned_there) else ', '.join(models)})")
@@ -418,7 +414,7 @@ def _leader(cells: dict, kind: str | None) -> Leader | None:
     ranking = sorted(chosen, key=lambda model: chosen[model][1], reverse=True)
     model = ranking[0]
     variant, validation, by_seed = chosen[model]
-    seeds = _seeds(by_seed)
+    seeds = sorted_seeds(by_seed)
     pooled = pooled_interval([by_seed[seed] for seed in seeds])
     if pooled is None:
         return None

@@ -23,7 +23,7 @@ from tomjerry.models.specs import SPECS
 from tomjerry.runs.folder import RunFolder
 from tomjerry.runs.record import Run
 from tomjerry.science import charts
-from tomjerry.science.answer import answer
+from tomjerry.science.answer import answer, split_question
 from tomjerry.science.beyond import (
     LEVER_NOTE,
     SPLIT_TITLES,
@@ -246,10 +246,10 @@ def answer_html(found, best_reason: str = "", untouched: list | None = None) -> 
             "on the same frames.</p>"
         )
     for sentence in found.said:  # the question in bold, its answer in plain text
-        question, mark, rest = sentence.partition("? ")
+        question, rest = split_question(sentence)
         parts.append(
-            f"<p><b>{html.escape(question)}?</b> {html.escape(rest)}</p>"
-            if mark
+            f"<p><b>{html.escape(question)}</b> {html.escape(rest)}</p>"
+            if question
             else f"<p><b>{html.escape(sentence)}</b></p>"
         )
     if found.contrasts:

@@ -103,7 +103,7 @@ def _validation(run: Run) -> tuple[float, float]:
 
 
 def _seeds_text(runs: list[Run]) -> str:
-    seeds = sorted({run.split.get("seed") for run in runs}, key=lambda s: (s is None, s or 0))
+    seeds = sorted_seeds({run.split.get("seed") for run in runs})
     if len(seeds) == 1:
         return "seed" if seeds[0] is None else f"seed {seeds[0]}"
     return f"seeds {', '.join(str(seed) for seed in seeds)}"
@@ -219,6 +219,18 @@ class SplitResult:
             return None
         values = [run.test.get(metric) for run in self.runs]
         return min(values), max(values)
+
+
+def sorted_seeds(seeds) -> list:
+    """Split seeds in the order every table and sentence lists them: ascending, no seed (None) last."""
+    return sorted(seeds, key=lambda seed: (seed is None, seed or 0))
+
+
+def learning_rate(run: Run) -> float | None:
+    """The learning rate a run trained with: its search's kept rate for a tuned cell, else its config's."""
+    tuning = (run.metrics or {}).get("tuning") or {}
+    rate = tuning.get("best_learning_rate", run.config.learning_rate if run.config else None)
+    return None if rate is None else float(rate)
 
 
 def seed_order(run: Run) -> tuple:
@@ -359,7 +371,7 @@ def split_comparison(runs: list[Run]) -> pd.DataFrame:
     frame = frame.iloc[order]
     frame = frame.groupby(["setting", "split"], as_index=False, sort=False).agg(
         runs=("binary_accuracy", "count"),
-        seeds=("split_seed", lambda seeds: ", ".join(str(s) for s in sorted(seeds, key=lambda s: (s is None, s or 0)))),
+        seeds=("split_seed", lambda seeds: ", ".join(str(s) for s in sorted_seeds(seeds))),
         binary_accuracy=("binary_accuracy", "mean"),
         exact_match=("exact_match", "mean"),
         exact_match_min=("exact_match", "min"),

@@ -12,7 +12,7 @@ from tomjerry.models.specs import SPECS
 from tomjerry.runs import states
 from tomjerry.runs.folder import artifacts_dir
 from tomjerry.runs.record import Run
-from tomjerry.science.results import paired_comparison, run_names
+from tomjerry.science.results import learning_rate, paired_comparison, run_names
 
 
 def split_name(run: Run) -> str | None:
@@ -87,7 +87,7 @@ def study_tables(runs: list[Run]) -> pd.DataFrame:
                 "f1_jerry": labels.get("jerry", {}).get("f1"),
                 "challenge": f"{challenge.get('exact_match_correct', 0)} / {challenge.get('count', 0)}",
                 "challenge_in_training": metrics.get("challenge_in_training"),
-                "learning_rate": (metrics.get("tuning") or {}).get("best_learning_rate", config.learning_rate),
+                "learning_rate": learning_rate(run),
                 "seconds": metrics.get("train_seconds"),
             }
         )
@@ -203,12 +203,8 @@ def missing_cells(cells: pd.DataFrame, split: str) -> str:
     have no finished run on it (a grid still running, or stopped: `study --resume` continues it)'.
     `cells`: study_cells' frame (columns model, variant, split)."""
     on_split = set(zip(cells.model[cells.split == split], cells.variant[cells.split == split]))
-    wanted = [
-        (m, v)
-        for m in dict.fromkeys(cells.model)
-        for v in STUDY_VARIANTS
-        if (m, v) in set(zip(cells.model, cells.variant))
-    ]
+    anywhere = set(zip(cells.model, cells.variant))
+    wanted = [(m, v) for m in dict.fromkeys(cells.model) for v in STUDY_VARIANTS if (m, v) in anywhere]
     gone: dict = {}
     for model, variant in wanted:
         if (model, variant) not in on_split:
