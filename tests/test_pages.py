@@ -488,6 +488,11 @@ def test_real_data_in_use_shows_no_demo_row(monkeypatch, mixed_artifacts, tmp_pa
             # Which model is best, said in words with the one best's name (the question in bold).
             best = [line for line in shown.splitlines() if line.startswith("**Which model is best?** ")]
             assert best and BEST_PRESET in best[0], page
+        if page == "pages/6_Report.py":
+            # The answer once: the report file (which opens with it too) previews behind a click.
+            (preview,) = [e for e in app.expander if e.label.startswith("Preview the report file")]
+            assert len(preview.get("iframe")) == 1 and "What the runs say" in preview.get("iframe")[0].proto.srcdoc
+            assert sum(s.value == "What the runs say" for s in app.subheader) == 1
             assert "What each step adds" in shown, page  # each lever beyond the study, paired, in words
         if page == "pages/3_Compare.py":
             # The study's cells on one split at a time; the preset runs only beyond the study.
